@@ -1,0 +1,76 @@
+"""pledge_registry: merchants' pledges, QR badges, complaints and ratings for a city bureau."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory: config → extensions → blueprints → error handlers → CLI."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.load(app.instance_path, test_config))
+    _require_secret_key(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _require_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    key_file = os.path.join(app.instance_path, "secret_key")
+    if app.config["APP_ENV"] == "production" or not os.path.exists(key_file):
+        raise RuntimeError(
+            "SECRET_KEY is not set. In production set the SECRET_KEY environment variable;"
+            " in development run scripts/setup, which writes instance/secret_key."
+        )
+    with open(key_file, encoding="ascii") as fh:
+        app.config["SECRET_KEY"] = fh.read().strip()
+
+
+def register_extensions(app: Flask) -> None:
+    from . import i18n, security
+    from .extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
+    limiter.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
+    security.init_app(app)
+    i18n.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .badges import bp as badges_bp
+    from .pledges import bp as pledges_bp
+    from .public import bp as public_bp
+    from .registry import bp as registry_bp
+    from .staff import bp as staff_bp
+
+    for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp):
+        app.register_blueprint(bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from .errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

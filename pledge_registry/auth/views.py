@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..forms import EmptyForm
+from ..security import public, security_event
+from . import bp, services
+from .forms import LoginForm, PasswordChangeForm, SignupForm
+
+
+def account_error_message(code: str) -> str:
+    return {
+        "login_format": _("Enter a mainland mobile number (11 digits) or an e-mail address."),
+        "password_short": _("Use at least %(n)d characters.", n=services.MIN_PASSWORD_LENGTH),
+        "password_long": _("That password is too long."),
+        "taken": _("An account with this login already exists. Sign in instead."),
+        "wrong_password": _("The current password is not right."),
+    }[code]
+
+
+def safe_next(target: str | None) -> str | None:
+    """A `next=` target only if it stays on this site (security.md 13)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def _login_key() -> str:
+    return "login:" + request.form.get("login", "").strip().lower()[:254]
+
+
+def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code != 302
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@public
+def signup():
+    if current_user.is_authenticated:
+        return redirect(url_for("registry.dashboard"))
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.login.data, form.password.data, form.display_name.data)
+        except services.AccountError as err:
+            field = form.login if err.code in ("login_format", "taken") else form.password
+            field.errors.append(account_error_message(err.code))
+        else:
+            _start_session(user, remember=False)
+            security_event("signup", user_id=user.id)
+            flash(_("Welcome. Now register your shop."), "success")
+            return redirect(url_for("registry.new_shop"))
+    return render_template("auth/signup.html", form=form), 200 if request.method == "GET" else 400
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_login_key, deduct_when=_failed)
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.login.data, form.password.data)
+        if user is None:
+            security_event("login_failed")
+            form.form_errors.append(_("Login name or password is not right."))
+        else:
+            _start_session(user, remember=bool(form.remember.data) and not user.is_staff)
+            security_event("login", user_id=user.id, role=user.role)
+            default = url_for("staff.queue") if user.is_staff else url_for("registry.dashboard")
+            return redirect(safe_next(request.args.get("next")) or default)
+    status = 200 if request.method == "GET" else 400
+    return render_template("auth/login.html", form=form), status
+
+
+def _start_session(user, remember: bool) -> None:  # type: ignore[no-untyped-def]
+    """A fresh session for every login (security.md 3)."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    login_user(user, remember=remember)
+    now = datetime.now(UTC).timestamp()
+    session["login_at"] = now
+    session["seen_at"] = now
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        security_event("logout")
+        services.end_sessions(current_user)
+        logout_user()
+        session.clear()
+        flash(_("You are signed out."), "info")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current.data, form.password.data)
+        except services.AccountError as err:
+            target = form.current if err.code == "wrong_password" else form.password
+            target.errors.append(account_error_message(err.code))
+        else:
+            security_event("password_changed")
+            _start_session(current_user, remember=False)
+            flash(_("Your password is changed. Other devices are signed out."), "success")
+            return redirect(url_for("registry.dashboard") if not current_user.is_staff else url_for("staff.queue"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("auth/password.html", form=form), status

@@ -1,0 +1,108 @@
+"""Command-line tasks: `flask users create`, `flask demo load`, `flask pledges expire`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from .extensions import db
+
+users_cli = AppGroup("users", help="Manage staff and admin accounts.")
+demo_cli = AppGroup("demo", help="Demo data for a city.")
+pledges_cli = AppGroup("pledges", help="Pledge housekeeping.")
+
+
+@users_cli.command("create")
+@click.option("--login", required=True, help="Mobile number or e-mail address used to sign in.")
+@click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
+@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
+              help="Password (at least 12 characters); read from NEW_USER_PASSWORD, or prompted.")
+def create_user(login: str, display_name: str, role: str, password: str | None) -> None:
+    """Create a staff or admin account (never possible through the public sign-up)."""
+    from .auth import services
+    from .models import Role
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = services.create_user(login, password, display_name, role=Role(role))
+    except services.AccountError as err:
+        messages = {"taken": "an account with this login already exists",
+                    "password_short": f"the password needs at least {services.MIN_PASSWORD_LENGTH} characters",
+                    "login_format": "the login must be an 11-digit mobile number or an e-mail address",
+                    "password_long": "the password is too long"}
+        raise click.ClickException(messages.get(err.code, err.code)) from err
+    click.echo(f"Created {role} account {user.login_name} (id {user.id}).")
+
+
+@demo_cli.command("load")
+@click.option("--merchants", type=int, default=None, help="How many merchants (default DEMO_MERCHANTS, 200).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has merchants.")
+def load_demo(merchants: int | None, if_empty: bool) -> None:
+    """Load the city's towns, pledge templates, demo merchants and two staff logins."""
+    from flask import current_app
+
+    from . import demo
+    from .auth import services
+    from .models import Merchant, Role
+
+    if if_empty and db.session.scalar(select(func.count()).select_from(Merchant)):
+        click.echo("Demo data already loaded.")
+        _print_demo_logins()
+        return
+    demo.ensure_places()
+    demo.ensure_templates()
+    count = merchants if merchants is not None else current_app.config["DEMO_MERCHANTS"]
+    demo.load_merchants(count)
+    logins = []
+    for login, name, role in (("staff@demo.invalid", "示例工作人员", Role.STAFF),
+                              ("admin@demo.invalid", "示例管理员", Role.ADMIN)):
+        if services.find_by_login(login) is None:
+            password = secrets.token_urlsafe(12)
+            services.create_user(login, password, name, role=role)
+            logins.append(f"{role.value:6} login: {login}  password: {password}")
+    # Demo only: the generated logins are kept in the instance folder so that every later
+    # `scripts/run` can print them again. Never done for real accounts.
+    logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
+    with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
+        fh.writelines(line + "\n" for line in logins)
+    click.echo(f"Loaded {count} demo merchants.")
+    _print_demo_logins()
+
+
+@demo_cli.command("logins")
+def print_demo_logins() -> None:
+    """Print the demo staff and admin logins made by `flask demo load`."""
+    _print_demo_logins()
+
+
+def _print_demo_logins() -> None:
+    from flask import current_app
+
+    logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
+    if not os.path.exists(logins_file):
+        click.echo("No demo logins: run `flask demo load` first.")
+        return
+    click.echo("Demo logins (development only):")
+    with open(logins_file, encoding="utf-8") as fh:
+        for line in fh:
+            click.echo("  " + line.rstrip())
+
+
+@pledges_cli.command("expire")
+def expire_pledges() -> None:
+    """Mark pledges past their one-year term as expired (run daily)."""
+    from .pledges.services import expire_due
+
+    click.echo(f"{expire_due()} pledge(s) expired.")
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, demo_cli, pledges_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,76 @@
+"""Configuration: defaults, then environment variables, then the test dict.
+
+Every setting a deployer needs is an environment variable of the same name, listed with
+its default in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw == "" else int(raw)
+
+
+def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the configuration dict: defaults → environment → test_config."""
+    production = os.environ.get("APP_ENV", "development") == "production"
+    default_db = "sqlite:///" + os.path.join(instance_path, "pledge_registry.sqlite3")
+    cfg: dict[str, Any] = {
+        "APP_ENV": os.environ.get("APP_ENV", "development"),
+        # In development a random key per instance folder is written by the setup script;
+        # production refuses to start without SECRET_KEY (see create_app).
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BUREAU_NAME": os.environ.get("BUREAU_NAME", "太仓市市场监督管理局"),
+        "BADGE_SERIAL_PREFIX": os.environ.get("BADGE_SERIAL_PREFIX", "TC"),
+        # Sessions and cookies (security.md 4, 5).
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "STAFF_IDLE_TIMEOUT": timedelta(minutes=_env_int("STAFF_IDLE_MINUTES", 30)),
+        "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=_env_int("STAFF_ABSOLUTE_HOURS", 12)),
+        "HSTS": _env_bool("HSTS", production),
+        "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+        # Forms
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": 3600,
+        "WTF_CSRF_SSL_STRICT": True,
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024),
+        # Rate limits (security.md 2, 19). memory:// counts per process: gunicorn.conf.py
+        # refuses to start several workers on it.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        # i18n
+        "BABEL_DEFAULT_LOCALE": "zh",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "LANGUAGES": ("zh", "en"),
+        # Database engine: SQLite settings are applied on connect (extensions.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "FULL"),
+        "SCAN_CACHE_SIZE": _env_int("SCAN_CACHE_SIZE", 20000),
+        "DEMO_MERCHANTS": _env_int("DEMO_MERCHANTS", 200),
+    }
+    if test_config:
+        cfg.update(test_config)
+    return cfg

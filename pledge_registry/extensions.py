@@ -1,0 +1,53 @@
+"""Flask extensions, created unbound; create_app() calls init_app() on each."""
+
+from __future__ import annotations
+
+from flask import has_request_context, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .database import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(compare_type=True, render_as_batch=True)
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def configure_sqlite(engine: Engine, synchronous: str) -> None:
+    """Make SQLite durable and concurrent enough for several gunicorn workers.
+
+    WAL lets readers run beside one writer; busy_timeout makes a writer wait for the lock
+    instead of failing. busy_timeout does not cover a deferred transaction that upgrades
+    from read to write (it fails at once with "database is locked"), so every transaction
+    that may write starts with BEGIN IMMEDIATE: all of them except those of GET/HEAD
+    requests. pysqlite's own transaction handling is switched off so that we emit BEGIN.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        if has_request_context() and request.method in _READ_ONLY_METHODS:
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,44 @@
+"""Form base class and shared fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import Length, Regexp
+
+MOBILE_RE = r"^1[3-9]\d{9}$"
+
+
+class BaseForm(FlaskForm):
+    """Every form of the app. Fails validation when the CSRF token was refused, so a
+    re-rendered form keeps the user's input (see errors.csrf_failure)."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if g.get("csrf_failed"):
+            super().validate(extra_validators)
+            self.form_errors.append(
+                str(_l("This page was open too long and has expired. Your input is kept: please submit again."))
+            )
+            return False
+        return super().validate(extra_validators)
+
+
+class EmptyForm(BaseForm):
+    """A button-only action: CSRF and nothing else."""
+
+
+def mobile_field(label: Any, required: bool = True, **kwargs: Any) -> StringField:
+    from wtforms.validators import DataRequired, Optional
+
+    first = DataRequired() if required else Optional()
+    return StringField(
+        label,
+        validators=[first, Length(max=11), Regexp(MOBILE_RE, message=_l("Enter an 11-digit mainland mobile number, e.g. 13812345678."))],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        render_kw={"inputmode": "tel", "autocomplete": "tel"},
+        **kwargs,
+    )

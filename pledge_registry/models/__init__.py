@@ -1,0 +1,20 @@
+"""All models, importable from one place: `from pledge_registry.models import Merchant`."""
+
+from .accounts import Role, User
+from ..database import Base, utcnow
+from .pledges import (
+    MIN_RETURN_DAYS, PENDING_STATUSES, REFUND_METHODS, STANDING_STATUSES,
+    Pledge, PledgeEvent, PledgeKind, PledgeStatus, PledgeTemplate,
+)
+from .registry import (
+    CATEGORIES, LIVE_MERCHANT_STATUSES, CommercialArea, Merchant, MerchantEvent,
+    MerchantStatus, Town, address_key, new_badge_code,
+)
+
+__all__ = [
+    "Base", "utcnow", "Role", "User",
+    "MIN_RETURN_DAYS", "PENDING_STATUSES", "REFUND_METHODS", "STANDING_STATUSES",
+    "Pledge", "PledgeEvent", "PledgeKind", "PledgeStatus", "PledgeTemplate",
+    "CATEGORIES", "LIVE_MERCHANT_STATUSES", "CommercialArea", "Merchant", "MerchantEvent",
+    "MerchantStatus", "Town", "address_key", "new_badge_code",
+]

@@ -1,0 +1,156 @@
+"""Pledges: versioned templates an admin edits, and the pledges merchants sign from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
+
+from ..extensions import db
+from ..database import UTCDateTime, utcnow
+
+
+class PledgeKind(StrEnum):
+    GENUINE = "genuine"   # genuine goods
+    RETURNS = "returns"   # offline no-reason returns
+
+
+class PledgeStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"   # replaced by its renewal or a changed version
+    WITHDRAWN = "withdrawn"     # the merchant took back a draft or submission
+
+
+# Statuses a shopper is told about: the pledge's standing on the scan page.
+STANDING_STATUSES = (
+    PledgeStatus.ACTIVE, PledgeStatus.SUSPENDED, PledgeStatus.REVOKED, PledgeStatus.EXPIRED,
+)
+PENDING_STATUSES = (PledgeStatus.DRAFT, PledgeStatus.SUBMITTED)
+
+REFUND_METHODS = ("original", "cash", "transfer")
+MIN_RETURN_DAYS = 7
+_statuses_sql = ", ".join(f"'{s.value}'" for s in PledgeStatus)
+
+
+class PledgeTemplate(db.Model):
+    """The wording of a pledge. Never edited in place: an edit adds the next version."""
+
+    __tablename__ = "pledge_template"
+    __table_args__ = (
+        UniqueConstraint("kind", "version"),
+        CheckConstraint("kind IN ('genuine', 'returns')", name="kind"),
+        CheckConstraint("version >= 1", name="version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int]
+    title_zh: Mapped[str] = mapped_column(String(100))
+    body_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(String(150))
+    body_en: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Pledge(db.Model):
+    """A pledge signed by one shop, with the template version and terms it was signed with."""
+
+    __tablename__ = "pledge"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_statuses_sql})", name="status"),
+        CheckConstraint("kind IN ('genuine', 'returns')", name="kind"),
+        CheckConstraint(
+            f"kind <> 'returns' OR (return_days >= {MIN_RETURN_DAYS} AND return_days <= 365"
+            " AND refund_days >= 0 AND refund_days <= 30 AND refund_method IS NOT NULL)",
+            name="return_terms",
+        ),
+        # One standing pledge of each kind per shop, and one in preparation.
+        Index(
+            "uq_pledge_standing", "merchant_id", "kind", unique=True,
+            sqlite_where=text("status IN ('active', 'suspended')"),
+            postgresql_where=text("status IN ('active', 'suspended')"),
+        ),
+        Index(
+            "uq_pledge_pending", "merchant_id", "kind", unique=True,
+            sqlite_where=text("status IN ('draft', 'submitted')"),
+            postgresql_where=text("status IN ('draft', 'submitted')"),
+        ),
+        Index("ix_pledge_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    template_id: Mapped[int] = mapped_column(ForeignKey("pledge_template.id"))
+    status: Mapped[str] = mapped_column(String(16), default=PledgeStatus.DRAFT)
+    # Terms of a returns pledge (NULL for genuine goods).
+    return_days: Mapped[int | None]
+    conditions: Mapped[str] = mapped_column(String(1000), default="")
+    excluded_goods: Mapped[list[str]] = mapped_column(JSON, default=list)
+    refund_method: Mapped[str | None] = mapped_column(String(16))
+    refund_days: Mapped[int | None]
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("pledge.id"))
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_note: Mapped[str] = mapped_column(String(500), default="")
+
+    merchant = relationship("Merchant", back_populates="pledges")
+    template: Mapped[PledgeTemplate] = relationship(lazy="joined")
+    events = relationship("PledgeEvent", order_by="PledgeEvent.id", lazy="select")
+
+    def standing(self, now: datetime) -> str:
+        """The status a shopper should see now: an active pledge past its term has expired."""
+        if self.status == PledgeStatus.ACTIVE and self.expires_at and self.expires_at <= now:
+            return PledgeStatus.EXPIRED
+        return self.status
+
+
+TERM_COLUMNS = (
+    "kind", "template_id", "return_days", "conditions", "excluded_goods",
+    "refund_method", "refund_days", "merchant_id", "signed_by_id",
+)
+
+
+@event.listens_for(Pledge, "before_update")
+def _terms_are_frozen_once_submitted(_mapper, _connection, target: Pledge) -> None:
+    """A signed pledge never changes: a change of terms is a new version (a new row)."""
+    state = attributes.instance_state(target)
+    status_hist = state.attrs.status.history
+    was_draft = (status_hist.deleted and status_hist.deleted[0] == PledgeStatus.DRAFT) or (
+        not status_hist.has_changes() and target.status == PledgeStatus.DRAFT
+    )
+    if was_draft:
+        return
+    changed = [c for c in TERM_COLUMNS if state.attrs[c].history.has_changes()]
+    if changed:
+        raise ValueError(f"pledge {target.id} is signed; its terms cannot change: {changed}")
+
+
+class PledgeEvent(db.Model):
+    """A pledge transition: who, when, from, to, why."""
+
+    __tablename__ = "pledge_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor = relationship("User")

@@ -1,0 +1,141 @@
+"""The business registry: towns, commercial areas, merchants (shops) and their review."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..database import UTCDateTime, utcnow
+
+# Reported industry categories (domain.md); labels live in registry/labels.py.
+CATEGORIES = (
+    "food", "clothing", "property", "vehicles", "appliances", "ebikes",
+    "furniture", "beauty", "education", "prepaid", "telecoms", "other",
+)
+
+BADGE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/1/i/l/o: read aloud over a phone
+BADGE_CODE_LENGTH = 13  # 31**13 ≈ 2**64.4: unguessable (security.md 8)
+
+
+def new_badge_code() -> str:
+    return "".join(secrets.choice(BADGE_ALPHABET) for _ in range(BADGE_CODE_LENGTH))
+
+
+def address_key(address: str) -> str:
+    """The address as compared for duplicates: no white space, no case, no full-width forms."""
+    import unicodedata
+
+    folded = unicodedata.normalize("NFKC", address).casefold()
+    return "".join(folded.split())
+
+
+class MerchantStatus(StrEnum):
+    PENDING = "pending"      # registered, waiting for staff review
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    CLOSED = "closed"        # the shop closed; its badge says so
+
+
+LIVE_MERCHANT_STATUSES = (MerchantStatus.PENDING, MerchantStatus.APPROVED)
+
+
+class Town(db.Model):
+    __tablename__ = "town"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    name_en: Mapped[str] = mapped_column(String(80))
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    areas: Mapped[list[CommercialArea]] = relationship(
+        back_populates="town", order_by="CommercialArea.sort_order"
+    )
+
+
+class CommercialArea(db.Model):
+    __tablename__ = "commercial_area"
+    __table_args__ = (db.UniqueConstraint("town_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    town: Mapped[Town] = relationship(back_populates="areas")
+
+
+class Merchant(db.Model):
+    """One shop. Branches of one business share a credit code and differ by address."""
+
+    __tablename__ = "merchant"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'closed')", name="status"
+        ),
+        CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
+        CheckConstraint(
+            "category IN (" + ", ".join(f"'{c}'" for c in CATEGORIES) + ")", name="category"
+        ),
+        # Never two live shops with one credit code at one address (domain.md).
+        Index(
+            "uq_merchant_live_code_address",
+            "credit_code",
+            "address_key",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'approved')"),
+            postgresql_where=text("status IN ('pending', 'approved')"),
+        ),
+        Index("ix_merchant_status_town", "status", "town_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    credit_code: Mapped[str] = mapped_column(String(18), index=True)
+    legal_name: Mapped[str] = mapped_column(String(200))
+    shop_name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(200))
+    address_key: Mapped[str] = mapped_column(String(200))
+    town_id: Mapped[int] = mapped_column(ForeignKey("town.id"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("commercial_area.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    contact_name: Mapped[str] = mapped_column(String(50))
+    contact_phone: Mapped[str] = mapped_column(String(11))
+    opening_hours: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(16), default=MerchantStatus.PENDING)
+    badge_code: Mapped[str] = mapped_column(String(16), unique=True, default=new_badge_code)
+    review_note: Mapped[str] = mapped_column(String(500), default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Bumped by every change that alters what the public scan page shows; the page cache
+    # is keyed by it, so a suspension shows at the next scan in every worker.
+    public_version: Mapped[int] = mapped_column(default=1)
+
+    owner = relationship("User", foreign_keys=[owner_id])
+    town: Mapped[Town] = relationship()
+    area: Mapped[CommercialArea | None] = relationship()
+    pledges = relationship(
+        "Pledge", back_populates="merchant", order_by="Pledge.id", lazy="selectin"
+    )
+
+
+class MerchantEvent(db.Model):
+    """A registration transition: who, when, from, to, why."""
+
+    __tablename__ = "merchant_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor = relationship("User")

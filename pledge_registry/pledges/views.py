@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..extensions import db
+from ..forms import EmptyForm
+from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
+from ..models import Merchant, Pledge, PledgeKind
+from ..registry.services import get_own_shop
+from . import bp, services
+from .forms import GenuineTermsForm, ReturnsTermsForm
+from .terms import render_terms
+
+ERRORS = {
+    "already_pending": _l("A pledge of this kind is already being prepared or reviewed for this shop."),
+    "shop_not_live": _l("This shop cannot sign pledges (rejected or closed)."),
+    "illegal_transition": _l("That is not possible in the pledge's current state."),
+    "not_owner": _l("This pledge belongs to another account."),
+    "not_renewable": _l("Only an active or expired pledge can be renewed."),
+    "too_early": _l("A pledge can be renewed in the last 60 days of its term."),
+    "no_template": _l("The bureau has not published the terms for this pledge yet."),
+    "return_days": _l("The return window must be at least 7 days."),
+    "refund_method": _l("Choose how the refund is paid."),
+    "refund_days": _l("The refund must be paid within 30 days."),
+    "terms_required": _l("Fill in the return terms."),
+    "kind": _l("Unknown pledge."),
+}
+
+
+def error_message(code: str) -> str:
+    return str(ERRORS.get(code, code))
+
+
+def terms_of(pledge: Pledge):  # type: ignore[no-untyped-def]
+    labels = {k: str(v) for k, v in STANDARD_EXCLUSIONS.items()}
+    refunds = {k: str(v) for k, v in REFUND_METHOD_LABELS.items()}
+    return render_terms(pledge, str(get_locale()), labels, refunds)
+
+
+def _own_shop_or_404(merchant_id: int) -> Merchant:
+    if current_user.is_staff:
+        abort(403)
+    merchant = get_own_shop(current_user, merchant_id)
+    if merchant is None:
+        abort(404)
+    return merchant
+
+
+def _own_pledge_or_404(pledge_id: int) -> Pledge:
+    if current_user.is_staff:
+        abort(403)
+    pledge = db.session.get(Pledge, pledge_id)
+    if pledge is None or pledge.merchant.owner_id != current_user.id:
+        abort(404)
+    return pledge
+
+
+@bp.route("/shops/<int:merchant_id>/pledges/<kind>/sign", methods=["GET", "POST"])
+def sign(merchant_id: int, kind: str):
+    merchant = _own_shop_or_404(merchant_id)
+    if kind not in (PledgeKind.GENUINE, PledgeKind.RETURNS):
+        abort(404)
+    form = ReturnsTermsForm() if kind == PledgeKind.RETURNS else GenuineTermsForm()
+    try:
+        template = services.latest_template(kind)
+    except services.PledgeError:
+        template = None
+        form.form_errors.append(error_message("no_template"))
+    if template is not None and form.validate_on_submit():
+        terms = None
+        if isinstance(form, ReturnsTermsForm):
+            terms = services.ReturnTerms(
+                return_days=form.return_days.data, refund_method=form.refund_method.data,
+                refund_days=form.refund_days.data, conditions=form.conditions.data or "",
+                excluded_goods=form.exclusions())
+        try:
+            pledge = services.sign(current_user, merchant, kind, terms, submit=bool(form.submit.data))
+        except services.PledgeError as err:
+            form.form_errors.append(error_message(err.code))
+        else:
+            flash(_("Pledge submitted for review.") if form.submit.data else _("Draft saved."), "success")
+            return redirect(url_for("pledges.detail", pledge_id=pledge.id))
+    status = 200 if request.method == "GET" else 400
+    return render_template("pledges/sign.html", form=form, merchant=merchant, kind=kind,
+                           template=template), status
+
+
+@bp.route("/pledges/<int:pledge_id>")
+def detail(pledge_id: int):
+    pledge = _own_pledge_or_404(pledge_id)
+    return render_template("pledges/detail.html", pledge=pledge, terms=terms_of(pledge),
+                           form=EmptyForm())
+
+
+def _owner_action(pledge_id: int, action, done_message: str):  # type: ignore[no-untyped-def]
+    pledge = _own_pledge_or_404(pledge_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            result = action(current_user, pledge)
+        except services.PledgeError as err:
+            flash(error_message(err.code), "error")
+        else:
+            flash(done_message, "success")
+            return redirect(url_for("pledges.detail", pledge_id=result.id))
+    return redirect(url_for("pledges.detail", pledge_id=pledge.id))
+
+
+@bp.route("/pledges/<int:pledge_id>/submit", methods=["POST"])
+def submit(pledge_id: int):
+    return _owner_action(pledge_id, services.submit, _("Pledge submitted for review."))
+
+
+@bp.route("/pledges/<int:pledge_id>/withdraw", methods=["POST"])
+def withdraw(pledge_id: int):
+    return _owner_action(pledge_id, services.withdraw, _("Pledge withdrawn."))
+
+
+@bp.route("/pledges/<int:pledge_id>/renew", methods=["POST"])
+def renew(pledge_id: int):
+    return _owner_action(pledge_id, services.renew, _("Renewal submitted for review."))

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import get_locale
+from sqlalchemy import exists, or_, select
+
+from ..extensions import db
+from ..models import CATEGORIES, CommercialArea, Merchant, MerchantStatus, Pledge, PledgeKind, PledgeStatus, Town
+from ..pledges.standing import shop_standing
+from ..pledges.views import terms_of
+from ..security import public
+from . import bp
+from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of
+
+PER_PAGE = 20
+
+
+def _cache() -> PageCache:
+    """This app's scan-page cache (one per app, so tests never share one)."""
+    cache = current_app.extensions.get("scan_cache")
+    if cache is None:
+        cache = current_app.extensions["scan_cache"] = PageCache(current_app.config["SCAN_CACHE_SIZE"])
+    return cache
+
+
+@bp.route("/")
+@public
+def home():
+    return render_template("public/home.html")
+
+
+@bp.route("/healthz")
+@public
+def healthz():
+    """Liveness for the load balancer, and the trivial baseline of the benchmarks."""
+    return Response("ok", mimetype="text/plain")
+
+
+def _scan_response(code: str, fmt: str) -> Response:
+    found = version_of(code)
+    if found is None:
+        if fmt == "json":
+            return jsonify({"error": {"status": 404, "message": "not a registered badge"}}), 404  # type: ignore[return-value]
+        return render_template("public/unknown_badge.html", code=code[:40]), 404  # type: ignore[return-value]
+    merchant_id, version = found
+    now = datetime.now(UTC)
+    lang = str(get_locale())
+    key = (code, version, lang, fmt)
+
+    def render() -> tuple[bytes, datetime]:
+        merchant = load_merchant(merchant_id)
+        standing = shop_standing(merchant, now)
+        if fmt == "json":
+            body = current_app.json.dumps(_scan_facts(merchant, standing, now)).encode()
+        else:
+            terms = {p.id: terms_of(p) for _, p, _ in standing.pledges}
+            body = render_template("public/scan.html", merchant=merchant, standing=standing,
+                                   terms=terms, generated_at=now).encode()
+        return body, page_valid_until(standing, now)
+
+    page = cached_render(_cache(), key, now, render)
+    if request.if_none_match.contains(page.etag):
+        response = Response(status=304)
+    else:
+        mimetype = "application/json" if fmt == "json" else "text/html"
+        response = Response(page.body, mimetype=mimetype)
+    response.set_etag(page.etag)
+    # Phones must ask again at every scan (a suspension shows at once); a 304 is cheap.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Cookie"
+    return response
+
+
+def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "badge_code": merchant.badge_code,
+        "shop_name": merchant.shop_name,
+        "legal_name": merchant.legal_name,
+        "credit_code": merchant.credit_code,
+        "address": merchant.address,
+        "town": merchant.town.name,
+        "commercial_area": merchant.area.name if merchant.area else None,
+        "category": merchant.category,
+        "opening_hours": merchant.opening_hours,
+        "state": standing.state,
+        "pledges": [
+            {
+                "kind": kind,
+                "state": state,
+                "template_version": pledge.template.version,
+                "activated_at": pledge.activated_at.isoformat() if pledge.activated_at else None,
+                "expires_at": pledge.expires_at.isoformat() if pledge.expires_at else None,
+                "return_days": pledge.return_days,
+                "refund_method": pledge.refund_method,
+                "refund_days": pledge.refund_days,
+                "conditions": pledge.conditions or None,
+                "excluded_goods": pledge.excluded_goods or [],
+            }
+            for kind, pledge, state in standing.pledges
+        ],
+        "generated_at": now.isoformat(timespec="seconds"),
+        "page": url_for("public.scan", code=merchant.badge_code, _external=True),
+    }
+
+
+@bp.route("/m/<code>")
+@public
+def scan(code: str):
+    """The page behind every printed badge: permanent, whatever else is redesigned."""
+    return _scan_response(code, "html")
+
+
+@bp.route("/m/<code>.json")
+@public
+def scan_json(code: str):
+    return _scan_response(code, "json")
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.route("/merchants")
+@public
+def directory():
+    q = request.args.get("q", "").strip()[:50]
+    town_id, area_id = _int_arg("town"), _int_arg("area")
+    category = request.args.get("category", "")
+    pledge_kind = request.args.get("pledge", "")
+    query = select(Merchant).where(Merchant.status == MerchantStatus.APPROVED)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(Merchant.shop_name.like(pattern, escape="\\"),
+                                Merchant.legal_name.like(pattern, escape="\\")))
+    if town_id:
+        query = query.where(Merchant.town_id == town_id)
+    if area_id:
+        query = query.where(Merchant.area_id == area_id)
+    if category in CATEGORIES:
+        query = query.where(Merchant.category == category)
+    else:
+        category = ""
+    if pledge_kind in (PledgeKind.GENUINE, PledgeKind.RETURNS):
+        query = query.where(exists().where(
+            Pledge.merchant_id == Merchant.id, Pledge.kind == pledge_kind,
+            Pledge.status == PledgeStatus.ACTIVE, Pledge.expires_at > datetime.now(UTC)))
+    else:
+        pledge_kind = ""
+    page = db.paginate(query.order_by(Merchant.id.desc()), per_page=PER_PAGE, max_per_page=PER_PAGE,
+                       error_out=False)
+    towns = list(db.session.scalars(select(Town).order_by(Town.sort_order)))
+    areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order)))
+    now = datetime.now(UTC)
+    rows = [(m, shop_standing(m, now)) for m in page.items]
+    args = {k: v for k, v in {"q": q, "town": town_id, "area": area_id, "category": category,
+                              "pledge": pledge_kind}.items() if v}
+    return render_template("public/directory.html", page=page, rows=rows, towns=towns, areas=areas,
+                           args=args, categories=CATEGORIES)

@@ -1,0 +1,170 @@
+"""Sessions, access control, security headers and the security event log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, Response, abort, g, request, session
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .extensions import db, login_manager
+
+log = logging.getLogger("pledge_registry.security")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def security_event(event: str, **fields: Any) -> None:
+    """Log a security event: what, who, from where, when (UTC). Never secrets or phones."""
+    who = current_user.get_id().split(":")[0] if current_user and current_user.is_authenticated else "-"
+    parts = " ".join(f"{k}={v}" for k, v in sorted(fields.items()))
+    log.warning(
+        "security event=%s user=%s ip=%s at=%s %s",
+        event, who, request.remote_addr if request else "-",
+        datetime.now(UTC).isoformat(timespec="seconds"), parts,
+    )
+
+
+def staff_required(view: F) -> F:
+    """Deny unless signed in as staff or admin (merchants get 403)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_staff:
+            security_event("denied", endpoint=request.endpoint)
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.access = "staff"  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            security_event("denied", endpoint=request.endpoint)
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.access = "admin"  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+def public(view: F) -> F:
+    """Mark a view as open to anonymous users; every other view requires a login."""
+    view.access = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def no_store(view: F) -> F:
+    """Mark a public view whose answer must not be cached (tracking pages)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g.no_store = True
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _load_user(user_id: str) -> Any:
+    from .models import User
+
+    uid, _, token = user_id.partition(":")
+    if not uid.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or user.session_token != token or user.disabled:
+        return None
+    return user
+
+
+def _deny_by_default() -> Any:
+    """Every endpoint needs a login unless its view is marked public (security.md 7)."""
+    if request.endpoint is None or request.endpoint == "static":
+        return None
+    view = _view_function(request.endpoint)
+    if getattr(view, "access", None) == "public":
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _view_function(endpoint: str) -> Any:
+    from flask import current_app
+
+    return current_app.view_functions.get(endpoint)
+
+
+def _staff_session_timeouts() -> Any:
+    """Staff sessions end after 30 idle minutes or 12 hours in all (security.md 4)."""
+    if not current_user.is_authenticated or not current_user.is_staff:
+        return None
+    from flask import current_app
+
+    now = datetime.now(UTC).timestamp()
+    started = session.get("login_at", 0)
+    seen = session.get("seen_at", started)
+    idle = current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds()
+    absolute = current_app.config["STAFF_ABSOLUTE_TIMEOUT"].total_seconds()
+    if now - seen > idle or now - started > absolute:
+        security_event("session_timeout")
+        logout_user()
+        session.clear()
+        return login_manager.unauthorized()
+    session["seen_at"] = now
+    return None
+
+
+def _headers(response: Response) -> Response:
+    from flask import current_app
+
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if current_app.config["HSTS"]:
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    signed_in = current_user.is_authenticated if current_user else False
+    if signed_in or g.get("no_store"):
+        response.headers["Cache-Control"] = "no-store"
+    elif "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    login_manager.user_loader(_load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    login_manager.login_message = None
+    app.before_request(_deny_by_default)
+    app.before_request(_staff_session_timeouts)
+    app.after_request(_headers)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(err: CSRFError) -> Any:
+        from .errors import csrf_failure
+
+        security_event("csrf_failure", endpoint=request.endpoint, reason=err.description)
+        return csrf_failure(err)
