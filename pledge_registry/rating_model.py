@@ -9,7 +9,8 @@ rating scheme):
 
 1. Seven factors each earn points up to a configured maximum; the maxima sum to 100
    and the score is the sum of the points (each rounded to 0.01).
-2. The score maps to a grade through thresholds: A >= 85, B >= 70, C >= 55, else D.
+2. The score maps to a grade through thresholds (by default A >= 85, B >= 70,
+   C >= 55, else D).
 3. Caps: some facts limit the grade however good the total is, so one bad element
    cannot be hidden by good ones. ``Rating.cap`` names the rule that actually lowered
    the grade; ``Rating.caps_hit`` lists every rule that applied.
