@@ -7,7 +7,7 @@ def test_scan_page_of_a_valid_shop(client):
     make_pledge(merchant, "returns")
     page = client.get(f"/m/{merchant.badge_code}")
     assert page.status_code == 200
-    assert "有效" in page.get_data(as_text=True)
+    assert "verdict-valid" in page.get_data(as_text=True)
 
 
 def test_signup_and_register(client):

@@ -6,12 +6,20 @@ from .pledges import (
     MIN_RETURN_DAYS, PENDING_STATUSES, REFUND_METHODS, STANDING_STATUSES,
     Pledge, PledgeEvent, PledgeKind, PledgeStatus, PledgeTemplate,
 )
+from .complaints import (
+    OPEN_STATUSES, PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, SURVEY_ANSWERS, WANTS,
+    Complaint, ComplaintEvent, ComplaintPhoto, ComplaintStatus, Holiday, OutboxMessage, Outcome,
+    PhoneReveal, Setting, SupervisionStation, SurveyResponse, new_tracking_code,
+)
 from .registry import (
     CATEGORIES, LIVE_MERCHANT_STATUSES, CommercialArea, Merchant, MerchantEvent,
     MerchantStatus, Town, address_key, new_badge_code,
 )
 
 __all__ = [
+    "OPEN_STATUSES", "PROBLEM_TYPES", "PROPOSAL_KINDS", "REJECT_REASONS", "REQUEST_TYPES", "SURVEY_ANSWERS",
+    "WANTS", "Complaint", "ComplaintEvent", "ComplaintPhoto", "ComplaintStatus", "Holiday", "OutboxMessage",
+    "Outcome", "PhoneReveal", "Setting", "SupervisionStation", "SurveyResponse", "new_tracking_code",
     "Base", "utcnow", "Role", "User",
     "MIN_RETURN_DAYS", "PENDING_STATUSES", "REFUND_METHODS", "STANDING_STATUSES",
     "Pledge", "PledgeEvent", "PledgeKind", "PledgeStatus", "PledgeTemplate",

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -18,6 +18,7 @@ class Role(StrEnum):
     MERCHANT = "merchant"
     STAFF = "staff"
     ADMIN = "admin"
+    STATION = "station"  # officer of a supervision station: complaints of its area only
 
 
 def new_session_token() -> str:
@@ -28,7 +29,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
-        CheckConstraint("role IN ('merchant', 'staff', 'admin')", name="role"),
+        CheckConstraint("role IN ('merchant', 'staff', 'admin', 'station')", name="role"),
+        CheckConstraint("(role = 'station') = (station_id IS NOT NULL)", name="station_role"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +39,7 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.MERCHANT)
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_station.id"))
     # Part of the Flask-Login id: rotating it (logout, password change) invalidates every
     # session cookie and remember cookie issued before (security.md 3).
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
@@ -54,6 +57,10 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def is_station(self) -> bool:
+        return self.role == Role.STATION
 
     @property
     def is_admin(self) -> bool:

@@ -1,0 +1,390 @@
+"""The complaint workflow: one state machine whose illegal moves raise.
+
+    received ──accept──▶ accepted ──forward──▶ with_merchant ──answer──▶ merchant_answered
+        │                    │                      │                        │   │
+        └─reject─▶ closed    └──────mediate─────────┴──────────mediate───────┘   └─shopper accepts─▶ closed (resolved)
+    any open state ──withdraw (shopper)──▶ closed (withdrawn)
+    accepted / with_merchant / merchant_answered / mediating ──close (officer)──▶ closed
+
+Every move and every note is a ComplaintEvent (who, when, from, to, note), written in the
+same transaction as the change and as the outbox messages it causes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import (
+    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, Complaint, ComplaintEvent,
+    ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, User,
+)
+from ..outbox import enqueue
+from . import deadlines
+
+S = ComplaintStatus
+CONSENT_VERSION = "2026-11"
+DUPLICATE_WINDOW = timedelta(days=7)
+SURVEY_MAX_AGE = 30 * 24 * 3600
+
+# (from, to) → who may make the move
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    (S.RECEIVED, S.ACCEPTED): frozenset({"officer"}),
+    (S.RECEIVED, S.CLOSED): frozenset({"officer", "shopper"}),       # reject / withdraw
+    (S.ACCEPTED, S.WITH_MERCHANT): frozenset({"officer"}),
+    (S.ACCEPTED, S.MEDIATING): frozenset({"officer"}),
+    (S.WITH_MERCHANT, S.MERCHANT_ANSWERED): frozenset({"merchant"}),
+    (S.WITH_MERCHANT, S.MEDIATING): frozenset({"officer"}),
+    (S.MERCHANT_ANSWERED, S.MEDIATING): frozenset({"officer", "shopper"}),  # shopper rejects the proposal
+    (S.MERCHANT_ANSWERED, S.WITH_MERCHANT): frozenset({"officer"}),          # back for a better answer
+    (S.MEDIATING, S.WITH_MERCHANT): frozenset({"officer"}),
+    (S.ACCEPTED, S.CLOSED): frozenset({"officer", "shopper"}),
+    (S.WITH_MERCHANT, S.CLOSED): frozenset({"officer", "shopper"}),
+    (S.MERCHANT_ANSWERED, S.CLOSED): frozenset({"officer", "shopper"}),   # shopper accepts or withdraws
+    (S.MEDIATING, S.CLOSED): frozenset({"officer", "shopper"}),
+}
+
+
+class WorkflowError(Exception):
+    """A workflow rule refused the request; `code` says which."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    idempotency_key: str
+    merchant_id: int
+    request_type: str
+    item: str
+    purchased_on: date | None
+    amount_paid_cents: int | None
+    problem_type: str
+    account: str
+    wants: tuple[str, ...]
+    shopper_name: str | None
+    shopper_phone: str
+    consent: bool
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: how a phone number is shown everywhere but to the handling officer."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def mask_name(name: str | None) -> str:
+    if not name:
+        return ""
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def _event(c: Complaint, kind: str, to: str, role: str, actor: User | None, note: str = "",
+           public: bool = True, now: datetime | None = None) -> None:
+    db.session.add(ComplaintEvent(
+        complaint_id=c.id, kind=kind, from_status=c.status, to_status=to, actor_role=role,
+        actor_id=actor.id if actor else None, note=note.strip(), public=public,
+        created_at=now or datetime.now(UTC)))
+
+
+def _move(c: Complaint, to: str, role: str, actor: User | None, kind: str, note: str = "",
+          now: datetime | None = None) -> None:
+    allowed = TRANSITIONS.get((c.status, to))
+    if allowed is None or role not in allowed:
+        raise WorkflowError("illegal_transition")
+    _event(c, kind, to, role, actor, note, now=now)
+    c.status = to
+
+
+def _notify_shopper(c: Complaint, template: str, **context: object) -> None:
+    if c.shopper_phone:
+        enqueue("sms", c.shopper_phone, template,
+                {"tracking_code": c.tracking_code, "shop": c.merchant.shop_name, **context},
+                dedupe_key=f"complaint:{c.id}:{template}:{context.get('step', '')}")
+
+
+def _notify_merchant(c: Complaint, template: str, **context: object) -> None:
+    enqueue("sms", c.merchant.contact_phone, template,
+            {"shop": c.merchant.shop_name, "complaint_id": c.id, **context},
+            dedupe_key=f"complaint:{c.id}:{template}:{context.get('step', '')}")
+
+
+# --- the shopper ------------------------------------------------------------------------
+
+def validate_new(data: NewComplaint) -> None:
+    if not data.consent:
+        raise WorkflowError("consent_required")
+    if data.request_type not in REQUEST_TYPES:
+        raise WorkflowError("request_type")
+    if data.problem_type not in PROBLEM_TYPES:
+        raise WorkflowError("problem_type")
+    if any(w not in WANTS for w in data.wants):
+        raise WorkflowError("wants")
+    if data.purchased_on and data.purchased_on > date.today() + timedelta(days=1):
+        raise WorkflowError("purchased_in_future")
+
+
+def existing(idempotency_key: str) -> Complaint | None:
+    return db.session.scalar(select(Complaint).where(Complaint.idempotency_key == idempotency_key))
+
+
+def file_complaint(data: NewComplaint, now: datetime | None = None,
+                   photos: list[str] | None = None) -> tuple[Complaint, bool]:
+    """Record a new case (and the names of its already-stored photos) and commit.
+
+    Returns (complaint, created). A retried submission with the same idempotency key
+    returns the first complaint and created=False: a double-click files one case.
+    """
+    from ..models import ComplaintPhoto
+
+    validate_new(data)
+    found = existing(data.idempotency_key)
+    if found is not None:
+        return found, False
+    merchant = db.session.get(Merchant, data.merchant_id)
+    if merchant is None:
+        raise WorkflowError("no_merchant")
+    now = now or datetime.now(UTC)
+    limits = deadlines.current_deadlines()
+    cal = deadlines.calendar()
+    station = None
+    if merchant.area_id is not None:
+        station = db.session.scalar(select(SupervisionStation).where(
+            SupervisionStation.area_id == merchant.area_id, SupervisionStation.active.is_(True)))
+    duplicate = db.session.scalar(select(Complaint.id).where(
+        Complaint.merchant_id == merchant.id, Complaint.shopper_phone == data.shopper_phone,
+        Complaint.received_at >= now - DUPLICATE_WINDOW).limit(1))
+    complaint = Complaint(
+        idempotency_key=data.idempotency_key, request_type=data.request_type, merchant=merchant,
+        station_id=station.id if station else None, item=data.item.strip(),
+        purchased_on=data.purchased_on, amount_paid_cents=data.amount_paid_cents,
+        problem_type=data.problem_type, account=data.account.strip(), wants=list(data.wants),
+        shopper_name=(data.shopper_name or "").strip() or None, shopper_phone=data.shopper_phone,
+        consent_version=CONSENT_VERSION, consent_at=now, status=S.RECEIVED, received_at=now,
+        acceptance_due_at=cal.add_workdays(now, limits.acceptance_days),
+        completion_due_at=cal.add_workdays(now, limits.completion_days),
+        possible_duplicate=duplicate is not None,
+    )
+    db.session.add(complaint)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same key committed by a concurrent request
+        db.session.rollback()
+        found = existing(data.idempotency_key)
+        if found is None:
+            raise
+        return found, False
+    for name in photos or []:
+        db.session.add(ComplaintPhoto(complaint_id=complaint.id, **_photo_fields(name)))
+    db.session.add(ComplaintEvent(complaint_id=complaint.id, kind="received", from_status=None,
+                                  to_status=S.RECEIVED, actor_role="shopper", created_at=now))
+    _notify_shopper(complaint, "complaint_received")
+    db.session.commit()
+    return complaint, True
+
+
+def _photo_fields(stored: str) -> dict:
+    """Photos arrive as 'name:width:height:size' strings from complaints.uploads."""
+    name, width, height, size = stored.split(":")
+    return {"stored_name": name, "width": int(width), "height": int(height), "size_bytes": int(size)}
+
+
+def find_for_shopper(tracking_code: str, phone_last4: str) -> Complaint | None:
+    """The case for a tracking code, only with the right last 4 digits of the phone."""
+    code = tracking_code.replace("-", "").replace(" ", "").upper()
+    c = db.session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+    if c is None or not c.shopper_phone or not phone_last4 or c.shopper_phone[-4:] != phone_last4:
+        return None
+    return c
+
+
+def shopper_add_info(c: Complaint, text: str) -> None:
+    if c.status == S.CLOSED:
+        raise WorkflowError("closed")
+    _event(c, "shopper_info", c.status, "shopper", None, text)
+    db.session.commit()
+
+
+def shopper_respond(c: Complaint, accept: bool, note: str = "") -> None:
+    """The shopper accepts the merchant's proposal (the case closes as resolved) or not
+    (an officer mediates)."""
+    if c.status != S.MERCHANT_ANSWERED or c.proposal_kind is None:
+        raise WorkflowError("no_proposal")
+    now = datetime.now(UTC)
+    if accept:
+        c.proposal_response = "accepted"
+        _close(c, Outcome.RESOLVED, "shopper", None, note or "proposal accepted",
+               amount_recovered_cents=c.proposal_amount_cents or 0, upheld=True, now=now)
+    else:
+        c.proposal_response = "rejected"
+        _move(c, S.MEDIATING, "shopper", None, "proposal_rejected", note, now=now)
+    db.session.commit()
+
+
+def shopper_withdraw(c: Complaint, note: str = "") -> None:
+    if c.status == S.CLOSED:
+        raise WorkflowError("closed")
+    _close(c, Outcome.WITHDRAWN, "shopper", None, note or "withdrawn by the shopper")
+    db.session.commit()
+
+
+# --- the merchant -----------------------------------------------------------------------
+
+def merchant_answer(user: User, c: Complaint, reply: str, proposal_kind: str | None,
+                    proposal_amount_cents: int | None) -> None:
+    if c.merchant.owner_id != user.id:
+        raise WorkflowError("not_owner")
+    if not reply.strip():
+        raise WorkflowError("reply_required")
+    if proposal_kind is not None and proposal_kind not in PROPOSAL_KINDS:
+        raise WorkflowError("proposal_kind")
+    now = datetime.now(UTC)
+    _move(c, S.MERCHANT_ANSWERED, "merchant", user, "merchant_reply", reply, now=now)
+    c.merchant_reply = reply.strip()
+    c.proposal_kind = proposal_kind
+    c.proposal_amount_cents = proposal_amount_cents
+    c.proposal_response = None
+    c.merchant_replied_at = now
+    _notify_shopper(c, "merchant_answered", step=str(len(c.events)))
+    db.session.commit()
+
+
+# --- officers ---------------------------------------------------------------------------
+
+def can_handle(user: User, c: Complaint) -> bool:
+    """Staff handle every case; a station officer only the cases routed to its station."""
+    if user.is_staff:
+        return True
+    return user.is_station and c.station_id is not None and c.station_id == user.station_id
+
+
+def _officer(user: User, c: Complaint) -> None:
+    if not can_handle(user, c):
+        raise WorkflowError("not_officer")
+
+
+def accept(user: User, c: Complaint, note: str = "") -> None:
+    _officer(user, c)
+    now = datetime.now(UTC)
+    _move(c, S.ACCEPTED, "officer", user, "accepted", note, now=now)
+    c.accepted_at = now
+    if c.assigned_officer_id is None:
+        c.assigned_officer_id = user.id
+    _notify_shopper(c, "complaint_accepted")
+    db.session.commit()
+
+
+def reject(user: User, c: Complaint, reason: str, note: str = "") -> None:
+    _officer(user, c)
+    if reason not in REJECT_REASONS:
+        raise WorkflowError("reject_reason")
+    if c.status != S.RECEIVED:
+        raise WorkflowError("illegal_transition")
+    c.reject_reason = reason
+    _close(c, Outcome.REJECTED, "officer", user, note)
+    db.session.commit()
+
+
+def forward(user: User, c: Complaint, note: str = "") -> None:
+    """Send the case to the merchant, who must answer within the configured working days."""
+    _officer(user, c)
+    now = datetime.now(UTC)
+    _move(c, S.WITH_MERCHANT, "officer", user, "forwarded", note, now=now)
+    c.forwarded_at = now
+    c.merchant_reply_due_at = deadlines.calendar().add_workdays(now, deadlines.current_deadlines().merchant_reply_days)
+    _notify_merchant(c, "merchant_new_complaint", step=str(len(c.events)))
+    db.session.commit()
+
+
+def mediate(user: User, c: Complaint, note: str = "") -> None:
+    _officer(user, c)
+    _move(c, S.MEDIATING, "officer", user, "mediating", note)
+    db.session.commit()
+
+
+def close(user: User, c: Complaint, outcome: str, note: str, amount_recovered_cents: int = 0,
+          upheld: bool | None = None) -> None:
+    """Close as resolved (with the amount recovered) or not resolved (advice given)."""
+    _officer(user, c)
+    if outcome not in (Outcome.RESOLVED, Outcome.NOT_RESOLVED):
+        raise WorkflowError("outcome")
+    if outcome == Outcome.NOT_RESOLVED and not note.strip():
+        raise WorkflowError("advice_required")
+    if amount_recovered_cents < 0:
+        raise WorkflowError("amount")
+    _close(c, outcome, "officer", user, note, amount_recovered_cents=amount_recovered_cents, upheld=upheld)
+    db.session.commit()
+
+
+def _close(c: Complaint, outcome: str, role: str, actor: User | None, note: str,
+           amount_recovered_cents: int = 0, upheld: bool | None = None, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    _move(c, S.CLOSED, role, actor, outcome, note, now=now)
+    c.outcome = outcome
+    c.outcome_note = note.strip()
+    c.closed_at = now
+    c.amount_recovered_cents = amount_recovered_cents
+    c.upheld = upheld
+    c.merchant.public_version += 1  # the rating on the scan page may change
+    _notify_shopper(c, "complaint_closed", outcome=outcome)
+    if outcome != Outcome.WITHDRAWN and c.request_type == "complaint":
+        _notify_shopper(c, "survey", survey_url=survey_url(c))
+
+
+def reassign(user: User, c: Complaint, officer: User, note: str = "") -> None:
+    _officer(user, c)
+    if not can_handle(officer, c):
+        raise WorkflowError("not_officer")
+    if c.status == S.CLOSED:
+        raise WorkflowError("closed")
+    c.assigned_officer_id = officer.id
+    _event(c, "reassigned", c.status, "officer", user, note, public=False)
+    db.session.commit()
+
+
+def reveal_phone(user: User, c: Complaint) -> str:
+    """The full phone number, for the assigned officer only; every reveal is audited."""
+    if c.assigned_officer_id != user.id:
+        raise WorkflowError("not_assigned")
+    if not c.shopper_phone:
+        raise WorkflowError("anonymised")
+    db.session.add(PhoneReveal(complaint_id=c.id, officer_id=user.id))
+    db.session.commit()
+    return c.shopper_phone
+
+
+def link_duplicate(user: User, c: Complaint, original: Complaint) -> None:
+    _officer(user, c)
+    if original.id == c.id or original.merchant_id != c.merchant_id:
+        raise WorkflowError("not_duplicate")
+    c.duplicate_of_id = original.id
+    _event(c, "linked_duplicate", c.status, "officer", user, f"#{original.id}", public=False)
+    db.session.commit()
+
+
+# --- survey -----------------------------------------------------------------------------
+
+def _survey_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="complaint-survey")
+
+
+def survey_url(c: Complaint) -> str:
+    token = _survey_serializer().dumps({"c": c.id})
+    return f"{current_app.config['BASE_URL']}/survey/{token}"
+
+
+def complaint_from_survey_token(token: str) -> Complaint | None:
+    try:
+        data = _survey_serializer().loads(token, max_age=SURVEY_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    return db.session.get(Complaint, data.get("c")) if isinstance(data, dict) else None

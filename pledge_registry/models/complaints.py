@@ -1,0 +1,242 @@
+"""Complaints (投诉), reports (举报) and consultations (咨询) from shoppers, and what
+surrounds them: photos, the event timeline, phone reveals, surveys, supervision stations."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import UTCDateTime, utcnow
+from ..extensions import db
+
+REQUEST_TYPES = ("complaint", "report", "consultation")
+PROBLEM_TYPES = ("quality", "genuine_doubt", "refused_return", "contract_terms", "advertising",
+                 "price", "service", "safety", "other")
+WANTS = ("refund", "exchange", "repair", "compensation", "apology")
+REJECT_REASONS = ("outside_scope", "court_or_arbitration", "no_merchant", "too_old", "no_contact")
+PROPOSAL_KINDS = ("refund", "exchange", "repair", "other")
+SURVEY_ANSWERS = ("satisfied", "neutral", "dissatisfied")
+
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: 5 bits each
+TRACKING_LENGTH = 14  # 70 bits: unguessable (security.md 8); shown as XXXX-XXXX-XXXX-XX
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"                # filed, waiting for acceptance
+    ACCEPTED = "accepted"                # accepted by the bureau (or its station)
+    WITH_MERCHANT = "with_merchant"      # forwarded, the merchant must answer
+    MERCHANT_ANSWERED = "merchant_answered"
+    MEDIATING = "mediating"              # the officer mediates between both
+    CLOSED = "closed"                    # see Complaint.outcome
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"                # by agreement; amount recovered recorded
+    NOT_RESOLVED = "not_resolved"        # advice: arbitration or court
+    REJECTED = "rejected"                # outside scope etc., with a reason
+    WITHDRAWN = "withdrawn"              # by the shopper
+
+
+OPEN_STATUSES = tuple(s.value for s in ComplaintStatus if s != ComplaintStatus.CLOSED)
+
+
+class SupervisionStation(db.Model):
+    """A mall's or company's in-place complaint desk (消费维权监督站)."""
+
+    __tablename__ = "supervision_station"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("commercial_area.id"), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    area = relationship("CommercialArea")
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaint"
+    __table_args__ = (
+        CheckConstraint(f"request_type IN ({_in(REQUEST_TYPES)})", name="request_type"),
+        CheckConstraint(f"problem_type IN ({_in(PROBLEM_TYPES)})", name="problem_type"),
+        CheckConstraint(f"status IN ({_in(tuple(s.value for s in ComplaintStatus))})", name="status"),
+        CheckConstraint(f"outcome IS NULL OR outcome IN ({_in(tuple(o.value for o in Outcome))})", name="outcome"),
+        CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_has_outcome"),
+        CheckConstraint("amount_paid_cents IS NULL OR amount_paid_cents >= 0", name="amount_paid"),
+        CheckConstraint("amount_recovered_cents >= 0", name="amount_recovered"),
+        CheckConstraint("proposal_amount_cents IS NULL OR proposal_amount_cents >= 0", name="proposal_amount"),
+        Index("ix_complaint_status_due", "status", "completion_due_at"),
+        Index("ix_complaint_merchant_received", "merchant_id", "received_at"),
+        Index("ix_complaint_phone_merchant", "shopper_phone", "merchant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(20), unique=True, default=new_tracking_code)
+    # A retried or double-clicked submission carries the same key: one complaint (security.md 25).
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    request_type: Mapped[str] = mapped_column(String(16), default="complaint")
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_station.id"), index=True)
+    item: Mapped[str] = mapped_column(String(200))
+    purchased_on: Mapped[date | None] = mapped_column(Date)
+    amount_paid_cents: Mapped[int | None]
+    problem_type: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(Text)
+    wants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shopper_name: Mapped[str | None] = mapped_column(String(50))
+    shopper_phone: Mapped[str | None] = mapped_column(String(11))   # NULL once anonymised
+    consent_version: Mapped[str] = mapped_column(String(20))
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=ComplaintStatus.RECEIVED)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_note: Mapped[str] = mapped_column(String(1000), default="")
+    reject_reason: Mapped[str | None] = mapped_column(String(30))
+    amount_recovered_cents: Mapped[int] = mapped_column(default=0)
+    upheld: Mapped[bool | None]  # did the officer find against the merchant (ratings)
+    assigned_officer_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    possible_duplicate: Mapped[bool] = mapped_column(default=False)
+    # The merchant's answer and proposed resolution; the shopper's response to it.
+    merchant_reply: Mapped[str] = mapped_column(Text, default="")
+    proposal_kind: Mapped[str | None] = mapped_column(String(16))
+    proposal_amount_cents: Mapped[int | None]
+    proposal_response: Mapped[str | None] = mapped_column(String(16))  # accepted | rejected
+    # Timeline and deadlines (UTC); deadlines are working days of the Chinese calendar.
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    acceptance_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completion_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merchant_reply_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    merchant_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    merchant = relationship("Merchant")
+    station = relationship("SupervisionStation")
+    assigned_officer = relationship("User", foreign_keys=[assigned_officer_id])
+    events = relationship("ComplaintEvent", order_by="ComplaintEvent.id", back_populates="complaint")
+    photos = relationship("ComplaintPhoto", order_by="ComplaintPhoto.id", back_populates="complaint")
+
+
+class ComplaintEvent(db.Model):
+    """One step of a case's timeline: a transition (from ≠ to) or a note (from = to)."""
+
+    __tablename__ = "complaint_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # e.g. accepted, forwarded, merchant_reply, shopper_info
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    actor_role: Mapped[str] = mapped_column(String(16))  # shopper | merchant | staff | station | system
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    public: Mapped[bool] = mapped_column(default=True)  # shown on the shopper's timeline
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    complaint = relationship("Complaint", back_populates="events")
+    actor = relationship("User")
+
+
+class ComplaintPhoto(db.Model):
+    """A re-encoded photo (no EXIF/GPS) stored under a random name outside the web root."""
+
+    __tablename__ = "complaint_photo"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    width: Mapped[int]
+    height: Mapped[int]
+    size_bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    complaint = relationship("Complaint", back_populates="photos")
+
+
+class PhoneReveal(db.Model):
+    """Audit row: an officer saw a shopper's full phone number (security.md 22)."""
+
+    __tablename__ = "phone_reveal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SurveyResponse(db.Model):
+    """The shopper's satisfaction with the handling, once per case."""
+
+    __tablename__ = "survey_response"
+    __table_args__ = (CheckConstraint(f"answer IN ({_in(SURVEY_ANSWERS)})", name="answer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), unique=True)
+    answer: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Holiday(db.Model):
+    """A day staff mark as holiday or working day, for years the calendar package lacks."""
+
+    __tablename__ = "holiday"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    is_workday: Mapped[bool]
+    name: Mapped[str] = mapped_column(String(50), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Setting(db.Model):
+    """An admin-editable setting (deadlines, the rating model's weights) as JSON."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """A notification, written in the same transaction as the change that causes it and
+    delivered later by `flask outbox deliver` with retries (never lost, never sent twice)."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'email')", name="channel"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(254))
+    template: Mapped[str] = mapped_column(String(50))
+    context: Mapped[dict] = mapped_column(JSON, default=dict)
+    # One notification per cause: e.g. "complaint:42:closed:shopper".
+    dedupe_key: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
