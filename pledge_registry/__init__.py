@@ -41,14 +41,16 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
-    csrf.init_app(app)
     login_manager.init_app(app)
+    # Access checks run before the CSRF check, so a refused token can never lead to a
+    # view (re-rendered by errors.csrf_failure) that the user may not open.
+    security.init_app(app)
+    csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
     limiter.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
-    security.init_app(app)
     i18n.init_app(app)
 
 

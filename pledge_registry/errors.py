@@ -71,7 +71,10 @@ def csrf_failure(err: Exception) -> Any:
     if view is None or wants_json() or not request.form:
         return error_response(400, _("This page has expired. Please go back, reload it and try again."))
     g.csrf_failed = True
-    result = current_app.ensure_sync(view)(**(request.view_args or {}))
+    try:
+        result = current_app.ensure_sync(view)(**(request.view_args or {}))
+    except HTTPException as err:  # e.g. the record is not this user's: 404 as usual
+        return handle_http(err)
     response = current_app.make_response(result)
     if response.status_code < 400:
         # A view that does not re-render on a failed form must not look successful.

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, g, request, session
-from flask_login import current_user, logout_user
+from flask_login import AnonymousUserMixin, current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -81,6 +81,12 @@ def no_store(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
+
+
+class Anonymous(AnonymousUserMixin):
+    is_staff = False
+    is_admin = False
+    is_station = False
 
 
 def _load_user(user_id: str) -> Any:
@@ -155,6 +161,7 @@ def init_app(app: Flask) -> None:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     login_manager.user_loader(_load_user)
+    login_manager.anonymous_user = Anonymous
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     login_manager.login_message = None

@@ -9,6 +9,7 @@ CSRF stays on in tests: use `form_post` to send a form as a browser would.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask import has_app_context
+from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from pledge_registry import create_app
@@ -123,8 +126,31 @@ def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterat
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app context.
+
+    The `app` fixture keeps an app context open for the test body (factories, asserts).
+    Flask would reuse it for requests, sharing `g` (Flask-Login's user, the locale) and the
+    database session between requests, which hides bugs (a replayed cookie after logout
+    would still be "logged in"). Each request therefore runs in an empty contextvars
+    context; the test's own session commits before it (like another process would have)
+    and forgets its cached state after it, so the next read sees what the request wrote.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        outer = has_app_context()
+        if outer:
+            db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            if outer:
+                db.session.expire_all()
+
+
 @pytest.fixture
 def client(app: Any) -> Any:
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 
