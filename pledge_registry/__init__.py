@@ -57,16 +57,20 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .badges import bp as badges_bp
+    from .compliance import bp as compliance_bp
     from .complaints import merchant_bp as merchant_complaints_bp
     from .complaints import shopper_bp as complaints_bp
     from .complaints import staff_bp as staff_complaints_bp
+    from .nominations import bp as nominations_bp
     from .pledges import bp as pledges_bp
     from .public import bp as public_bp
+    from .ratings import bp as ratings_bp
     from .registry import bp as registry_bp
     from .staff import bp as staff_bp
 
     for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp,
-               complaints_bp, merchant_complaints_bp, staff_complaints_bp):
+               complaints_bp, merchant_complaints_bp, staff_complaints_bp,
+               ratings_bp, compliance_bp, nominations_bp):
         app.register_blueprint(bp)
 
 

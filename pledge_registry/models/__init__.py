@@ -11,12 +11,18 @@ from .complaints import (
     Complaint, ComplaintEvent, ComplaintPhoto, ComplaintStatus, Holiday, OutboxMessage, Outcome,
     PhoneReveal, Setting, SupervisionStation, SurveyResponse, new_tracking_code,
 )
+from .ratings import (
+    GRADES, AppealStatus, Inspection, Nomination, NominationEvent, NominationLevel, NominationStatus, Penalty,
+    Rating, RatingAppeal, RatingReply, SuspensionProposal,
+)
 from .registry import (
     CATEGORIES, LIVE_MERCHANT_STATUSES, CommercialArea, Merchant, MerchantEvent,
     MerchantStatus, Town, address_key, new_badge_code,
 )
 
 __all__ = [
+    "GRADES", "AppealStatus", "Inspection", "Nomination", "NominationEvent", "NominationLevel",
+    "NominationStatus", "Penalty", "Rating", "RatingAppeal", "RatingReply", "SuspensionProposal",
     "OPEN_STATUSES", "PROBLEM_TYPES", "PROPOSAL_KINDS", "REJECT_REASONS", "REQUEST_TYPES", "SURVEY_ANSWERS",
     "WANTS", "Complaint", "ComplaintEvent", "ComplaintPhoto", "ComplaintStatus", "Holiday", "OutboxMessage",
     "Outcome", "PhoneReveal", "Setting", "SupervisionStation", "SurveyResponse", "new_tracking_code",
