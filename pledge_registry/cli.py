@@ -21,13 +21,19 @@ pledges_cli = AppGroup("pledges", help="Pledge housekeeping.")
 @click.option("--login", required=True, help="Mobile number or e-mail address used to sign in.")
 @click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
 @click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.option("--town", "town_name", default=None, help="Make a staff member the officer of this town (e.g. 沙溪镇).")
 @click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
               help="Password (at least 12 characters); read from NEW_USER_PASSWORD, or prompted.")
-def create_user(login: str, display_name: str, role: str, password: str | None) -> None:
+def create_user(login: str, display_name: str, role: str, town_name: str | None, password: str | None) -> None:
     """Create a staff or admin account (never possible through the public sign-up)."""
     from .auth import services
-    from .models import Role
+    from .models import Role, Town
 
+    town = None
+    if town_name is not None:
+        town = db.session.scalar(select(Town).where(Town.name == town_name))
+        if town is None:
+            raise click.ClickException(f"no town named {town_name!r}")
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -38,6 +44,9 @@ def create_user(login: str, display_name: str, role: str, password: str | None) 
                     "login_format": "the login must be an 11-digit mobile number or an e-mail address",
                     "password_long": "the password is too long"}
         raise click.ClickException(messages.get(err.code, err.code)) from err
+    if town is not None:
+        user.town_id = town.id
+        db.session.commit()
     click.echo(f"Created {role} account {user.login_name} (id {user.id}).")
 
 
@@ -104,5 +113,8 @@ def expire_pledges() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, demo_cli, pledges_cli):
+    from .complaints.cli import complaints_cli
+    from .outbox.cli import outbox_cli
+
+    for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli):
         app.cli.add_command(group)

@@ -40,6 +40,9 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default=Role.MERCHANT)
     station_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_station.id"))
+    # A staff member with a town is that town's officer (first step of nominations);
+    # staff without one work for the whole city.
+    town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
     # Part of the Flask-Login id: rotating it (logout, password change) invalidates every
     # session cookie and remember cookie issued before (security.md 3).
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
