@@ -115,6 +115,9 @@ def expire_pledges() -> None:
 def register(app: Flask) -> None:
     from .complaints.cli import complaints_cli
     from .outbox.cli import outbox_cli
+    from .ratings.cli import ratings_cli
 
-    for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli):
+    for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli):
         app.cli.add_command(group)
+    from .compliance.cli import compliance_cli; app.cli.add_command(compliance_cli)  # noqa: E702
+    from .nominations.cli import nominations_cli; app.cli.add_command(nominations_cli)  # noqa: E702

@@ -49,6 +49,8 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "STAFF_ABSOLUTE_TIMEOUT": timedelta(hours=_env_int("STAFF_ABSOLUTE_HOURS", 12)),
         "HSTS": _env_bool("HSTS", production),
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+        # werkzeug's scrypt with its default cost; the test suite lowers the cost for speed.
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Forms
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": 3600,

@@ -27,7 +27,9 @@ from pledge_registry import create_app
 from pledge_registry.extensions import db, limiter
 
 TEST_PASSWORD = "correct horse battery staple"
-_HASH = generate_password_hash(TEST_PASSWORD, method="scrypt")
+# A cheap scrypt cost keeps logins fast in tests; production uses werkzeug's default cost.
+FAST_SCRYPT = "scrypt:1024:8:1"
+_HASH = generate_password_hash(TEST_PASSWORD, method=FAST_SCRYPT)
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
@@ -45,15 +47,23 @@ def base_config(uri: str, tmp: Path) -> dict[str, Any]:
         "SQLITE_SYNCHRONOUS": "NORMAL",
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "SERVER_NAME": None,
+        "PASSWORD_HASH_METHOD": FAST_SCRYPT,
     }
 
 
 def _migrate(uri: str, tmp: Path) -> None:
+    """Upgrade an empty database with the real migrations, then add the reference data
+    every test starts from (the city's towns and the pledge templates)."""
     from flask_migrate import upgrade
+
+    from pledge_registry import demo
 
     app = create_app(base_config(uri, tmp))
     with app.app_context():
         upgrade(revision="heads")
+        demo.ensure_places()
+        demo.ensure_templates()
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -70,39 +80,60 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_database(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A database of this worker's own on the test server, migrated once."""
+def pg_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this test run's own on the test server, migrated once, dropped after."""
     if not PG_URL:
         pytest.skip("PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    name = f"pledge_test_{_worker()}"
+    name = f"pledge_test_{_worker()}_{os.getpid()}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     url = sa.engine.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     _migrate(url, tmp_path_factory.mktemp("pg"))
-    return url
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:  # what each test starts from: the reference data
+        reference = {t: conn.execute(sa.text(f'SELECT * FROM "{t}"')).mappings().all()
+                     for t in _REFERENCE_TABLES}
+    engine.dispose()
+    _PG_REFERENCE[url] = reference
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
-def _truncate_all(url: str) -> None:
+_REFERENCE_TABLES = ("town", "commercial_area", "pledge_template")
+_PG_REFERENCE: dict[str, dict[str, Any]] = {}
+
+
+def _reset_pg(url: str) -> None:
+    """Empty every table, then put the reference data back (ids included)."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-        if tables:
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        for table in _REFERENCE_TABLES:
+            rows = _PG_REFERENCE[url][table]
+            if rows:
+                columns = list(rows[0].keys())
+                conn.execute(sa.text(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES '
+                                     f'({", ".join(":" + c for c in columns)})'), [dict(r) for r in rows])
+            conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                 f"COALESCE((SELECT max(id) FROM \"{table}\"), 0) + 1, false)"))
     engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database in its starting state: migrated, with the reference data only."""
     if request.param == "sqlite":
         path = tmp_path / "test.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("pg_database")
-    _truncate_all(url)
+    _reset_pg(url)
     return url
 
 
@@ -114,12 +145,9 @@ def app_config() -> dict[str, Any]:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Any]:
-    from pledge_registry import demo
-
+    """A fresh app on a fresh database, with an app context open for the test body."""
     application = create_app({**base_config(database_url, tmp_path), **app_config})
     with application.app_context():
-        demo.ensure_places()
-        demo.ensure_templates()
         limiter.reset()
         yield application
         db.session.remove()

@@ -109,16 +109,19 @@ def logout():
 @login_required
 def change_password():
     form = PasswordChangeForm()
+    # The user object itself: login_user() given the current_user proxy would make the
+    # proxy point at itself (endless recursion on the next use of current_user).
+    user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current.data, form.password.data)
+            services.change_password(user, form.current.data, form.password.data)
         except services.AccountError as err:
             target = form.current if err.code == "wrong_password" else form.password
             target.errors.append(account_error_message(err.code))
         else:
             security_event("password_changed")
-            _start_session(current_user, remember=False)
+            _start_session(user, remember=False)
             flash(_("Your password is changed. Other devices are signed out."), "success")
-            return redirect(url_for("registry.dashboard") if not current_user.is_staff else url_for("staff.queue"))
+            return redirect(url_for("registry.dashboard") if not user.is_staff else url_for("staff.queue"))
     status = 200 if request.method == "GET" else 400
     return render_template("auth/password.html", form=form), status

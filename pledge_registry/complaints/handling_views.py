@@ -1,1 +1,499 @@
-"""(being written)"""
+"""Merchants answer the complaints forwarded to them; officers handle cases under deadlines.
+
+Views stay thin: the rules (which move is legal, who may make it, when a note is needed)
+live in complaints.workflow; a refusal comes back as a WorkflowError code that is shown
+here as a sentence, with nothing changed. A shopper's phone and name are masked on every
+page but the assigned officer's, and even there only after an audited "reveal".
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import wraps
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import and_, case, not_, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db, login_manager
+from ..forms import BaseForm, EmptyForm
+from ..models import (
+    OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Merchant, Role, SupervisionStation, User,
+)
+from ..security import security_event
+from . import deadlines, merchant_bp, staff_bp, workflow
+from .handling_forms import (
+    CloseForm, LinkDuplicateForm, MerchantReplyForm, NoteForm, ReassignForm, RejectForm, cents_to_yuan,
+    complaint_label, yuan_to_cents,
+)
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+S = ComplaintStatus
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+PER_PAGE = 50
+
+# Error codes of complaints.workflow, as merchants and officers read them.
+ERRORS = {
+    "illegal_transition": _l("That is not possible in the case's current state. Reload the page to see it."),
+    "not_owner": _l("This case is not about one of your shops."),
+    "not_officer": _l("You cannot handle this case."),
+    "not_assigned": _l("Only the officer assigned to this case can see the full phone number."),
+    "anonymised": _l("The shopper's contact details have been deleted (retention period)."),
+    "reply_required": _l("Write your answer."),
+    "proposal_kind": _l("Choose what you propose."),
+    "reject_reason": _l("Choose a reason from the list."),
+    "outcome": _l("Choose resolved or not resolved."),
+    "advice_required": _l("Give the advice: arbitration or court."),
+    "amount": _l("The amount cannot be negative."),
+    "closed": _l("This case is closed."),
+    "not_duplicate": _l("Only another case about the same shop can be linked."),
+}
+# Refusals about who is asking answer 403; missing input 400; the rest conflict with the state.
+ERROR_STATUS = {"not_owner": 403, "not_officer": 403, "not_assigned": 403, "reply_required": 400,
+                "proposal_kind": 400, "reject_reason": 400, "outcome": 400, "advice_required": 400,
+                "amount": 400, "not_duplicate": 400}
+
+DONE = {
+    "accept": _l("Case accepted. The shopper is told by text message."),
+    "reject": _l("Case not accepted. The shopper sees the reason."),
+    "forward": _l("Case forwarded to the merchant."),
+    "mediate": _l("Mediation started."),
+    "close": _l("Case closed. The shopper is told and asked for a rating."),
+}
+
+
+def error_message(code: str) -> str:
+    return str(ERRORS.get(code, code))
+
+
+def _today() -> date:
+    """Today in the bureau's time zone (tests replace this to stand in another year)."""
+    return datetime.now(LOCAL_TZ).date()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- labels and the calendar banner, for every page of both blueprints -------------------------
+
+@merchant_bp.context_processor
+def _merchant_labels() -> dict[str, Any]:
+    return {"complaint_label": complaint_label, "yuan": cents_to_yuan}
+
+
+_warned_years: set[int] = set()
+_warned_lock = threading.Lock()
+
+
+def calendar_warning_years() -> list[int]:
+    """Years (this and next) without working-day data; logged once per year per process."""
+    years = deadlines.calendar_warning(_today())
+    with _warned_lock:
+        fresh = [y for y in years if y not in _warned_years]
+        _warned_years.update(fresh)
+    for year in fresh:
+        log.warning("No working-day data for %d: complaint deadlines fall back to Monday-Friday. "
+                    "Enter the holidays in the holiday table.", year)
+    return years
+
+
+@staff_bp.context_processor
+def _staff_context() -> dict[str, Any]:
+    return {"complaint_label": complaint_label, "yuan": cents_to_yuan,
+            "calendar_warning_years": calendar_warning_years()}
+
+
+# --- access --------------------------------------------------------------------------------
+
+def officer_required(view: F) -> F:
+    """Deny unless signed in as staff, admin or a supervision station's officer."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not (current_user.is_staff or current_user.is_station):
+            security_event("denied", endpoint=request.endpoint)
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.access = "officer"  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+def merchant_required(view: F) -> F:
+    """Deny unless signed in as a merchant: officers use the staff screens."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.MERCHANT:
+            security_event("denied", endpoint=request.endpoint)
+            abort(403)
+        return view(*args, **kwargs)
+
+    wrapped.access = "merchant"  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
+def _is_overdue(due: datetime | None, now: datetime) -> bool:
+    return due is not None and due < now
+
+
+def _refuse(code: str, form: BaseForm, event: str, **fields: Any) -> int:
+    """Undo anything the refused call left in the session; put the message on the form."""
+    db.session.rollback()
+    security_event(event, code=code, **fields)
+    form.form_errors.append(error_message(code))
+    return ERROR_STATUS.get(code, 409)
+
+
+# ================================================================================================
+# The merchant portal
+# ================================================================================================
+
+def _merchant_visible() -> Any:
+    """Cases the bureau has involved the merchant in: forwarded, or moved on past acceptance.
+
+    Not shown: cases waiting for acceptance, accepted but not yet forwarded, and cases
+    closed before acceptance (not accepted, or withdrawn at once).
+    """
+    return and_(
+        Complaint.status.not_in((S.RECEIVED, S.ACCEPTED)),
+        or_(Complaint.status != S.CLOSED, Complaint.accepted_at.is_not(None),
+            Complaint.forwarded_at.is_not(None)),
+    )
+
+
+def _own_case(complaint_id: int) -> Complaint:
+    """The case if it is about one of this merchant's shops and visible to it; 404 otherwise."""
+    c = db.session.scalar(
+        select(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
+        .where(Complaint.id == complaint_id, Merchant.owner_id == current_user.id, _merchant_visible()))
+    if c is None:
+        abort(404)
+    return c
+
+
+@merchant_bp.route("/")
+@merchant_required
+def index():
+    now = _now()
+    cases = list(db.session.scalars(
+        select(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
+        .where(Merchant.owner_id == current_user.id, _merchant_visible())
+        .options(selectinload(Complaint.merchant))
+        .order_by(case((Complaint.status == S.WITH_MERCHANT, 0), else_=1),
+                  Complaint.merchant_reply_due_at, Complaint.received_at.desc(), Complaint.id.desc())))
+    rows = [(c, c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, now)) for c in cases]
+    return render_template("complaints/merchant/index.html", rows=rows,
+                           mask_phone=workflow.mask_phone, mask_name=workflow.mask_name)
+
+
+def _merchant_page(c: Complaint, form: MerchantReplyForm | None = None, status: int = 200) -> Any:
+    events = db.session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.public.is_(True))
+        .order_by(ComplaintEvent.id)).all()
+    return render_template(
+        "complaints/merchant/detail.html", c=c, events=events,
+        overdue=c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, _now()),
+        phone=workflow.mask_phone(c.shopper_phone), name=workflow.mask_name(c.shopper_name),
+        form=form or MerchantReplyForm(formdata=None),
+    ), status
+
+
+@merchant_bp.route("/<int:complaint_id>")
+@merchant_required
+def detail(complaint_id: int):
+    return _merchant_page(_own_case(complaint_id))
+
+
+@merchant_bp.route("/<int:complaint_id>/reply", methods=["POST"])
+@merchant_required
+def reply(complaint_id: int):
+    c = _own_case(complaint_id)
+    form = MerchantReplyForm()
+    if not form.validate_on_submit():
+        return _merchant_page(c, form, status=400)
+    kind = form.proposal_kind.data or None
+    amount = yuan_to_cents(form.proposal_amount.data) if kind == "refund" else None
+    try:
+        workflow.merchant_answer(current_user, c, form.reply.data, kind, amount)
+    except workflow.WorkflowError as err:
+        status = _refuse(err.code, form, "complaint_reply_refused", complaint_id=c.id)
+        return _merchant_page(c, form, status=status)
+    security_event("complaint_reply", complaint_id=c.id, proposal=kind or "-")
+    flash(_("Your answer was sent. The shopper is told and can accept or refuse your proposal."), "success")
+    return redirect(url_for("merchant_complaints.detail", complaint_id=c.id))
+
+
+# ================================================================================================
+# Officers
+# ================================================================================================
+
+def _due_column() -> Any:
+    """The next deadline of a case: acceptance while received, completion afterwards."""
+    return case((Complaint.status == S.RECEIVED, Complaint.acceptance_due_at),
+                else_=Complaint.completion_due_at)
+
+
+def next_due(c: Complaint) -> datetime:
+    return c.acceptance_due_at if c.status == S.RECEIVED else c.completion_due_at
+
+
+def _scope(query: Any) -> Any:
+    """Staff see every case; a station officer only its station's (workflow.can_handle)."""
+    if current_user.is_staff:
+        return query
+    return query.where(Complaint.station_id == current_user.station_id)
+
+
+def _case_or_404(complaint_id: int) -> Complaint:
+    c = db.session.get(Complaint, complaint_id)
+    if c is None or not workflow.can_handle(current_user, c):
+        abort(404)
+    return c
+
+
+QUEUE_STATUSES = ("open", "all") + tuple(s.value for s in ComplaintStatus)
+
+
+@staff_bp.route("/")
+@officer_required
+def queue():
+    status = request.args.get("status", "open")
+    status = status if status in QUEUE_STATUSES else "open"
+    who = request.args.get("who", "")
+    who = who if who in ("mine", "unassigned") else ""
+    station_id = request.args.get("station", type=int) if current_user.is_staff else None
+    duplicates = request.args.get("duplicates") == "1"
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+
+    query = _scope(select(Complaint))
+    if status == "open":
+        query = query.where(Complaint.status.in_(OPEN_STATUSES))
+    elif status != "all":
+        query = query.where(Complaint.status == status)
+    if who == "mine":
+        query = query.where(Complaint.assigned_officer_id == current_user.id)
+    elif who == "unassigned":
+        query = query.where(Complaint.assigned_officer_id.is_(None))
+    if station_id:
+        query = query.where(Complaint.station_id == station_id)
+    if duplicates:
+        query = query.where(Complaint.possible_duplicate.is_(True))
+    query = query.options(selectinload(Complaint.merchant), selectinload(Complaint.station),
+                          selectinload(Complaint.assigned_officer)).order_by(_due_column(), Complaint.id)
+    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    now = _now()
+    rows = [(c, next_due(c), c.status != S.CLOSED and _is_overdue(next_due(c), now))
+            for c in pagination.items]
+    stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name))) \
+        if current_user.is_staff else []
+    args = {"status": status, "who": who, "station": station_id or "",
+            "duplicates": "1" if duplicates else ""}
+    return render_template("complaints/staff/queue.html", rows=rows, pagination=pagination, stations=stations,
+                           filters=args, statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
+
+
+def _officer_choices(c: Complaint) -> list[tuple[int, str]]:
+    """Who a case can be given to: bureau staff, and the officers of its station."""
+    roles = [User.role.in_((Role.STAFF, Role.ADMIN))]
+    if c.station_id is not None:
+        roles.append(and_(User.role == Role.STATION, User.station_id == c.station_id))
+    users = db.session.scalars(select(User).where(or_(*roles), not_(User.disabled))
+                               .order_by(User.display_name, User.id))
+    return [(u.id, u.display_name) for u in users]
+
+
+def duplicate_candidates(c: Complaint) -> list[Complaint]:
+    """Cases with the same phone about the same shop within the duplicate window of this one."""
+    if not c.shopper_phone:
+        return []
+    return list(db.session.scalars(
+        select(Complaint).where(
+            Complaint.id != c.id, Complaint.merchant_id == c.merchant_id,
+            Complaint.shopper_phone == c.shopper_phone,
+            Complaint.received_at >= c.received_at - workflow.DUPLICATE_WINDOW,
+            Complaint.received_at <= c.received_at + workflow.DUPLICATE_WINDOW)
+        .order_by(Complaint.received_at)))
+
+
+def officer_actions(c: Complaint) -> set[str]:
+    """The buttons to offer; the workflow still decides what is legal when one is pressed."""
+    moves = {to for (frm, to), roles in workflow.TRANSITIONS.items()
+             if frm == c.status and "officer" in roles}
+    actions = set()
+    if S.ACCEPTED in moves:
+        actions.update({"accept", "reject"})
+    if S.WITH_MERCHANT in moves:
+        actions.add("forward")
+    if S.MEDIATING in moves:
+        actions.add("mediate")
+    if S.CLOSED in moves and c.status != S.RECEIVED:
+        actions.add("close")
+    if c.status != S.CLOSED:
+        actions.add("reassign")
+    return actions
+
+
+def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: int = 200,
+                revealed: str | None = None) -> Any:
+    forms = dict(forms or {})
+    reassign = forms.setdefault("reassign", ReassignForm(formdata=None, officer_id=c.assigned_officer_id))
+    reassign.officer_id.choices = _officer_choices(c)
+    candidates = duplicate_candidates(c)
+    link = forms.setdefault("link", LinkDuplicateForm(formdata=None))
+    link.original_id.choices = [(d.id, f"#{d.id}") for d in candidates]
+    for name, cls in (("accept", NoteForm), ("forward", NoteForm), ("mediate", NoteForm),
+                      ("reject", RejectForm),
+                      ("close", CloseForm), ("reveal", EmptyForm)):
+        forms.setdefault(name, cls(formdata=None))
+    events = db.session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
+        .options(selectinload(ComplaintEvent.actor)).order_by(ComplaintEvent.id)).all()
+    now = _now()
+    assigned = c.assigned_officer_id == current_user.id
+    return render_template(
+        "complaints/staff/detail.html", c=c, events=events, forms=forms, actions=officer_actions(c),
+        due=next_due(c), overdue=c.status != S.CLOSED and _is_overdue(next_due(c), now),
+        acceptance_overdue=c.status == S.RECEIVED and _is_overdue(c.acceptance_due_at, now),
+        reply_overdue=c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, now),
+        assigned=assigned, revealed=revealed,
+        phone=revealed or workflow.mask_phone(c.shopper_phone),
+        name=(c.shopper_name or "") if revealed else workflow.mask_name(c.shopper_name),
+        candidates=candidates,
+    ), status
+
+
+@staff_bp.route("/<int:complaint_id>")
+@officer_required
+def case_detail(complaint_id: int):
+    return _staff_page(_case_or_404(complaint_id))
+
+
+@staff_bp.route("/<int:complaint_id>/reveal", methods=["POST"])
+@officer_required
+def reveal(complaint_id: int):
+    """Show the full phone number on this response only (never stored in the session)."""
+    c = _case_or_404(complaint_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return _staff_page(c, {"reveal": form}, status=400)
+    try:
+        phone = workflow.reveal_phone(current_user, c)
+    except workflow.WorkflowError as err:
+        status = _refuse(err.code, form, "phone_reveal_refused", complaint_id=c.id)
+        return _staff_page(c, {"reveal": form}, status=status)
+    security_event("phone_reveal", complaint_id=c.id)
+    return _staff_page(c, revealed=phone)
+
+
+def _decide(complaint_id: int, action: str, form: BaseForm, call: Callable[[Complaint], None]) -> Any:
+    """Validate the form, make the move, log it, and redirect; or show the refusal on the page."""
+    c = _case_or_404(complaint_id)
+    if not form.validate_on_submit():
+        return _staff_page(c, {action: form}, status=400)
+    before = c.status
+    try:
+        call(c)
+    except workflow.WorkflowError as err:
+        status = _refuse(err.code, form, "complaint_decision_refused", complaint_id=c.id, action=action)
+        return _staff_page(c, {action: form}, status=status)
+    security_event("complaint_decision", complaint_id=c.id, action=action, from_status=before, to=c.status)
+    flash(str(DONE[action]), "success")
+    return redirect(url_for("staff_complaints.case_detail", complaint_id=c.id))
+
+
+@staff_bp.route("/<int:complaint_id>/accept", methods=["POST"])
+@officer_required
+def accept(complaint_id: int):
+    form = NoteForm()
+    return _decide(complaint_id, "accept", form,
+                   lambda c: workflow.accept(current_user, c, form.note.data or ""))
+
+
+@staff_bp.route("/<int:complaint_id>/reject", methods=["POST"])
+@officer_required
+def reject(complaint_id: int):
+    form = RejectForm()
+    return _decide(complaint_id, "reject", form,
+                   lambda c: workflow.reject(current_user, c, form.reason.data, form.reject_note.data or ""))
+
+
+@staff_bp.route("/<int:complaint_id>/forward", methods=["POST"])
+@officer_required
+def forward(complaint_id: int):
+    form = NoteForm()
+    return _decide(complaint_id, "forward", form,
+                   lambda c: workflow.forward(current_user, c, form.note.data or ""))
+
+
+@staff_bp.route("/<int:complaint_id>/mediate", methods=["POST"])
+@officer_required
+def mediate(complaint_id: int):
+    form = NoteForm()
+    return _decide(complaint_id, "mediate", form,
+                   lambda c: workflow.mediate(current_user, c, form.note.data or ""))
+
+
+@staff_bp.route("/<int:complaint_id>/close", methods=["POST"])
+@officer_required
+def close(complaint_id: int):
+    form = CloseForm()
+
+    def call(c: Complaint) -> None:
+        amount = yuan_to_cents(form.amount_recovered.data) if form.outcome.data == "resolved" else 0
+        workflow.close(current_user, c, form.outcome.data, form.close_note.data or "",
+                       amount_recovered_cents=amount or 0, upheld=form.upheld.data == "yes")
+
+    return _decide(complaint_id, "close", form, call)
+
+
+@staff_bp.route("/<int:complaint_id>/reassign", methods=["POST"])
+@officer_required
+def reassign(complaint_id: int):
+    c = _case_or_404(complaint_id)
+    form = ReassignForm()
+    form.officer_id.choices = _officer_choices(c)
+    if not form.validate_on_submit():
+        return _staff_page(c, {"reassign": form}, status=400)
+    officer = db.session.get(User, form.officer_id.data)
+    try:
+        workflow.reassign(current_user, c, officer, "")
+    except workflow.WorkflowError as err:
+        status = _refuse(err.code, form, "complaint_reassign_refused", complaint_id=c.id)
+        return _staff_page(c, {"reassign": form}, status=status)
+    security_event("complaint_reassigned", complaint_id=c.id, officer_id=officer.id)
+    flash(_("Case assigned to %(name)s.", name=officer.display_name), "success")
+    return redirect(url_for("staff_complaints.case_detail", complaint_id=c.id))
+
+
+@staff_bp.route("/<int:complaint_id>/link-duplicate", methods=["POST"])
+@officer_required
+def link_duplicate(complaint_id: int):
+    c = _case_or_404(complaint_id)
+    form = LinkDuplicateForm()
+    form.original_id.choices = [(d.id, f"#{d.id}") for d in duplicate_candidates(c)]
+    if not form.validate_on_submit():
+        return _staff_page(c, {"link": form}, status=400)
+    original = db.session.get(Complaint, form.original_id.data)
+    try:
+        workflow.link_duplicate(current_user, c, original)
+    except workflow.WorkflowError as err:
+        status = _refuse(err.code, form, "complaint_link_refused", complaint_id=c.id)
+        return _staff_page(c, {"link": form}, status=status)
+    security_event("complaint_linked_duplicate", complaint_id=c.id, original_id=original.id)
+    flash(_("Case linked as a duplicate of #%(id)d.", id=original.id), "success")
+    return redirect(url_for("staff_complaints.case_detail", complaint_id=c.id))

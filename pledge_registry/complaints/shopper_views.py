@@ -1,1 +1,464 @@
-"""(being written)"""
+"""The shopper's side of complaints, all without an account: file one from the scan page
+(or after a merchant search), follow it with the tracking code and the phone's last 4
+digits, answer the shop's proposal, withdraw, and answer the satisfaction survey.
+
+Which cases a browser may see is kept in its (signed) session: the case it just filed,
+and every case it looked up with the right code and digits.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db, limiter
+from ..models import (
+    Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse,
+)
+from ..security import no_store, public, security_event
+from . import deadlines, shopper_bp as bp, uploads, workflow
+from .forms import (
+    PROBLEM_TYPE_LABELS, REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS, AddInfoForm, ComplaintForm,
+    RespondForm, SurveyForm, TrackForm, WithdrawForm, local_today, new_idempotency_key,
+    normalise_tracking_code,
+)
+
+SESSION_TRACKED = "tracked_complaints"   # ids of the cases this browser may follow
+SESSION_FILED = "filed_complaint"        # the case whose confirmation page it may show
+SESSION_SURVEYED = "surveyed_complaint"  # the survey this browser has just answered
+MAX_TRACKED = 10
+SEARCH_RESULTS = 20
+COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # a closed shop's past sales count
+
+# Rate limits (security.md 19): configuration names and their defaults.
+LIMIT_DEFAULTS = {
+    "COMPLAINT_LIMIT_PER_IP": "10 per hour",
+    "COMPLAINT_LIMIT_PER_PHONE": "5 per day",
+    "TRACK_LIMIT_PER_IP": "20 per 10 minutes",
+    "TRACK_LIMIT_PER_CODE": "10 per hour",
+}
+
+STATUS_LABELS = {
+    "received": _l("Received: waiting for the bureau to accept it"),
+    "accepted": _l("Accepted by the bureau"),
+    "with_merchant": _l("Sent to the shop for an answer"),
+    "merchant_answered": _l("The shop has answered"),
+    "mediating": _l("The bureau is mediating"),
+    "closed": _l("Closed"),
+}
+EVENT_LABELS = {
+    "received": _l("You filed the case"),
+    "accepted": _l("The bureau accepted the case"),
+    "forwarded": _l("The case was sent to the shop for an answer"),
+    "merchant_reply": _l("The shop answered"),
+    "mediating": _l("The bureau started mediating"),
+    "shopper_info": _l("You added information"),
+    "proposal_rejected": _l("You rejected the shop's proposal"),
+    "resolved": _l("Closed: resolved by agreement"),
+    "not_resolved": _l("Closed: no agreement was reached"),
+    "rejected": _l("Closed: not accepted by the bureau"),
+    "withdrawn": _l("Closed: you withdrew the case"),
+}
+OUTCOME_LABELS = {
+    "resolved": _l("Resolved by agreement"),
+    "not_resolved": _l("Not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn by you"),
+}
+REJECT_REASON_LABELS = {
+    "outside_scope": _l("The matter is outside the bureau's remit."),
+    "court_or_arbitration": _l("The matter is already before a court or an arbitration body."),
+    "no_merchant": _l("The shop could not be identified."),
+    "too_old": _l("The purchase was too long ago."),
+    "no_contact": _l("We could not reach you."),
+}
+PROPOSAL_KIND_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "repair": _l("Repair"),
+    "other": _l("Other"),
+}
+
+
+def _limit(name: str):  # type: ignore[no-untyped-def]
+    return lambda: current_app.config.get(name, LIMIT_DEFAULTS[name])
+
+
+def _phone_key() -> str:
+    return "complaint-phone:" + request.form.get("shopper_phone", "").strip()[:11]
+
+
+def _tracking_code_key() -> str:
+    raw = request.form.get("tracking_code", "")
+    return "track-code:" + (normalise_tracking_code(raw) or raw.strip()[:40])
+
+
+def _redirected(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code == 302
+
+
+def _not_redirected(response) -> bool:  # type: ignore[no-untyped-def]
+    return response.status_code != 302
+
+
+def format_tracking_code(code: str) -> str:
+    """XXXX-XXXX-XXXX-XX: easier to read out and copy than 14 symbols in a row."""
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def yuan(cents: int | None) -> str:
+    return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
+
+
+def _label(table: dict[str, Any], code: str | None) -> str:
+    return "" if code is None else str(table.get(code, code))
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "tracking_code": format_tracking_code, "yuan": yuan, "mask_phone": workflow.mask_phone,
+        "status_label": lambda c: _label(STATUS_LABELS, c),
+        "event_label": lambda e: str(EVENT_LABELS.get(e.kind) or STATUS_LABELS.get(e.to_status) or _("Update")),
+        "outcome_label": lambda c: _label(OUTCOME_LABELS, c),
+        "reject_reason_label": lambda c: _label(REJECT_REASON_LABELS, c),
+        "proposal_kind_label": lambda c: _label(PROPOSAL_KIND_LABELS, c),
+        "problem_type_label": lambda c: _label(PROBLEM_TYPE_LABELS, c),
+        "request_type_label": lambda c: _label(REQUEST_TYPE_LABELS, c),
+        "want_label": lambda c: _label(WANT_LABELS, c),
+        "survey_label": lambda c: _label(SURVEY_LABELS, c),
+    }
+
+
+# --- which cases this browser may see ------------------------------------------------------
+
+def _remember(c: Complaint) -> None:
+    tracked = [i for i in session.get(SESSION_TRACKED, []) if i != c.id]
+    session[SESSION_TRACKED] = (tracked + [c.id])[-MAX_TRACKED:]
+
+
+def shopper_may_see(c: Complaint) -> bool:
+    return c.id in session.get(SESSION_TRACKED, [])
+
+
+def _tracked_case(tracking_code: str) -> Complaint | None:
+    """The case for a tracking code in the URL, only if this session looked it up."""
+    code = normalise_tracking_code(tracking_code)
+    if code is None or not session.get(SESSION_TRACKED):
+        return None
+    c = db.session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+    return c if c is not None and shopper_may_see(c) else None
+
+
+def _back_to_lookup(tracking_code: str) -> Any:
+    """The same answer whether the code exists or not: no oracle."""
+    return redirect(url_for(".track", code=normalise_tracking_code(tracking_code) or None))
+
+
+# --- filing -------------------------------------------------------------------------------
+
+def upload_error_message(code: str) -> str:
+    return {
+        "too_large": _("Each photo can be at most %(mb)d MB.", mb=uploads.MAX_PHOTO_BYTES // (1024 * 1024)),
+        "not_image": _("Only photos (JPEG, PNG or WebP) can be attached."),
+        "too_many_pixels": _("A photo has too many pixels. Take a smaller one or a screenshot of it."),
+        "too_many": _("Attach at most %(n)d photos.", n=uploads.MAX_PHOTOS),
+    }.get(code, _("A photo could not be read."))
+
+
+def _workflow_error(form: ComplaintForm, code: str) -> None:
+    fields = {
+        "consent_required": (form.consent, _("Tick the box to agree, or we cannot handle your complaint.")),
+        "request_type": (form.request_type, _("Not a valid choice.")),
+        "problem_type": (form.problem_type, _("Choose the kind of problem.")),
+        "wants": (form.wants, _("Not a valid choice.")),
+        "purchased_in_future": (form.purchased_on, _("The date cannot be in the future.")),
+    }
+    if code in fields:
+        field, message = fields[code]
+        field.errors = [*field.errors, message]
+    else:
+        form.form_errors.append(_("This shop cannot receive complaints here. Call 12315."))
+
+
+def _new_complaint(form: ComplaintForm, merchant: Merchant) -> workflow.NewComplaint:
+    return workflow.NewComplaint(
+        idempotency_key=form.idempotency_key.data, merchant_id=merchant.id,
+        request_type=form.request_type.data, item=form.item.data, purchased_on=form.purchased_on.data,
+        amount_paid_cents=form.amount_cents, problem_type=form.problem_type.data,
+        account=form.account.data, wants=tuple(form.wants.data or ()),
+        shopper_name=form.shopper_name.data or None, shopper_phone=form.shopper_phone.data,
+        consent=bool(form.consent.data),
+    )
+
+
+def _file(form: ComplaintForm, merchant: Merchant) -> Complaint | None:
+    """File the case with its photos; None (with the form's errors set) when refused.
+    Photos are written before the commit and deleted again if the case is not recorded."""
+    data = _new_complaint(form, merchant)
+    found = workflow.existing(data.idempotency_key)
+    if found is not None:  # a retried POST: the photos are already with the first one
+        return found
+    # End the read transaction before the slow part: on SQLite a POST's transaction holds
+    # the write lock (BEGIN IMMEDIATE), and decoding photos must not block other writers.
+    db.session.rollback()
+    try:
+        photos = uploads.store_photos(request.files.getlist(form.photos.name))
+    except uploads.UploadError as err:
+        form.photos.errors = [*form.photos.errors, upload_error_message(err.code)]
+        return None
+    try:
+        complaint, created = workflow.file_complaint(data, photos=photos)
+    except workflow.WorkflowError as err:
+        uploads.discard(photos)
+        _workflow_error(form, err.code)
+        return None
+    except BaseException:
+        uploads.discard(photos)
+        raise
+    if not created:
+        uploads.discard(photos)
+    return complaint
+
+
+@bp.route("/complain")
+@public
+def choose_merchant():
+    """Find the shop when there is no badge to scan."""
+    q = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:50]
+    results: list[Merchant] = []
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        results = list(db.session.scalars(
+            select(Merchant).where(Merchant.status == MerchantStatus.APPROVED,
+                                   or_(Merchant.shop_name.like(pattern, escape="\\"),
+                                       Merchant.legal_name.like(pattern, escape="\\")))
+            .order_by(Merchant.shop_name, Merchant.id).limit(SEARCH_RESULTS)))
+    return render_template("complaints/shopper/choose_merchant.html", q=q, results=results)
+
+
+@bp.route("/m/<code>/complain", methods=["GET", "POST"])
+@public
+@no_store  # a re-rendered form holds the shopper's number and account
+@limiter.limit(_limit("COMPLAINT_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(_limit("COMPLAINT_LIMIT_PER_PHONE"), methods=["POST"], key_func=_phone_key,
+               deduct_when=_redirected)
+def complain(code: str):
+    if len(code) > 40 or not code.isascii() or not code.isalnum():
+        abort(404)
+    merchant = db.session.scalar(select(Merchant).where(Merchant.badge_code == code))
+    if merchant is None or merchant.status not in COMPLAINABLE:
+        abort(404)
+    form = ComplaintForm()
+    if request.method == "GET":
+        form.idempotency_key.data = new_idempotency_key()
+    elif form.validate_on_submit():
+        complaint = _file(form, merchant)
+        if complaint is not None:
+            _remember(complaint)
+            session[SESSION_FILED] = complaint.id
+            return redirect(url_for(".filed"))
+    form.purchased_on.render_kw = {"max": local_today().isoformat()}
+    photos_dropped = request.method == "POST" and bool(uploads.chosen_files(request.files.getlist(form.photos.name)))
+    return render_template(
+        "complaints/shopper/complain.html", form=form, merchant=merchant, photos_dropped=photos_dropped,
+        retention_days=deadlines.current_deadlines().retention_days, max_photos=uploads.MAX_PHOTOS,
+    ), 200 if request.method == "GET" else 400
+
+
+@bp.route("/complain/done")
+@public
+@no_store
+def filed():
+    """The confirmation with the tracking code: only the browser that filed the case sees it."""
+    complaint_id = session.get(SESSION_FILED)
+    c = db.session.get(Complaint, complaint_id) if isinstance(complaint_id, int) else None
+    if c is None or not shopper_may_see(c):
+        return redirect(url_for(".track"))
+    return render_template("complaints/shopper/filed.html", c=c)
+
+
+# --- tracking -----------------------------------------------------------------------------
+
+@bp.route("/track", methods=["GET", "POST"])
+@public
+@no_store
+@limiter.limit(_limit("TRACK_LIMIT_PER_IP"), methods=["POST"])
+@limiter.limit(_limit("TRACK_LIMIT_PER_CODE"), methods=["POST"], key_func=_tracking_code_key,
+               deduct_when=_not_redirected)
+def track():
+    form = TrackForm()
+    if request.method == "GET" and not form.tracking_code.data:
+        form.tracking_code.data = normalise_tracking_code(request.args.get("code", "")) or ""
+        if form.tracking_code.data:
+            form.tracking_code.data = format_tracking_code(form.tracking_code.data)
+    if form.validate_on_submit():
+        code = normalise_tracking_code(form.tracking_code.data)
+        c = workflow.find_for_shopper(code, form.phone_last4.data) if code else None
+        if c is None:
+            security_event("track_failed")
+            form.form_errors.append(_("We found no case with this tracking code and these digits. "
+                                      "Check both and try again."))
+        else:
+            _remember(c)
+            return redirect(url_for(".case", tracking_code=c.tracking_code))
+    return render_template("complaints/shopper/track.html", form=form), 200 if request.method == "GET" else 400
+
+
+def _render_case(c: Complaint, info_form: AddInfoForm | None = None, respond_form: RespondForm | None = None,
+                 status: int = 200) -> Any:
+    events = [e for e in c.events if e.public]
+    can_respond = (c.status == ComplaintStatus.MERCHANT_ANSWERED and c.proposal_kind is not None
+                   and c.proposal_response is None)
+    return render_template(
+        "complaints/shopper/case.html", c=c, events=events, open=c.status != ComplaintStatus.CLOSED,
+        can_respond=can_respond, info_form=info_form or AddInfoForm(formdata=None),
+        respond_form=respond_form or RespondForm(formdata=None),
+    ), status
+
+
+@bp.route("/track/<tracking_code>")
+@public
+@no_store
+def case(tracking_code: str):
+    c = _tracked_case(tracking_code)
+    if c is None:
+        return _back_to_lookup(tracking_code)
+    return _render_case(c)
+
+
+@bp.route("/track/<tracking_code>/info", methods=["POST"])
+@public
+@no_store
+def add_info(tracking_code: str):
+    c = _tracked_case(tracking_code)
+    if c is None:
+        return _back_to_lookup(tracking_code)
+    form = AddInfoForm()
+    if form.validate_on_submit():
+        try:
+            workflow.shopper_add_info(c, form.text.data)
+        except workflow.WorkflowError:
+            form.form_errors.append(_("This case is closed: it cannot take more information."))
+        else:
+            flash(_("Your information was added to the case."), "success")
+            return redirect(url_for(".case", tracking_code=c.tracking_code))
+    return _render_case(c, info_form=form, status=400)
+
+
+@bp.route("/track/<tracking_code>/respond", methods=["POST"])
+@public
+@no_store
+def respond(tracking_code: str):
+    c = _tracked_case(tracking_code)
+    if c is None:
+        return _back_to_lookup(tracking_code)
+    form = RespondForm()
+    if form.validate_on_submit():
+        accepted = bool(form.accept.data)
+        try:
+            workflow.shopper_respond(c, accepted, form.note.data or "")
+        except workflow.WorkflowError:
+            form.form_errors.append(_("There is no proposal to answer on this case any more."))
+        else:
+            flash(_("You accepted the proposal. The case is closed as resolved.") if accepted
+                  else _("You rejected the proposal. The bureau will mediate."), "success")
+            return redirect(url_for(".case", tracking_code=c.tracking_code))
+    return _render_case(c, respond_form=form, status=400)
+
+
+@bp.route("/track/<tracking_code>/withdraw", methods=["GET", "POST"])
+@public
+@no_store
+def withdraw(tracking_code: str):
+    c = _tracked_case(tracking_code)
+    if c is None:
+        return _back_to_lookup(tracking_code)
+    form = WithdrawForm()
+    if c.status == ComplaintStatus.CLOSED:
+        flash(_("This case is already closed."), "info")
+        return redirect(url_for(".case", tracking_code=c.tracking_code))
+    if form.validate_on_submit():
+        try:
+            workflow.shopper_withdraw(c, form.note.data or "")
+        except workflow.WorkflowError:
+            form.form_errors.append(_("This case is already closed."))
+        else:
+            flash(_("You withdrew the case. It is closed."), "success")
+            return redirect(url_for(".case", tracking_code=c.tracking_code))
+    return render_template("complaints/shopper/withdraw.html", c=c, form=form), \
+        200 if request.method == "GET" else 400
+
+
+# --- photos -------------------------------------------------------------------------------
+
+def may_see_photos(c: Complaint) -> bool:
+    """The handling officers, the shop's owner once the case was forwarded to it, and the
+    shopper's own browser. Nobody else, and never the public (security.md 24)."""
+    if shopper_may_see(c):
+        return True
+    if not current_user.is_authenticated:
+        return False
+    if workflow.can_handle(current_user, c):
+        return True
+    return c.forwarded_at is not None and c.merchant.owner_id == current_user.id
+
+
+@bp.route("/complaints/photos/<int:photo_id>")
+@public
+@no_store
+def photo(photo_id: int):
+    """A complaint photo, to those who may see it; 404 to everybody else (no IDOR)."""
+    found = db.session.get(ComplaintPhoto, photo_id)
+    if found is None or not may_see_photos(found.complaint):
+        if current_user.is_authenticated:
+            security_event("denied", endpoint=request.endpoint, photo_id=photo_id)
+        abort(404)
+    path = uploads.photo_path(found.stored_name)
+    if path is None or not os.path.isfile(path):
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=False, etag=False,
+                         download_name=f"photo-{found.id}.jpg")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- survey -------------------------------------------------------------------------------
+
+def _record_survey(c: Complaint, answer: str, comment: str) -> bool:
+    """Store the answer; False when the case already has one (the unique constraint decides)."""
+    db.session.add(SurveyResponse(complaint_id=c.id, answer=answer, comment=comment))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+@bp.route("/survey/<token>", methods=["GET", "POST"])
+@public
+@no_store
+def survey(token: str):
+    c = workflow.complaint_from_survey_token(token) if len(token) <= 200 else None
+    if c is None or c.status != ComplaintStatus.CLOSED or c.outcome == Outcome.WITHDRAWN:
+        abort(404)
+    answered = db.session.scalar(select(SurveyResponse.id).where(SurveyResponse.complaint_id == c.id))
+    if answered is not None:
+        just_now = session.pop(SESSION_SURVEYED, None) == c.id
+        return render_template("complaints/shopper/survey_done.html", already=not just_now)
+    form = SurveyForm()
+    if form.validate_on_submit():
+        if _record_survey(c, form.answer.data, form.comment.data or ""):
+            session[SESSION_SURVEYED] = c.id
+        return redirect(url_for(".survey", token=token))
+    return render_template("complaints/shopper/survey.html", c=c, form=form), \
+        200 if request.method == "GET" else 400

@@ -26,6 +26,7 @@ from ..models import (
     ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, User,
 )
 from ..outbox import enqueue
+from ..ratings import hooks as rating_hooks
 from . import deadlines
 
 S = ComplaintStatus
@@ -315,6 +316,8 @@ def close(user: User, c: Complaint, outcome: str, note: str, amount_recovered_ce
           upheld: bool | None = None) -> None:
     """Close as resolved (with the amount recovered) or not resolved (advice given)."""
     _officer(user, c)
+    if c.status == S.RECEIVED:  # a received case is accepted, or rejected with a reason, first
+        raise WorkflowError("illegal_transition")
     if outcome not in (Outcome.RESOLVED, Outcome.NOT_RESOLVED):
         raise WorkflowError("outcome")
     if outcome == Outcome.NOT_RESOLVED and not note.strip():
@@ -335,6 +338,7 @@ def _close(c: Complaint, outcome: str, role: str, actor: User | None, note: str,
     c.amount_recovered_cents = amount_recovered_cents
     c.upheld = upheld
     c.merchant.public_version += 1  # the rating on the scan page may change
+    rating_hooks.on_complaint_closed(c.merchant_id)  # re-rated when this transaction commits
     _notify_shopper(c, "complaint_closed", outcome=outcome)
     if outcome != Outcome.WITHDRAWN and c.request_type == "complaint":
         _notify_shopper(c, "survey", survey_url=survey_url(c))

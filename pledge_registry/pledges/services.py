@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..ratings import hooks as rating_hooks
 from ..models import (
     MIN_RETURN_DAYS, REFUND_METHODS, Merchant, MerchantStatus, Pledge, PledgeEvent, PledgeKind,
     PledgeStatus, PledgeTemplate, User,
@@ -95,6 +96,7 @@ def _move(pledge: Pledge, to: str, actor: User | None, note: str = "", now: date
     pledge.status = to
     pledge.status_note = note.strip()
     pledge.merchant.public_version += 1
+    rating_hooks.on_pledge_change(pledge.merchant.id)  # re-rated when this transaction commits
 
 
 def sign(owner: User, merchant: Merchant, kind: str, terms: ReturnTerms | None,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -9,7 +11,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..forms import EmptyForm
 from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
-from ..models import Merchant, Pledge, PledgeKind
+from ..models import PENDING_STATUSES, Merchant, Pledge, PledgeKind, PledgeStatus
 from ..registry.services import get_own_shop
 from . import bp, services
 from .forms import GenuineTermsForm, ReturnsTermsForm
@@ -93,7 +95,16 @@ def sign(merchant_id: int, kind: str):
 def detail(pledge_id: int):
     pledge = _own_pledge_or_404(pledge_id)
     return render_template("pledges/detail.html", pledge=pledge, terms=terms_of(pledge),
-                           form=EmptyForm())
+                           can_renew=_can_renew(pledge), form=EmptyForm())
+
+
+def _can_renew(pledge: Pledge) -> bool:
+    """Whether to offer the renew button: the rule of services.renew, and no renewal pending."""
+    if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.EXPIRED) or pledge.expires_at is None:
+        return False
+    if pledge.status == PledgeStatus.ACTIVE and pledge.expires_at - datetime.now(UTC) > services.RENEWAL_WINDOW:
+        return False
+    return not any(p.kind == pledge.kind and p.status in PENDING_STATUSES for p in pledge.merchant.pledges)
 
 
 def _owner_action(pledge_id: int, action, done_message: str):  # type: ignore[no-untyped-def]

@@ -10,14 +10,16 @@ shows at the very next scan in every worker, and nothing stale is served.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
@@ -65,12 +67,66 @@ class PageCache:
             self._items.clear()
 
 
+_VERSION_SQL = "SELECT id, public_version FROM merchant WHERE badge_code = {}"
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}
+_readers = threading.local()
+
+
+def _reader(engine: Engine) -> tuple[Any, str]:
+    """This thread's own autocommit DBAPI connection for version_of, and its SQL.
+
+    Taken out of the pool once (per process, thread and engine: never shared across a fork),
+    so that a scan costs one round trip, the SELECT itself, instead of a pool checkout with
+    its ping, BEGIN, the SELECT and the ROLLBACK on return. In autocommit each SELECT sees
+    everything committed before it, as a new transaction would.
+    """
+    # The engine itself, not id(engine): a new app's engine may reuse a dead one's id.
+    if (getattr(_readers, "conn", None) is None or _readers.engine is not engine
+            or _readers.pid != os.getpid()):
+        _drop_reader()
+        fairy = engine.raw_connection()
+        fairy.detach()  # ours now: the pool neither resets nor hands it out
+        conn = fairy.dbapi_connection
+        if engine.dialect.name != "sqlite":  # SQLite's is already in autocommit (extensions.py)
+            conn.autocommit = True
+        _readers.engine, _readers.pid, _readers.conn = engine, os.getpid(), conn
+        _readers.sql = _VERSION_SQL.format(_PLACEHOLDERS[engine.dialect.paramstyle])
+    return _readers.conn, _readers.sql
+
+
+def _drop_reader() -> None:
+    conn, _readers.conn = getattr(_readers, "conn", None), None
+    if conn is not None and getattr(_readers, "pid", None) == os.getpid():  # never a parent's
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+
+
 def version_of(code: str) -> tuple[int, int] | None:
-    """(merchant id, public_version) for a badge code: the only query of a cached scan."""
-    row = db.session.execute(
-        select(Merchant.id, Merchant.public_version).where(Merchant.badge_code == code)
-    ).first()
-    return (row[0], row[1]) if row else None
+    """(merchant id, public_version) for a badge code: the only query of a cached scan.
+
+    It runs on every scan, so it skips the ORM, SQLAlchemy's statement layer and the pool:
+    one indexed SELECT on the unique badge_code, in autocommit, on this thread's connection.
+    That is what the page cache's correctness rests on: a committed suspension bumps
+    public_version, and the very next scan in any worker sees it.
+    """
+    engine = db.engine
+    for attempt in (1, 2):
+        conn, sql = _reader(engine)
+        try:
+            cursor = conn.cursor()
+            try:
+                cursor.execute(sql, (code,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            return (row[0], row[1]) if row else None
+        except engine.dialect.loaded_dbapi.Error:
+            _drop_reader()  # a dropped connection (database restart): reconnect once
+            if attempt == 2:
+                raise
+    return None
 
 
 def load_merchant(merchant_id: int) -> Merchant:

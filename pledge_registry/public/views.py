@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app, jsonify, render_template, request, url_for
-from flask_babel import get_locale
 from sqlalchemy import exists, or_, select
 
 from ..extensions import db
+from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantStatus, Pledge, PledgeKind, PledgeStatus, Town
 from ..pledges.standing import shop_standing
 from ..pledges.views import terms_of
@@ -46,7 +46,8 @@ def _scan_response(code: str, fmt: str) -> Response:
         return render_template("public/unknown_badge.html", code=code[:40]), 404  # type: ignore[return-value]
     merchant_id, version = found
     now = datetime.now(UTC)
-    lang = str(get_locale())
+    # The language the page would render in, without building a Babel Locale on a cache hit.
+    lang = select_locale()
     key = (code, version, lang, fmt)
 
     def render() -> tuple[bytes, datetime]:
@@ -74,6 +75,9 @@ def _scan_response(code: str, fmt: str) -> Response:
 
 
 def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:  # type: ignore[no-untyped-def]
+    from ..ratings.services import current_rating
+
+    rating = current_rating(merchant.id)
     return {
         "badge_code": merchant.badge_code,
         "shop_name": merchant.shop_name,
@@ -100,6 +104,9 @@ def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:  # type: i
             }
             for kind, pledge, state in standing.pledges
         ],
+        "rating": {"grade": rating.grade, "score": rating.score, "model_version": rating.model_version,
+                   "explained": url_for("ratings.breakdown", code=merchant.badge_code, _external=True)}
+        if rating else None,
         "generated_at": now.isoformat(timespec="seconds"),
         "page": url_for("public.scan", code=merchant.badge_code, _external=True),
     }

@@ -1,1 +1,336 @@
-"""(being written)"""
+"""Ratings explained: the public breakdown, the merchant's page, staff's view and the model.
+
+Every screen reads the stored breakdown (``Rating.breakdown``, the model's ``to_dict()``)
+and turns each factor's stable key and detail into a sentence here, in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from ..extensions import db
+from ..forms import BaseForm, EmptyForm
+from ..models import Merchant, MerchantStatus, Rating
+from ..registry.services import get_own_shop
+from ..security import admin_required, public, staff_required
+from . import bp, hooks, services  # noqa: F401  (hooks: registers the commit listener)
+
+GRADE_LABELS = {
+    "A": _l("Excellent"),
+    "B": _l("Good"),
+    "C": _l("Fair"),
+    "D": _l("Poor"),
+    "NR": _l("Not yet rated"),
+}
+
+FACTOR_LABELS = {
+    "pledges": _l("Pledges"),
+    "complaint_volume": _l("Complaints"),
+    "on_time": _l("Answers on time"),
+    "resolution": _l("Complaints resolved"),
+    "satisfaction": _l("Shoppers' satisfaction"),
+    "inspections": _l("Inspections"),
+    "penalties": _l("Penalties"),
+}
+
+CAP_REASONS = {
+    "pledge_suspended": _l("a pledge of this shop is suspended or revoked"),
+    "penalty_in_period": _l("the shop received an administrative penalty in the last 12 months"),
+    "no_active_pledge": _l("the shop has no pledge in force"),
+    "failed_inspection": _l("the shop failed an inspection in the last 12 months"),
+    "pledge_breach": _l("the shop broke a pledge (a fake sold, or a valid return refused)"),
+}
+
+IMPROVE_HINTS = {
+    "pledges.reinstate": _l("Put right what led to the suspension and ask the bureau to reinstate the pledge."),
+    "pledges.sign": _l("Sign the genuine goods pledge and the no-reason returns pledge."),
+    "pledges.keep_promises": _l("Keep every pledge: sell only genuine goods and accept every valid return."),
+    "pledges.sign_second": _l("Sign the second pledge as well."),
+    "pledges.keep_active": _l("Keep both pledges in force: the points grow with every month they run, "
+                              "up to a year."),
+    "complaint_volume.reduce": _l("Fewer complaints: settle problems with shoppers in the shop before "
+                                  "they become complaints."),
+    "on_time.answer_on_time": _l("Answer every complaint forwarded to you before its deadline."),
+    "resolution.resolve_by_agreement": _l("Offer shoppers a fair solution so that complaints end in agreement."),
+    "satisfaction.raise": _l("Treat complaining shoppers well: they are asked afterwards whether they "
+                             "were satisfied."),
+    "inspections.pass": _l("Pass the bureau's inspections: failed inspections count for 12 months."),
+    "penalties.avoid": _l("Avoid administrative penalties: each one counts for 12 months."),
+}
+
+CAUSE_LABELS = {
+    "recompute": _l("Nightly recomputation"),
+    "complaint_closed": _l("A complaint was closed"),
+    "complaint_change": _l("A complaint was answered or surveyed"),
+    "pledge_change": _l("A pledge changed"),
+    "compliance_change": _l("An inspection or a penalty was recorded"),
+    "model_change": _l("The rating model changed"),
+}
+
+
+def _percent(share: float | None) -> int:
+    return round((share or 0) * 100)
+
+
+def factor_sentences(key: str, d: dict) -> list[str]:
+    """Plain words for one factor's detail."""
+    if key == "pledges":
+        if d.get("suspended"):
+            out = [_("A pledge of this shop is suspended or revoked: this factor earns nothing.")]
+        elif not d.get("active_pledges"):
+            out = [_("No pledge of this shop is in force.")]
+        else:
+            out = [ngettext("%(num)d of the 2 pledges is in force, the longest for %(days)d days.",
+                            "%(num)d of the 2 pledges are in force, the longest for %(days)d days.",
+                            d["active_pledges"], days=d.get("active_days", 0))]
+        if d.get("breaches"):
+            out.append(ngettext("%(num)d pledge broken in the last 12 months (a fake sold, or a valid return refused).",
+                                "%(num)d pledges broken in the last 12 months (a fake sold, or a valid return refused).",
+                                d["breaches"]))
+        return out
+    if key == "complaint_volume":
+        if d.get("no_data"):
+            return [_("No complaint about this shop was accepted in the last 12 months.")]
+        return [
+            ngettext("%(num)d complaint accepted in the last 12 months,",
+                     "%(num)d complaints accepted in the last 12 months,", d["complaints"])
+            + " " + _("%(upheld)d found against the shop, %(recent)d in the last 90 days.",
+                      upheld=d.get("upheld", 0), recent=d.get("recent", 0)),
+            _("Complaints found against the shop and recent ones count more."),
+        ]
+    if key == "on_time":
+        if d.get("no_data"):
+            return [_("No complaint needed an answer from the shop in the last 12 months.")]
+        return [_("Answered %(num)d of %(den)d complaints before the deadline (%(pct)d%%).",
+                  num=d["answered_on_time"], den=d["answer_due"], pct=_percent(d.get("share")))]
+    if key == "resolution":
+        if d.get("no_data"):
+            return [_("No complaint about this shop was closed in the last 12 months.")]
+        return [_("%(num)d of %(den)d closed complaints ended in an agreement with the shopper (%(pct)d%%).",
+                  num=d["resolved"], den=d["closed"], pct=_percent(d.get("share")))]
+    if key == "satisfaction":
+        if d.get("no_data"):
+            return [_("No shopper has answered the satisfaction survey yet.")]
+        return [_("%(num)d of %(den)d shoppers who answered the survey were satisfied (%(pct)d%%).",
+                  num=d["satisfied"], den=d["surveyed"], pct=_percent(d.get("share")))]
+    if key == "inspections":
+        if d.get("no_data"):
+            return [_("The bureau has not inspected this shop in the last 12 months.")]
+        return [ngettext("%(num)d inspection in the last 12 months,", "%(num)d inspections in the last 12 months,",
+                         d["inspections"]) + " " + _("%(failed)d failed.", failed=d.get("failed", 0))]
+    if key == "penalties":
+        if not d.get("penalties"):
+            out = [_("No administrative penalty in the last 12 months.")]
+        else:
+            out = [ngettext("%(num)d administrative penalty in the last 12 months.",
+                            "%(num)d administrative penalties in the last 12 months.", d["penalties"])]
+        if d.get("days_since_last_penalty") is not None:
+            out.append(_("The last penalty was %(days)d days ago.", days=d["days_since_last_penalty"]))
+        return out
+    return []
+
+
+@dataclass(frozen=True)
+class FactorView:
+    key: str
+    label: str
+    sentences: list[str]
+    points: float
+    max_points: float
+    hint: str | None
+
+    @property
+    def lost(self) -> float:
+        return round(self.max_points - self.points, 2)
+
+
+def explain(breakdown: dict) -> list[FactorView]:
+    """The stored breakdown, factor by factor, in words."""
+    return [
+        FactorView(key=f["key"], label=str(FACTOR_LABELS.get(f["key"], f["key"])),
+                   sentences=factor_sentences(f["key"], f.get("detail") or {}),
+                   points=f["points"], max_points=f["max_points"],
+                   hint=str(IMPROVE_HINTS[f["improve"]]) if f.get("improve") in IMPROVE_HINTS else None)
+        for f in breakdown.get("factors", [])
+    ]
+
+
+def cap_sentences(breakdown: dict) -> list[str]:
+    """Why the grade is lower than the score alone would give, if it is."""
+    cap = breakdown.get("cap")
+    out = []
+    if cap:
+        out.append(_("The score alone would give grade %(uncapped)s, but %(reason)s, so the grade is at most "
+                     "%(grade)s.", uncapped=breakdown.get("uncapped_grade", ""), reason=CAP_REASONS.get(cap, cap),
+                     grade=breakdown.get("grade", "")))
+    for other in breakdown.get("caps_hit", []):
+        if other != cap:
+            out.append(_("Also limiting the grade while it lasts: %(reason)s.", reason=CAP_REASONS.get(other, other)))
+    return out
+
+
+def history_rows(rows: list[Rating]) -> list[dict]:
+    """Newest first, each with what moved since the rating before it."""
+    out = []
+    for i, row in enumerate(rows):
+        previous = rows[i + 1] if i + 1 < len(rows) else None
+        moves = []
+        if previous is not None:
+            before = {f["key"]: f["points"] for f in previous.breakdown.get("factors", [])}
+            for f in row.breakdown.get("factors", []):
+                delta = round(f["points"] - before.get(f["key"], f["points"]), 2)
+                if delta:
+                    moves.append((str(FACTOR_LABELS.get(f["key"], f["key"])), delta))
+        out.append({"rating": row, "moves": moves, "cause": str(CAUSE_LABELS.get(row.cause, row.cause)),
+                    "model_changed": previous is not None and previous.model_version != row.model_version})
+    return out
+
+
+# --- template globals ----------------------------------------------------------------------
+
+@bp.app_template_global()
+def rating_of(merchant_id: int) -> Rating | None:
+    """The merchant's current rating (the scan page's partial)."""
+    return services.current_rating(merchant_id)
+
+
+@bp.app_template_global()
+def rating_grades(merchant_ids: list[int]) -> dict[int, str]:
+    """Current grades of a page of merchants, in one query (the directory)."""
+    return services.current_grades(merchant_ids)
+
+
+@bp.app_template_global()
+def grade_label(grade: str | None) -> str:
+    return str(GRADE_LABELS.get(grade or "NR", grade))
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+def _page_context(merchant: Merchant) -> dict:
+    rating = services.current_rating(merchant.id)
+    breakdown = rating.breakdown if rating else {}
+    return {
+        "merchant": merchant, "rating": rating, "factors": explain(breakdown),
+        "caps": cap_sentences(breakdown),
+        "min_history_days": services.current_config().min_history_days,
+    }
+
+
+@bp.route("/m/<code>/rating")
+@public
+def breakdown(code: str):
+    """Why a shop has its grade, factor by factor: one tap from the scan page."""
+    merchant = db.session.scalar(select(Merchant).where(Merchant.badge_code == code[:40]))
+    if merchant is None or merchant.status != MerchantStatus.APPROVED:
+        abort(404)
+    return render_template("ratings/breakdown.html", **_page_context(merchant))
+
+
+def _optional_url(endpoint: str, **values: object) -> str | None:
+    """A link to another feature's page, only once that page exists."""
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+@bp.route("/portal/shops/<int:merchant_id>/rating")
+def shop_rating(merchant_id: int):
+    """The merchant's own view: the breakdown, what would raise it, and its history."""
+    if current_user.is_staff:
+        abort(403)
+    merchant = get_own_shop(current_user, merchant_id)
+    if merchant is None:
+        abort(404)
+    return render_template(
+        "ratings/shop.html", **_page_context(merchant), staff_view=False,
+        history=history_rows(services.history(merchant.id)),
+        appeal_url=_optional_url("compliance.appeal_rating", merchant_id=merchant.id),
+        reply_url=_optional_url("compliance.reply", merchant_id=merchant.id))
+
+
+@bp.route("/staff/ratings/shops/<int:merchant_id>")
+@staff_required
+def staff_shop_rating(merchant_id: int):
+    merchant = db.get_or_404(Merchant, merchant_id)
+    return render_template("ratings/shop.html", **_page_context(merchant), staff_view=True,
+                           history=history_rows(services.history(merchant.id)), appeal_url=None, reply_url=None)
+
+
+class ModelForm(BaseForm):
+    version = StringField(_l("New version"), validators=[DataRequired(), Length(max=20)])
+    model = TextAreaField(_l("Weights, thresholds and caps (JSON)"), validators=[DataRequired(), Length(max=20000)],
+                          render_kw={"rows": 32, "spellcheck": "false"})
+
+
+CONFIG_ERRORS = {
+    "not_admin": _l("Only an administrator may change the rating model."),
+    "same_version": _l("Give the changed model a new version."),
+    "version_used": _l("This version was used before: give the changed model a new version."),
+    "invalid": _l("The model is not valid:"),
+    "json": _l("This is not valid JSON:"),
+}
+
+
+def _model_json(config) -> str:  # type: ignore[no-untyped-def]
+    values = config.to_dict()
+    values.pop("version")
+    return json.dumps(values, indent=2, ensure_ascii=False)
+
+
+@bp.route("/staff/ratings/config", methods=["GET", "POST"])
+@admin_required
+def config():
+    """The rating model an admin may change; saving needs a new version string."""
+    current = services.current_config()
+    form = ModelForm()
+    if request.method == "GET":
+        form.model.data = _model_json(current)
+    if form.validate_on_submit():
+        try:
+            values = json.loads(form.model.data)
+            if not isinstance(values, dict):
+                raise ValueError("an object {...} is expected")
+        except ValueError as err:
+            form.model.errors.append(f"{CONFIG_ERRORS['json']} {err}")
+        else:
+            values["version"] = form.version.data.strip()
+            try:
+                saved = services.save_config(current_user, values)
+            except services.RatingError as err:
+                message = str(CONFIG_ERRORS.get(err.code, err.code))
+                field = form.version if err.code in ("same_version", "version_used") else form.model
+                field.errors.append(f"{message} {err.detail}".strip())
+            else:
+                flash(_("Rating model %(version)s saved. Recompute every rating to apply it.",
+                        version=saved.version), "success")
+                return redirect(url_for("ratings.config"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("ratings/config.html", form=form, current=current,
+                           recompute_form=EmptyForm(), rated=services.rated_count()), status
+
+
+@bp.route("/staff/ratings/recompute", methods=["POST"])
+@admin_required
+def recompute():
+    """Recompute everyone now (synchronously: seconds for a city, a minute for a province)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        result = services.recompute_all(cause="model_change")
+        flash(_("%(rated)d merchants rated, %(changed)d ratings changed in %(seconds).1f s.",
+                rated=result.rated, changed=result.changed, seconds=result.seconds), "success")
+    return redirect(url_for("ratings.config"))

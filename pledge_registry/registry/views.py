@@ -5,10 +5,12 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from .. import uscc
+from ..extensions import db
 from ..forms import EmptyForm
-from ..models import Merchant
+from ..models import Merchant, MerchantEvent
 from ..pledges.standing import shop_standing
 from . import bp, services
 from .forms import ReasonForm, ShopForm, credit_code_message
@@ -94,8 +96,10 @@ def new_shop():
 def shop(merchant_id: int):
     _merchant_only()
     merchant = _own_shop_or_404(merchant_id)
+    events = db.session.scalars(select(MerchantEvent).where(MerchantEvent.merchant_id == merchant.id)
+                                .order_by(MerchantEvent.id)).all()
     return render_template("registry/shop.html", merchant=merchant, standing=shop_standing(merchant),
-                           empty_form=EmptyForm(), close_form=ReasonForm())
+                           events=events, empty_form=EmptyForm(), close_form=ReasonForm())
 
 
 @bp.route("/shops/<int:merchant_id>/edit", methods=["GET", "POST"])

@@ -1,18 +1,297 @@
+"""Staff screens: the review queue, a shop's file, a pledge's file, and (admins) templates.
+
+Views stay thin: the rules (who may decide, when a reason is needed, which moves are
+legal) live in registry.services and pledges.services; a refusal comes back as an error
+code that is shown here as a sentence, with nothing changed.
+"""
+
 from __future__ import annotations
 
-from flask import render_template
-from sqlalchemy import select
+from datetime import UTC, datetime
+from typing import Any
 
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import uscc
 from ..extensions import db
-from ..models import Merchant, MerchantStatus
-from ..pledges.services import review_queue
-from ..security import staff_required
+from ..forms import BaseForm
+from ..models import (
+    Merchant, MerchantEvent, MerchantStatus, Pledge, PledgeEvent, PledgeKind, PledgeStatus,
+    PledgeTemplate, User,
+)
+from ..pledges import services as pledge_services
+from ..pledges.forms import TemplateForm
+from ..pledges.standing import shop_standing
+from ..pledges.terms import PLACEHOLDERS
+from ..pledges.views import terms_of
+from ..registry import services as registry_services
+from ..security import admin_required, security_event, staff_required
 from . import bp
+from .forms import PLEDGE_ACTIONS, CloseShopForm, PledgeDecisionForm, ShopReviewForm
+
+S = PledgeStatus
+SEARCH_LIMIT = 50
+
+# What each button of the pledge page does: the statuses it is offered in, and the move.
+# The state machine itself (pledges.services.TRANSITIONS) still decides what is legal.
+ACTION_MOVES: dict[str, tuple[tuple[str, ...], str]] = {
+    "approve": ((S.SUBMITTED,), S.ACTIVE),
+    "reject": ((S.SUBMITTED,), S.REJECTED),
+    "suspend": ((S.ACTIVE,), S.SUSPENDED),
+    "reinstate": ((S.SUSPENDED,), S.ACTIVE),
+    "revoke": ((S.ACTIVE, S.SUSPENDED), S.REVOKED),
+}
+
+DONE = {
+    "approve": _l("Pledge approved: it is in force now."),
+    "reject": _l("Pledge rejected. The merchant sees your reason."),
+    "suspend": _l("Pledge suspended. The badge shows it at the next scan."),
+    "reinstate": _l("Pledge reinstated. The badge shows it as valid again."),
+    "revoke": _l("Pledge revoked. The badge shows it at the next scan."),
+}
+
+# Error codes of registry.services and pledges.services, as staff read them.
+ERRORS = {
+    "own_submission": _l("You cannot review your own submission."),
+    "shop_not_approved": _l("The shop's registration is not approved: approve the registration first."),
+    "reason_required": _l("Give a reason: the merchant sees it."),
+    "standing_suspended": _l(
+        "The shop's current pledge of this kind is suspended: reinstate or revoke it first."),
+    "illegal_transition": _l("That is not possible in the pledge's current state."),
+    "expired": _l("This pledge's term has ended: it cannot be reinstated. The merchant can renew it."),
+    "not_pending": _l("This registration has already been decided."),
+    "closed": _l("This shop is already recorded as closed."),
+    "not_staff": _l("Only bureau staff can make this decision."),
+    "not_owner": _l("Only bureau staff can make this decision."),
+    "not_admin": _l("Only administrators can publish pledge terms."),
+}
+# Other staff files about one shop, kept by other features; linked when they are installed.
+RELATED_FILES = (
+    ("compliance.shop_compliance", _l("Inspections and penalties")),
+    ("ratings.staff_shop_rating", _l("Safe-consumption rating")),
+    ("nominations.shop", _l("Nominations")),
+)
+# Refusals that are about who is asking answer 403; a missing reason 400; the rest are
+# conflicts with the record's current state.
+ERROR_STATUS = {"own_submission": 403, "not_staff": 403, "not_owner": 403, "not_admin": 403,
+                "reason_required": 400}
+
+
+def error_message(code: str) -> str:
+    return str(ERRORS.get(code, code))
+
+
+def _refuse(code: str, form: BaseForm, reason_field: Any, event: str, **fields: Any) -> int:
+    """Undo anything the refused service call left in the session; put the message on the form."""
+    db.session.rollback()
+    security_event(event, code=code, **fields)
+    if code == "reason_required" and reason_field is not None:
+        reason_field.errors.append(error_message(code))
+    else:
+        form.form_errors.append(error_message(code))
+    return ERROR_STATUS.get(code, 409)
+
+
+def _age(since: datetime | None, now: datetime) -> str:
+    return format_timedelta(now - since, threshold=1.0) if since else ""
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+def _search(q: str) -> list[Merchant]:
+    """Any merchant, whatever its status, by shop or legal name or (part of) its credit code."""
+    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matches = [Merchant.shop_name.ilike(pattern, escape="\\"),
+               Merchant.legal_name.ilike(pattern, escape="\\")]
+    code = uscc.normalize(q)
+    if code.isalnum() and code.isascii():
+        matches.append(Merchant.credit_code.like(f"%{code}%"))
+    return list(db.session.scalars(
+        select(Merchant).where(or_(*matches)).order_by(Merchant.shop_name, Merchant.id)
+        .limit(SEARCH_LIMIT + 1)
+    ))
 
 
 @bp.route("/")
 @staff_required
 def queue():
-    shops = list(db.session.scalars(
-        select(Merchant).where(Merchant.status == MerchantStatus.PENDING).order_by(Merchant.created_at)))
-    return render_template("staff/queue.html", shops=shops, pledges=review_queue())
+    now = datetime.now(UTC)
+    shops = db.session.scalars(
+        select(Merchant).where(Merchant.status == MerchantStatus.PENDING)
+        .order_by(Merchant.created_at, Merchant.id))
+    shop_rows = [(m, _age(m.created_at, now)) for m in shops]
+    pledge_rows = [(p, _age(p.submitted_at or p.created_at, now)) for p in pledge_services.review_queue()]
+    q = request.args.get("q", "").strip()[:50]
+    results = _search(q) if q else None
+    return render_template("staff/queue.html", shop_rows=shop_rows, pledge_rows=pledge_rows, q=q,
+                           results=results, search_limit=SEARCH_LIMIT)
+
+
+# --- a shop's file -----------------------------------------------------------------------
+
+def _shop_page(merchant: Merchant, review_form: ShopReviewForm | None = None,
+               close_form: CloseShopForm | None = None, status: int = 200) -> Any:
+    merchant_events = db.session.scalars(
+        select(MerchantEvent).where(MerchantEvent.merchant_id == merchant.id)
+        .options(selectinload(MerchantEvent.actor)).order_by(MerchantEvent.id))
+    pledge_events = db.session.scalars(
+        select(PledgeEvent).join(Pledge, Pledge.id == PledgeEvent.pledge_id)
+        .where(Pledge.merchant_id == merchant.id)
+        .options(selectinload(PledgeEvent.actor)).order_by(PledgeEvent.id))
+    return render_template(
+        "staff/shop.html", merchant=merchant, standing=shop_standing(merchant),
+        pledges_by_id={p.id: p for p in merchant.pledges},
+        merchant_events=list(merchant_events), pledge_events=list(pledge_events),
+        reviewer=db.session.get(User, merchant.reviewed_by_id) if merchant.reviewed_by_id else None,
+        related=[(url_for(endpoint, merchant_id=merchant.id), label) for endpoint, label in RELATED_FILES
+                 if endpoint in current_app.view_functions],
+        review_form=review_form or ShopReviewForm(formdata=None),
+        close_form=close_form or CloseShopForm(formdata=None),
+    ), status
+
+
+@bp.route("/shops/<int:merchant_id>")
+@staff_required
+def shop(merchant_id: int):
+    return _shop_page(db.get_or_404(Merchant, merchant_id))
+
+
+@bp.route("/shops/<int:merchant_id>/review", methods=["POST"])
+@staff_required
+def review_shop(merchant_id: int):
+    merchant = db.get_or_404(Merchant, merchant_id)
+    form = ShopReviewForm()
+    if not form.validate_on_submit():
+        return _shop_page(merchant, review_form=form, status=400)
+    approve = bool(form.approve.data)
+    try:
+        registry_services.review_shop(current_user, merchant, approve, form.reason.data or "")
+    except registry_services.RegistryError as err:
+        status = _refuse(err.code, form, form.reason, "registration_decision_refused",
+                         merchant_id=merchant_id)
+        return _shop_page(merchant, review_form=form, status=status)
+    to = MerchantStatus.APPROVED if approve else MerchantStatus.REJECTED
+    security_event("registration_decision", merchant_id=merchant.id, to=to)
+    flash(_("Registration approved.") if approve
+          else _("Registration rejected. The merchant sees your reason."), "success")
+    return redirect(url_for("staff.shop", merchant_id=merchant.id))
+
+
+@bp.route("/shops/<int:merchant_id>/close", methods=["POST"])
+@staff_required
+def close_shop(merchant_id: int):
+    merchant = db.get_or_404(Merchant, merchant_id)
+    form = CloseShopForm()
+    if not form.validate_on_submit():
+        return _shop_page(merchant, close_form=form, status=400)
+    try:
+        registry_services.close_shop(current_user, merchant, form.close_reason.data or "")
+    except registry_services.RegistryError as err:
+        status = _refuse(err.code, form, form.close_reason, "shop_close_refused", merchant_id=merchant_id)
+        return _shop_page(merchant, close_form=form, status=status)
+    security_event("shop_closed", merchant_id=merchant.id)
+    flash(_("The shop is recorded as closed. Its badge now says so."), "success")
+    return redirect(url_for("staff.shop", merchant_id=merchant.id))
+
+
+# --- a pledge's file ---------------------------------------------------------------------
+
+def available_actions(pledge: Pledge) -> list[str]:
+    return [a for a in PLEDGE_ACTIONS if pledge.status in ACTION_MOVES[a][0]]
+
+
+def _pledge_page(pledge: Pledge, form: PledgeDecisionForm | None = None, status: int = 200) -> Any:
+    people = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({pledge.signed_by_id, pledge.decided_by_id or 0})))}
+    return render_template(
+        "staff/pledge.html", pledge=pledge, merchant=pledge.merchant, terms=terms_of(pledge),
+        signer=people.get(pledge.signed_by_id), decider=people.get(pledge.decided_by_id or 0),
+        events=db.session.scalars(
+            select(PledgeEvent).where(PledgeEvent.pledge_id == pledge.id)
+            .options(selectinload(PledgeEvent.actor)).order_by(PledgeEvent.id)).all(),
+        actions=available_actions(pledge),
+        own=current_user.id in (pledge.signed_by_id, pledge.merchant.owner_id),
+        form=form or PledgeDecisionForm(formdata=None),
+    ), status
+
+
+@bp.route("/pledges/<int:pledge_id>")
+@staff_required
+def pledge(pledge_id: int):
+    return _pledge_page(db.get_or_404(Pledge, pledge_id))
+
+
+@bp.route("/pledges/<int:pledge_id>/decision", methods=["POST"])
+@staff_required
+def decide_pledge(pledge_id: int):
+    pledge = db.get_or_404(Pledge, pledge_id)
+    form = PledgeDecisionForm()
+    if not form.validate_on_submit():
+        return _pledge_page(pledge, form, status=400)
+    action, reason = form.action.data, form.reason.data or ""
+    offered_in, to = ACTION_MOVES[action]
+    before = pledge.status
+    try:
+        if before not in offered_in:  # e.g. "reinstate" posted for a submitted pledge
+            raise pledge_services.PledgeError("illegal_transition")
+        if action == "approve":
+            pledge_services.approve(current_user, pledge, reason)
+        else:
+            pledge_services.decide(current_user, pledge, to, reason)
+    except pledge_services.PledgeError as err:
+        status = _refuse(err.code, form, form.reason, "pledge_decision_refused", pledge_id=pledge_id,
+                         action=action)
+        return _pledge_page(pledge, form, status=status)
+    security_event("pledge_decision", pledge_id=pledge.id, merchant_id=pledge.merchant_id,
+                   from_status=before, to=to)
+    flash(str(DONE[action]), "success")
+    return redirect(url_for("staff.pledge", pledge_id=pledge.id))
+
+
+# --- pledge templates (admins) -----------------------------------------------------------
+
+@bp.route("/templates")
+@admin_required
+def templates():
+    versions = list(db.session.scalars(
+        select(PledgeTemplate).order_by(PledgeTemplate.kind, PledgeTemplate.version.desc())))
+    signed = dict(db.session.execute(
+        select(Pledge.template_id, func.count()).group_by(Pledge.template_id)).tuples().all())
+    authors = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({t.created_by_id for t in versions if t.created_by_id})))}
+    by_kind = {kind: [t for t in versions if t.kind == kind] for kind in PledgeKind}
+    return render_template("staff/templates.html", by_kind=by_kind, signed=signed, authors=authors)
+
+
+@bp.route("/templates/<kind>/new", methods=["GET", "POST"])
+@admin_required
+def new_template(kind: str):
+    if kind not in tuple(PledgeKind):
+        abort(404)
+    try:
+        latest = pledge_services.latest_template(kind)
+    except pledge_services.PledgeError:
+        latest = None
+    form = TemplateForm(obj=latest)
+    if form.validate_on_submit():
+        try:
+            template = pledge_services.new_template_version(
+                current_user, kind, form.title_zh.data, form.body_zh.data,
+                form.title_en.data, form.body_en.data)
+        except pledge_services.PledgeError as err:
+            status = _refuse(err.code, form, None, "template_version_refused", kind=kind)
+            return render_template("staff/template_form.html", form=form, kind=kind, latest=latest,
+                                   placeholders=PLACEHOLDERS), status
+        security_event("template_version", kind=kind, version=template.version)
+        flash(_("Version %(version)d is published. Pledges signed from now on use it;"
+                " signed pledges keep theirs.", version=template.version), "success")
+        return redirect(url_for("staff.templates"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("staff/template_form.html", form=form, kind=kind, latest=latest,
+                           placeholders=PLACEHOLDERS), status

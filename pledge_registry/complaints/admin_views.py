@@ -1,0 +1,181 @@
+"""Complaint settings: deadlines (admins), the holiday table (staff), supervision stations (admins).
+
+Every page here is a staff complaints page, so it shows the calendar banner too
+(handling_views' context processor on staff_bp).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..forms import EmptyForm
+from ..models import CommercialArea, Holiday, SupervisionStation
+from ..security import admin_required, security_event, staff_required
+from . import deadlines, staff_bp
+from .handling_forms import DeadlinesForm, HolidayForm, StationForm
+
+
+# --- deadlines (admins) --------------------------------------------------------------------------
+
+@staff_bp.route("/settings/deadlines", methods=["GET", "POST"])
+@admin_required
+def deadline_settings():
+    current = deadlines.current_deadlines()
+    form = DeadlinesForm(obj=current)
+    if form.validate_on_submit():
+        try:
+            value = deadlines.Deadlines.from_dict({name: getattr(form, name).data
+                                                   for name in deadlines.Deadlines.__dataclass_fields__})
+        except ValueError:
+            form.form_errors.append(_("These deadlines are out of range."))
+            return render_template("complaints/staff/deadlines.html", form=form, current=current), 400
+        deadlines.save_deadlines(value, current_user.id)
+        security_event("deadlines_changed", **{k: v for k, v in value.__dict__.items()})
+        flash(_("Deadlines saved. They apply to cases filed or forwarded from now on."), "success")
+        return redirect(url_for("staff_complaints.deadline_settings"))
+    status = 200 if request.method == "GET" else 400
+    return render_template("complaints/staff/deadlines.html", form=form, current=current), status
+
+
+# --- the holiday table (staff) -------------------------------------------------------------------
+
+def _holidays_page(year: int, form: HolidayForm | None = None, status: int = 200) -> Any:
+    rows = list(db.session.scalars(
+        select(Holiday).where(Holiday.day >= date(year, 1, 1), Holiday.day <= date(year, 12, 31))
+        .order_by(Holiday.day)))
+    years = sorted({d.year for d in db.session.scalars(select(Holiday.day))} | {year})
+    return render_template("complaints/staff/holidays.html", rows=rows, year=year, years=years,
+                           form=form or HolidayForm(formdata=None),
+                           delete_form=EmptyForm(formdata=None)), status
+
+
+def _year_arg() -> int:
+    year = request.args.get("year", type=int)
+    today = date.today()
+    return year if year and 2000 <= year <= 2100 else today.year + (1 if today.month >= 11 else 0)
+
+
+@staff_bp.route("/holidays", methods=["GET", "POST"])
+@staff_required
+def holidays():
+    year = _year_arg()
+    if request.method == "GET":
+        return _holidays_page(year)
+    form = HolidayForm()
+    if not form.validate_on_submit():
+        return _holidays_page(year, form, 400)
+    day = form.day.data
+    row = Holiday(day=day, is_workday=form.is_workday.data == "1", name=form.name.data or "",
+                  created_by_id=current_user.id)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        form.day.errors.append(_("This date is already in the table: remove it first to change it."))
+        return _holidays_page(day.year, form, 409)
+    security_event("holiday_added", day=day.isoformat(), workday=int(row.is_workday))
+    flash(_("%(day)s added to the calendar.", day=day.isoformat()), "success")
+    return redirect(url_for("staff_complaints.holidays", year=day.year))
+
+
+@staff_bp.route("/holidays/<int:holiday_id>/delete", methods=["POST"])
+@staff_required
+def delete_holiday(holiday_id: int):
+    row = db.get_or_404(Holiday, holiday_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return _holidays_page(row.day.year, status=400)
+    day = row.day
+    db.session.execute(delete(Holiday).where(Holiday.id == row.id))
+    db.session.commit()
+    security_event("holiday_removed", day=day.isoformat())
+    flash(_("%(day)s removed from the calendar.", day=day.isoformat()), "success")
+    return redirect(url_for("staff_complaints.holidays", year=day.year))
+
+
+# --- supervision stations (admins) ---------------------------------------------------------------
+
+def _area_choices() -> list[tuple[int, str]]:
+    areas = db.session.scalars(
+        select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order))
+    english = _is_en()
+    return [(0, _("No commercial area"))] + [
+        (a.id, f"{a.town.name_en} / {a.name_en}" if english else f"{a.town.name} / {a.name}") for a in areas]
+
+
+def _is_en() -> bool:
+    from ..i18n import select_locale
+
+    return select_locale() == "en"
+
+
+def _stations_page(form: StationForm | None = None, status: int = 200) -> Any:
+    form = form or StationForm(formdata=None)
+    form.area_id.choices = _area_choices()
+    stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name)))
+    return render_template("complaints/staff/stations.html", stations=stations, form=form), status
+
+
+def _save_station(form: StationForm, station: SupervisionStation) -> str | None:
+    """Apply the form to the station and commit; an error message on a unique clash."""
+    station.name = form.name.data
+    station.area_id = form.area_id.data or None
+    station.active = form.active.data == "1"
+    db.session.add(station)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return _("Another station has this name or this commercial area.")
+    return None
+
+
+@staff_bp.route("/stations", methods=["GET", "POST"])
+@admin_required
+def stations():
+    if request.method == "GET":
+        return _stations_page()
+    form = StationForm()
+    form.area_id.choices = _area_choices()
+    if not form.validate_on_submit():
+        return _stations_page(form, 400)
+    station = SupervisionStation()
+    error = _save_station(form, station)
+    if error:
+        form.form_errors.append(error)
+        return _stations_page(form, 409)
+    security_event("station_created", station_id=station.id)
+    flash(_("Station saved."), "success")
+    return redirect(url_for("staff_complaints.stations"))
+
+
+@staff_bp.route("/stations/<int:station_id>", methods=["GET", "POST"])
+@admin_required
+def edit_station(station_id: int):
+    station = db.get_or_404(SupervisionStation, station_id)
+    if request.method == "GET":
+        form = StationForm(formdata=None, name=station.name, area_id=station.area_id or 0,
+                           active="1" if station.active else "0")
+    else:
+        form = StationForm()
+    form.area_id.choices = _area_choices()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            error = _save_station(form, station)
+            if error is None:
+                security_event("station_changed", station_id=station.id)
+                flash(_("Station saved."), "success")
+                return redirect(url_for("staff_complaints.stations"))
+            form.form_errors.append(error)
+            return render_template("complaints/staff/station_form.html", form=form, station=station), 409
+        return render_template("complaints/staff/station_form.html", form=form, station=station), 400
+    return render_template("complaints/staff/station_form.html", form=form, station=station)

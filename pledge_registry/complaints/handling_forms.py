@@ -1,0 +1,269 @@
+"""Forms for merchants answering complaints and officers handling them; shape checks only.
+
+Which move is legal, who may make it and when a note is required are the workflow's rules
+(complaints.workflow); these forms only bound and type what arrives.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError,
+)
+
+from ..forms import BaseForm
+from ..models import (
+    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, ComplaintStatus, Outcome,
+)
+
+MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint
+
+# --- display labels of the stored codes (candidates for labels.py) -------------------------
+
+STATUS_LABELS = {
+    "received": _l("Received, waiting for acceptance"),
+    "accepted": _l("Accepted"),
+    "with_merchant": _l("With the merchant"),
+    "merchant_answered": _l("Merchant answered"),
+    "mediating": _l("Mediation by the bureau"),
+    "closed": _l("Closed"),
+}
+OUTCOME_LABELS = {
+    "resolved": _l("Resolved by agreement"),
+    "not_resolved": _l("Not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn by the shopper"),
+}
+REJECT_REASON_LABELS = {
+    "outside_scope": _l("Outside the bureau's scope"),
+    "court_or_arbitration": _l("Already before a court or an arbitrator"),
+    "no_merchant": _l("No identifiable merchant"),
+    "too_old": _l("Older than 3 years"),
+    "no_contact": _l("Contact details missing"),
+}
+PROPOSAL_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "repair": _l("Repair"),
+    "other": _l("Other"),
+}
+PROBLEM_LABELS = {
+    "quality": _l("Product quality"),
+    "genuine_doubt": _l("Doubt that the goods are genuine"),
+    "refused_return": _l("No-reason return refused"),
+    "contract_terms": _l("Contract terms"),
+    "advertising": _l("Advertising"),
+    "price": _l("Price"),
+    "service": _l("Service"),
+    "safety": _l("Safety"),
+    "other": _l("Other"),
+}
+WANT_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "repair": _l("Repair"),
+    "compensation": _l("Compensation"),
+    "apology": _l("Apology"),
+}
+EVENT_LABELS = {
+    "received": _l("Complaint received"),
+    "accepted": _l("Accepted by the bureau"),
+    "forwarded": _l("Forwarded to the merchant"),
+    "merchant_reply": _l("The merchant answered"),
+    "mediating": _l("Mediation started"),
+    "proposal_rejected": _l("The shopper did not accept the proposal"),
+    "resolved": _l("Closed: resolved"),
+    "not_resolved": _l("Closed: not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn"),
+    "shopper_info": _l("The shopper added information"),
+    "reassigned": _l("Reassigned"),
+    "linked_duplicate": _l("Linked as a duplicate"),
+}
+REQUEST_TYPE_LABELS = {
+    "complaint": _l("Complaint"),
+    "report": _l("Report of a violation"),
+    "consultation": _l("Consultation"),
+}
+LABEL_TABLES: dict[str, dict[str, Any]] = {
+    "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
+    "reject_reason": REJECT_REASON_LABELS,
+    "proposal": PROPOSAL_LABELS, "problem": PROBLEM_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
+}
+
+assert set(STATUS_LABELS) == {s.value for s in ComplaintStatus}
+assert set(OUTCOME_LABELS) == {o.value for o in Outcome}
+assert set(REJECT_REASON_LABELS) == set(REJECT_REASONS)
+assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
+assert set(PROBLEM_LABELS) == set(PROBLEM_TYPES)
+assert set(WANT_LABELS) == set(WANTS)
+assert set(REQUEST_TYPE_LABELS) == set(REQUEST_TYPES)
+
+
+def complaint_label(table: str, code: str | None) -> str:
+    """The translated label of a stored complaint code; the code itself if it has none."""
+    if code is None:
+        return ""
+    return str(LABEL_TABLES[table].get(code, code))
+
+
+# --- shared fields -------------------------------------------------------------------------
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _no_control_chars(_form: object, field: Any) -> None:
+    if field.data and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
+        raise ValidationError(_l("Remove the control characters from this field."))
+
+
+def _text(label: Any, max_length: int = 1000, required: bool = False) -> TextAreaField:
+    first = DataRequired() if required else Optional()
+    return TextAreaField(label, validators=[first, Length(max=max_length), _no_control_chars],
+                         filters=[_strip])
+
+
+def _finite_yuan(_form: object, field: DecimalField) -> None:
+    """Refuse NaN, infinities and fractions of a fen before NumberRange compares them."""
+    value = field.data
+    if value is None:
+        return
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise StopValidation(_l("Enter an amount in yuan, e.g. 128.50."))
+    if value != value.quantize(Decimal("0.01")):
+        raise StopValidation(_l("Enter at most two decimals (fen)."))
+
+
+def yuan_field(label: Any, required: bool = False) -> DecimalField:
+    first = InputRequired() if required else Optional()
+    return DecimalField(label, places=2, validators=[
+        first, _finite_yuan,
+        NumberRange(min=0, max=MAX_YUAN, message=_l("Enter an amount between 0 and 10,000,000 yuan.")),
+    ], render_kw={"inputmode": "decimal"})
+
+
+def yuan_to_cents(value: Decimal | None) -> int | None:
+    """128.5 yuan → 12850 fen; None stays None."""
+    if value is None:
+        return None
+    try:
+        return int((value * 100).to_integral_value())
+    except InvalidOperation:  # unreachable after _finite_yuan; kept for callers outside forms
+        return None
+
+
+def cents_to_yuan(cents: int | None) -> str:
+    """12850 → '128.50' (for display)."""
+    if cents is None:
+        return ""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+# --- the merchant ----------------------------------------------------------------------------
+
+class MerchantReplyForm(BaseForm):
+    reply = _text(_l("Your answer to the shopper"), max_length=2000, required=True)
+    proposal_kind = SelectField(
+        _l("What you propose"),
+        choices=[("", _l("No proposal"))] + [(k, PROPOSAL_LABELS[k]) for k in PROPOSAL_KINDS],
+        validate_choice=True, default="")
+    proposal_amount = yuan_field(_l("Refund amount (yuan)"))
+    submit = SubmitField(_l("Send the answer"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.proposal_kind.data == "refund" and self.proposal_amount.data is None:
+            self.proposal_amount.errors.append(str(_l("Enter the amount you will refund.")))
+            return False
+        return valid
+
+
+# --- officers --------------------------------------------------------------------------------
+
+class NoteForm(BaseForm):
+    """Accept, forward or mediate: an optional note for the timeline."""
+
+    note = _text(_l("Note (optional; the shopper sees it on the timeline)"))
+
+
+class RejectForm(BaseForm):
+    reason = SelectField(_l("Reason for not accepting"),
+                         choices=[(r, REJECT_REASON_LABELS[r]) for r in REJECT_REASONS],
+                         validators=[DataRequired()], validate_choice=True)
+    reject_note = _text(_l("Explanation for the shopper (optional)"))
+
+
+class CloseForm(BaseForm):
+    outcome = SelectField(_l("Outcome"), choices=[
+        ("resolved", OUTCOME_LABELS["resolved"]), ("not_resolved", OUTCOME_LABELS["not_resolved"])],
+        validators=[DataRequired()], validate_choice=True)
+    amount_recovered = yuan_field(_l("Amount recovered for the shopper (yuan)"))
+    upheld = SelectField(_l("Was the complaint upheld against the merchant?"), choices=[
+        ("yes", _l("Yes")), ("no", _l("No"))], validators=[DataRequired()], validate_choice=True)
+    close_note = _text(_l("Summary; for “not resolved”, the advice given (arbitration or court)"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.outcome.data == "not_resolved" and not self.close_note.data:
+            self.close_note.errors.append(str(_l("Give the advice: arbitration or court.")))
+            return False
+        return valid
+
+
+class ReassignForm(BaseForm):
+    officer_id = SelectField(_l("Officer"), coerce=int, validators=[DataRequired()], validate_choice=True)
+
+
+class LinkDuplicateForm(BaseForm):
+    original_id = SelectField(_l("Duplicate of"), coerce=int, validators=[DataRequired()],
+                              validate_choice=True)
+
+
+# --- settings (admin_views) ------------------------------------------------------------------
+
+def _days(label: Any, low: int, high: int) -> IntegerField:
+    return IntegerField(label, validators=[InputRequired(), NumberRange(min=low, max=high)])
+
+
+class DeadlinesForm(BaseForm):
+    acceptance_days = _days(_l("Accept or reject within (working days)"), 0, 60)
+    completion_days = _days(_l("Finish within (working days)"), 0, 365)
+    merchant_reply_days = _days(_l("Merchant answers within (working days)"), 0, 60)
+    reminder_hours_before = _days(_l("Remind officers this many hours before a deadline"), 0, 24 * 30)
+    retention_days = _days(_l("Anonymise closed cases after (days)"), 30, 365 * 30)
+    submit = SubmitField(_l("Save deadlines"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.completion_days.data < self.acceptance_days.data:
+            self.completion_days.errors.append(
+                str(_l("The completion deadline cannot be shorter than the acceptance deadline.")))
+            return False
+        return valid
+
+
+class HolidayForm(BaseForm):
+    day = DateField(_l("Date"), validators=[InputRequired()])
+    is_workday = SelectField(_l("This day is"), choices=[
+        ("0", _l("a holiday (no work)")), ("1", _l("a working day (moved weekend)"))],
+        validators=[DataRequired()], validate_choice=True)
+    name = StringField(_l("Name, e.g. National Day"),
+                       validators=[Optional(), Length(max=50), _no_control_chars],
+                       filters=[_strip])
+    submit = SubmitField(_l("Add to the calendar"))
+
+
+class StationForm(BaseForm):
+    name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100), _no_control_chars],
+                       filters=[_strip])
+    area_id = SelectField(_l("Commercial area"), coerce=int, validate_choice=True)
+    active = SelectField(_l("Status"), choices=[("1", _l("Active")), ("0", _l("Inactive"))],
+                         validators=[DataRequired()], validate_choice=True, default="1")
+    submit = SubmitField(_l("Save the station"))

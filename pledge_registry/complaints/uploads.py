@@ -1,0 +1,221 @@
+"""Complaint photos: checked by content, re-encoded without metadata, stored outside the
+web root under random names (security.md 14-17).
+
+`clean_image` is pure (bytes in, JPEG bytes out); `store_photos`, `discard` and
+`photo_path` are the small Flask-facing part that knows the upload folder.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import secrets
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import IO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PHOTOS = 3
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 40_000_000          # a 48 MP phone photo is refused, a 40 MP one passes
+MAX_SIDE = 2048                  # stored photos are downscaled to fit this box
+JPEG_QUALITY = 85
+FORMATS = ("JPEG", "PNG", "WEBP")
+_STORED_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
+
+# Pillow refuses images over twice this outright; between once and twice it only warns,
+# which clean_image turns into an error. Lowered for the whole process on purpose.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+class UploadError(Exception):
+    """A photo was refused; `code` says why (too_large, not_image, too_many_pixels, too_many)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    jpeg: bytes
+    width: int
+    height: int
+
+
+def _open(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data), formats=list(FORMATS))
+    if image.width * image.height > MAX_PIXELS:  # also when the warning filter is not in force
+        image.close()
+        raise UploadError("too_many_pixels")
+    return image
+
+
+def clean_image(data: bytes) -> CleanImage:
+    """Check that `data` is a real JPEG/PNG/WebP photo and return it re-encoded as a JPEG
+    of at most MAX_SIDE pixels a side, turned upright, with no EXIF, GPS, XMP or ICC data."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise UploadError("too_large")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with _open(data) as probe:
+                probe.verify()
+            with _open(data) as image:  # verify() leaves the image unusable: open again
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                rgb = _to_rgb(upright)
+    except UploadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise UploadError("too_many_pixels") from err
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, TypeError,
+            IndexError, KeyError, MemoryError) as err:
+        raise UploadError("not_image") from err
+    rgb.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    # A fresh image carries no info dict at all: nothing of the original's metadata can leak.
+    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return CleanImage(out.getvalue(), clean.width, clean.height)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def read_limited(stream: IO[bytes], limit: int = MAX_PHOTO_BYTES) -> bytes:
+    """At most limit + 1 bytes: enough to tell that a file is too large without reading it all."""
+    return stream.read(limit + 1)
+
+
+# --- the Flask-facing part ----------------------------------------------------------------
+
+def upload_folder() -> str:
+    from flask import current_app
+
+    return current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads")
+
+
+def chosen_files(files: Iterable) -> list:  # type: ignore[type-arg]
+    """The file inputs the shopper actually filled in (an empty input still posts a part)."""
+    return [f for f in files if f is not None and getattr(f, "filename", "")]
+
+
+def store_photos(files: Iterable) -> list[str]:  # type: ignore[type-arg]
+    """Check and re-encode every photo, then write them; returns 'name:width:height:size'
+    strings for workflow.file_complaint. Nothing is written unless every photo passes."""
+    chosen = chosen_files(files)
+    if len(chosen) > MAX_PHOTOS:
+        raise UploadError("too_many")
+    cleaned = [clean_image(read_limited(f.stream)) for f in chosen]
+    folder = upload_folder()
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    stored: list[str] = []
+    try:
+        for image in cleaned:
+            name = secrets.token_hex(16) + ".jpg"
+            _write_atomically(folder, name, image.jpeg)
+            stored.append(f"{name}:{image.width}:{image.height}:{len(image.jpeg)}")
+    except BaseException:
+        discard(stored)
+        raise
+    return stored
+
+
+def _write_atomically(folder: str, name: str, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename into place: a
+    crash leaves either no file or the whole file, never half of one."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, os.path.join(folder, name))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def discard(stored: Iterable[str]) -> None:
+    """Delete photos written for a complaint that was not recorded (no orphan files)."""
+    for entry in stored:
+        path = photo_path(entry.split(":", 1)[0])
+        if path is not None:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+
+
+def photo_path(stored_name: str) -> str | None:
+    """The file of a stored photo; None for a name this module could not have made."""
+    if not _STORED_NAME.match(stored_name):
+        return None
+    return os.path.join(upload_folder(), stored_name)
+
+
+def orphan_files(folder: str, known: set[str], older_than_seconds: float = 3600,
+                 now: float | None = None) -> list[str]:
+    """Files in `folder` that no photo row names (a worker killed between writing a photo
+    and committing its complaint, or a leftover temporary file), older than the given age.
+
+    A periodic job deletes them; the age keeps it from racing a submission in progress.
+    """
+    now = time.time() if now is None else now
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        if not entry.is_file() or entry.name in known:
+            continue
+        if now - entry.stat().st_mtime >= older_than_seconds:
+            found.append(entry.path)
+    return found
+
+
+def remove_orphans(older_than_seconds: float = 3600) -> int:
+    """Delete the upload folder's files that no photo row names; returns how many.
+    For a periodic job (e.g. a `flask` command run by cron next to the outbox delivery)."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import ComplaintPhoto
+
+    known = set(db.session.scalars(select(ComplaintPhoto.stored_name)))
+    removed = 0
+    for path in orphan_files(upload_folder(), known, older_than_seconds):
+        try:
+            os.unlink(path)
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed

@@ -1,0 +1,112 @@
+"""Compliance forms: shape checks only; the rules are in compliance.services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField, DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..forms import BaseForm
+from .services import REPLY_MAX
+
+
+def _strip(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _no_control_chars(_form: object, field: Any) -> None:
+    if field.data and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
+        raise ValidationError(_l("Remove the control characters from this field."))
+
+
+def _text(label: Any, max_length: int, required: bool = True, area: bool = False) -> Any:
+    kind = TextAreaField if area else StringField
+    first = DataRequired() if required else Optional()
+    return kind(label, validators=[first, Length(max=max_length), _no_control_chars], filters=[_strip])
+
+
+class InspectionForm(BaseForm):
+    inspected_on = DateField(_l("Inspection date"), validators=[InputRequired()])
+    subject = _text(_l("What was checked"), 200)
+    result = SelectField(_l("Result"), validators=[DataRequired()], choices=[
+        SelectChoice("passed", _l("Passed (合格)")), SelectChoice("failed", _l("Failed (不合格)"))])
+    findings = _text(_l("Findings (required when failed)"), 2000, required=False, area=True)
+    submit = SubmitField(_l("Record the inspection"))
+
+
+class PenaltyForm(BaseForm):
+    case_number = _text(_l("Case number (decision document number)"), 60)
+    decided_on = DateField(_l("Decision date"), validators=[InputRequired()])
+    reason = _text(_l("What for"), 500, area=True)
+    amount = DecimalField(_l("Amount (yuan)"), places=2,
+                          validators=[InputRequired(), NumberRange(min=0, max=10**10)])
+    submit = SubmitField(_l("Record the penalty"))
+
+
+class ImportForm(BaseForm):
+    kind = SelectField(_l("What the file holds"),
+                       choices=[SelectChoice("inspections", _l("Inspections (抽查)")),
+                                SelectChoice("penalties", _l("Penalties (行政处罚)"))],
+                       validators=[DataRequired()])
+    file = FileField(_l("Excel (.xlsx) or CSV file"))
+    csv_text = TextAreaField(_l("…or paste CSV text (header row first)"),
+                             validators=[Optional(), Length(max=500_000)])
+    partial = BooleanField(_l("Load the good rows even if some rows have errors"))
+    submit = SubmitField(_l("Check and import"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and not self.file.data and not (self.csv_text.data or "").strip():
+            self.file.errors.append(str(_l("Choose a file, or paste CSV text.")))
+            return False
+        return valid
+
+
+class ReplyForm(BaseForm):
+    text = _text(_l("Your reply (shown beside your rating)"), REPLY_MAX, area=True)
+    submit = SubmitField(_l("Publish the reply"))
+
+
+class AppealForm(BaseForm):
+    finding = SelectField(_l("The finding you appeal against (optional)"), choices=[SelectChoice("", "—")],
+                          validate_choice=True)
+    grounds = _text(_l("Grounds of the appeal"), 2000, area=True)
+    submit = SubmitField(_l("Submit the appeal"))
+
+
+class RemoveReplyForm(BaseForm):
+    removal_reason = _text(_l("Why the reply is removed (the merchant sees it)"), 300, area=True)
+    submit = SubmitField(_l("Remove the reply"))
+
+
+class AppealDecisionForm(BaseForm):
+    reason = _text(_l("Reason (the merchant sees it)"), 1000, area=True)
+    uphold = SubmitField(_l("Uphold the appeal"))
+    dismiss = SubmitField(_l("Dismiss the appeal"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and bool(self.uphold.data) == bool(self.dismiss.data):
+            self.form_errors.append(str(_l("Choose either uphold or dismiss.")))
+            return False
+        return valid
+
+
+class ProposalDecisionForm(BaseForm):
+    reason = _text(_l("Reason (shown to the merchant, and to shoppers if the pledge is suspended)"), 500,
+                   area=True)
+    accept = SubmitField(_l("Suspend the pledge"))
+    decline = SubmitField(_l("Decline the proposal"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and bool(self.accept.data) == bool(self.decline.data):
+            self.form_errors.append(str(_l("Choose either suspend or decline.")))
+            return False
+        return valid

@@ -1,0 +1,103 @@
+"""The words of every notification, per template key: Chinese first, then English.
+
+A message is rendered at delivery time from the context stored with it. Text messages
+stay short and never carry the complaint's account or the shopper's name; they point to
+the tracking page instead. Pure module: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class UnknownTemplate(KeyError):
+    """No text exists for this template key (a programming error: never retried)."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+
+
+_OUTCOMES = {
+    "resolved": ("已调解成功", "resolved by agreement"),
+    "not_resolved": ("未能调解成功，建议通过仲裁或诉讼解决", "not resolved: arbitration or court advised"),
+    "rejected": ("不予受理", "not accepted"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+
+# key → (subject, body); both are str.format templates over the context plus `base_url`.
+# Shopper messages go by SMS: one short sentence in each language, the tracking code, a link.
+TEXTS: dict[str, tuple[str, str]] = {
+    "complaint_received": (
+        "投诉已收到 Complaint received",
+        "您对{shop}的投诉已收到，查询码{tracking_code}，可在 {base_url}/track 查询进度。"
+        "Complaint received, tracking code {tracking_code}.",
+    ),
+    "complaint_accepted": (
+        "投诉已受理 Complaint accepted",
+        "您对{shop}的投诉（查询码{tracking_code}）已受理。"
+        "Your complaint {tracking_code} has been accepted.",
+    ),
+    "merchant_answered": (
+        "商户已答复 The merchant answered",
+        "{shop}已答复您的投诉（查询码{tracking_code}），请到 {base_url}/track 查看并回复。"
+        "The merchant answered complaint {tracking_code}: please reply online.",
+    ),
+    "complaint_closed": (
+        "投诉已办结 Complaint closed",
+        "您的投诉（查询码{tracking_code}）已办结：{outcome_zh}。"
+        "Complaint {tracking_code} closed: {outcome_en}.",
+    ),
+    "survey": (
+        "满意度回访 Satisfaction survey",
+        "请对投诉（查询码{tracking_code}）的处理作出评价：{survey_url} "
+        "Please rate how complaint {tracking_code} was handled.",
+    ),
+    "merchant_new_complaint": (
+        "新投诉待答复 New complaint to answer",
+        "{shop}收到一件消费投诉（编号{complaint_id}），请登录 {base_url}/portal/complaints 按期答复。"
+        "New complaint no. {complaint_id}: please answer it online in time.",
+    ),
+    "merchant_reply_reminder": (
+        "投诉答复即将到期 Complaint answer due soon",
+        "提醒：{shop}的投诉（编号{complaint_id}）须在{due}前答复，请登录 {base_url}/portal/complaints 处理。"
+        "Reminder: complaint no. {complaint_id} must be answered by {due}.",
+    ),
+    "officer_deadline_reminder": (
+        "投诉{deadline_zh}期限将至（编号{complaint_id}）Complaint {deadline_en} due soon (no. {complaint_id})",
+        "您负责的投诉（编号{complaint_id}）须在{due}前{deadline_zh}。\n"
+        "案件：{base_url}/staff/complaints/{complaint_id}\n\n"
+        "Complaint no. {complaint_id}, assigned to you, is due for {deadline_en} by {due} "
+        "(Asia/Shanghai).\n",
+    ),
+}
+
+_DEADLINES = {
+    "acceptance": ("受理", "acceptance"),
+    "completion": ("办结", "completion"),
+}
+
+
+def render(template: str, context: dict[str, Any], channel: str, base_url: str = "",
+           sender: str = "") -> Rendered:
+    """The subject and text of one message. SMS texts start with the sender's signature
+    (【bureau】), which Chinese gateways require; e-mails end with it.
+
+    Raises UnknownTemplate for a key without text and KeyError for a missing context value.
+    """
+    try:
+        subject, body = TEXTS[template]
+    except KeyError:
+        raise UnknownTemplate(template) from None
+    values: dict[str, Any] = {"base_url": base_url, **context}
+    if "outcome" in context:
+        values["outcome_zh"], values["outcome_en"] = _OUTCOMES.get(context["outcome"], (context["outcome"],) * 2)
+    if "deadline" in context:
+        values["deadline_zh"], values["deadline_en"] = _DEADLINES.get(context["deadline"], (context["deadline"],) * 2)
+    text = body.format(**values)
+    if sender:
+        text = f"【{sender}】{text}" if channel == "sms" else f"{text}\n\n{sender}\n"
+    return Rendered(subject=subject.format(**values), text=text)

@@ -1,0 +1,229 @@
+"""Window counts for the rating model, gathered with set-based SQL.
+
+A handful of GROUP BY queries (merchants, pledges, complaints with their surveys,
+inspections, penalties) turn a scope of merchants into one ``RatingInput`` each. The scope
+is a range of merchant ids (the nightly recompute walks the table in chunks), a short list
+of ids (events), or one id: the same SQL in every case, so an event and the nightly run
+always agree. The number of queries never depends on how many merchants are in scope.
+
+Who is rated: approved shops (the ones a shopper can find). The window is the rolling
+12 months before ``now`` (``WINDOW``); "recent" is the last 90 days (``RECENT``).
+
+Decisions the model leaves to the caller, made here:
+
+- Active pledge: status ``active`` and not past its term (a pledge past ``expires_at``
+  reads as expired on the badge even before `flask pledges expire` marks it).
+  ``pledge_active_days`` counts from the earliest activation among them (a renewal starts
+  its own count).
+- Suspended or revoked "now": any ``suspended`` pledge; a ``revoked`` one while its
+  original term has not run out (so a revocation weighs for at most a year, like the
+  window, and a shop that signs again after it is not held down for ever).
+- Complaints counted: shoppers' complaints (not reports or consultations) received in
+  the window, accepted by the bureau, not rejected as outside scope, and not linked as a
+  duplicate of another case. Upheld = the officer found against the merchant.
+- Pledge breach: an upheld complaint of problem type ``genuine_doubt`` (a fake) or
+  ``refused_return`` (a valid return refused).
+- Answer due: the case was forwarded to the merchant and either answered or its reply
+  deadline has passed; a case closed before its deadline without an answer was never
+  due. On time: answered at or before the deadline.
+- Closed / resolved: closed as resolved or not resolved; resolved = by agreement
+  (withdrawn cases are neither).
+- Satisfaction: the survey answers of those complaints; satisfied = "satisfied".
+- Inspections and penalties: those dated in the window; days since the last penalty
+  looks at every penalty, so a cap configured longer than the window still holds.
+- ``size_factor`` is 1.0 for every shop: the registry records no size (no turnover,
+  staff or floor area), and a guess by industry would favour whole categories over
+  others. Complaint volume is therefore an absolute count per shop. When a size measure
+  is recorded, compute it in ``_size_factor`` (it must stay >= 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..extensions import db
+from ..models import Complaint, Inspection, Merchant, Penalty, Pledge, SurveyResponse
+from ..rating_model import RatingInput
+
+WINDOW = timedelta(days=365)
+RECENT = timedelta(days=90)
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+BREACH_PROBLEM_TYPES = ("genuine_doubt", "refused_return")
+RATED_STATUSES = ("approved",)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which merchants: an inclusive id range, or a list of ids (keep it short)."""
+
+    first_id: int | None = None
+    last_id: int | None = None
+    ids: tuple[int, ...] | None = None
+
+    @classmethod
+    def one(cls, merchant_id: int) -> Scope:
+        return cls(ids=(merchant_id,))
+
+    def where(self, column) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+        if self.ids is not None:
+            if len(self.ids) == 1:
+                return column == self.ids[0]
+            return column.in_(self.ids)
+        return and_(column >= self.first_id, column <= self.last_id)
+
+
+def local_date(now: datetime) -> date:
+    """The rating date: the bureau's calendar day at `now`."""
+    return now.astimezone(LOCAL_TZ).date()
+
+
+def _size_factor(_merchant_id: int) -> float:
+    return 1.0
+
+
+def _count(condition: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+    return func.sum(case((condition, 1), else_=0))
+
+
+def rated_ids(scope: Scope) -> list[int]:
+    """Ids of the merchants in scope that get a rating."""
+    return list(db.session.scalars(
+        select(Merchant.id).where(scope.where(Merchant.id), Merchant.status.in_(RATED_STATUSES))))
+
+
+def rating_inputs(scope: Scope, now: datetime | None = None) -> dict[int, RatingInput]:
+    """merchant id -> its window counts, for every rated merchant in scope (5 queries)."""
+    as_of, counts = rating_counts(scope, now)
+    return {mid: RatingInput(as_of, *values) for mid, values in counts.items()}
+
+
+def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict[int, tuple]]:
+    """The rating date, and merchant id -> the RatingInput fields after ``as_of``, in order.
+
+    Plain tuples: equal counts give equal tuples, so the caller can rate each distinct
+    set of counts once (most shops share theirs) and build a RatingInput only then.
+    """
+    now = now or datetime.now(UTC)
+    as_of = local_date(now)
+    since = now - WINDOW
+    recent = now - RECENT
+    since_day = as_of - WINDOW
+
+    ids = rated_ids(scope)
+    if not ids:
+        return as_of, {}
+
+    # Pledges: how many in force and since when; any suspended or (recently) revoked.
+    in_force = and_(Pledge.status == "active", or_(Pledge.expires_at.is_(None), Pledge.expires_at > now))
+    pledges = {
+        row[0]: row for row in db.session.execute(
+            select(
+                Pledge.merchant_id,
+                _count(in_force),
+                func.min(case((in_force, Pledge.activated_at))),
+                _count(or_(Pledge.status == "suspended",
+                           and_(Pledge.status == "revoked", Pledge.expires_at > now))),
+            )
+            .where(scope.where(Pledge.merchant_id),
+                   Pledge.status.in_(("active", "suspended", "revoked")))
+            .group_by(Pledge.merchant_id))
+    }
+
+    # Complaints in the window with their surveys (at most one per complaint).
+    c = Complaint
+    upheld = c.upheld.is_(True)
+    answered = c.merchant_replied_at.is_not(None)
+    due = and_(
+        c.merchant_reply_due_at.is_not(None),
+        or_(answered, c.merchant_reply_due_at < now),
+        not_(and_(~answered, c.closed_at.is_not(None), c.closed_at <= c.merchant_reply_due_at)),
+    )
+    complaints = {
+        row[0]: row for row in db.session.execute(
+            select(
+                c.merchant_id,
+                func.count(),
+                _count(upheld),
+                _count(c.received_at >= recent),
+                _count(and_(upheld, c.problem_type.in_(BREACH_PROBLEM_TYPES))),
+                _count(and_(due, answered, c.merchant_replied_at <= c.merchant_reply_due_at)),
+                _count(due),
+                _count(c.outcome == "resolved"),
+                _count(c.outcome.in_(("resolved", "not_resolved"))),
+                _count(SurveyResponse.answer == "satisfied"),
+                func.count(SurveyResponse.id),
+            )
+            .outerjoin(SurveyResponse, SurveyResponse.complaint_id == c.id)
+            .where(scope.where(c.merchant_id), c.received_at >= since, c.request_type == "complaint",
+                   c.accepted_at.is_not(None), or_(c.outcome.is_(None), c.outcome != "rejected"),
+                   c.duplicate_of_id.is_(None))
+            .group_by(c.merchant_id))
+    }
+
+    inspections = {
+        row[0]: row for row in db.session.execute(
+            select(Inspection.merchant_id, func.count(), _count(Inspection.result == "failed"))
+            .where(scope.where(Inspection.merchant_id), Inspection.inspected_on > since_day,
+                   Inspection.inspected_on <= as_of)
+            .group_by(Inspection.merchant_id))
+    }
+
+    penalties = {
+        row[0]: row for row in db.session.execute(
+            select(Penalty.merchant_id,
+                   _count(and_(Penalty.decided_on > since_day, Penalty.decided_on <= as_of)),
+                   func.max(Penalty.decided_on))
+            .where(scope.where(Penalty.merchant_id), Penalty.decided_on <= as_of)
+            .group_by(Penalty.merchant_id))
+    }
+
+    no_pledges = (None, 0, None, 0)
+    no_complaints = (None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    no_inspections = (None, 0, 0)
+    out: dict[int, tuple] = {}
+    for mid in ids:
+        _, active, first_active, suspended = pledges.get(mid, no_pledges)
+        (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
+         surveyed) = complaints.get(mid, no_complaints)
+        _, n_inspections, n_failed = inspections.get(mid, no_inspections)
+        penalty = penalties.get(mid)
+        if penalty is None:
+            n_penalties, since_penalty = 0, None
+        else:
+            last = penalty[2]
+            if isinstance(last, str):  # SQLite may hand back max() of a DATE as text
+                last = date.fromisoformat(last)
+            n_penalties, since_penalty = penalty[1], (as_of - last).days
+        # The order of RatingInput's fields after as_of.
+        out[mid] = (
+            active,
+            (now - first_active).days if active and first_active else 0,
+            suspended > 0,
+            breaches,
+            _size_factor(mid),
+            n, n_upheld, n_recent,
+            on_time, answer_due,
+            resolved, closed,
+            satisfied, surveyed,
+            n_inspections, n_failed,
+            n_penalties, since_penalty,
+        )
+    return as_of, out
+
+
+def id_bounds() -> tuple[int, int] | None:
+    """(lowest, highest) id of the rated merchants, or None when there is none."""
+    low, high = db.session.execute(
+        select(func.min(Merchant.id), func.max(Merchant.id)).where(Merchant.status.in_(RATED_STATUSES))).one()
+    return None if low is None else (low, high)
+
+
+def chunks(bounds: tuple[int, int], size: int) -> Sequence[Scope]:
+    low, high = bounds
+    return [Scope(first_id=start, last_id=min(start + size - 1, high)) for start in range(low, high + 1, size)]
