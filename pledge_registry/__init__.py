@@ -15,11 +15,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.load(app.instance_path, test_config))
     _require_secret_key(app)
+    _refuse_unsafe_production(app)
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_commands(app)
     return app
+
+
+def _refuse_unsafe_production(app: Flask) -> None:
+    if app.config["APP_ENV"] == "production" and app.config["OUTBOX_BACKEND"] == "log":
+        raise RuntimeError(
+            "OUTBOX_BACKEND=log only writes messages to the log (development); set "
+            "OUTBOX_BACKEND=composite with SMS_WEBHOOK_URL and SMTP_HOST in production."
+        )
 
 
 def _require_secret_key(app: Flask) -> None:

@@ -71,6 +71,28 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "FULL"),
         "SCAN_CACHE_SIZE": _env_int("SCAN_CACHE_SIZE", 20000),
+        # Complaints: photos live outside the web root, served through an access check.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", os.path.join(instance_path, "uploads")),
+        "COMPLAINT_LIMIT_PER_IP": os.environ.get("COMPLAINT_LIMIT_PER_IP", "10 per hour"),
+        "COMPLAINT_LIMIT_PER_PHONE": os.environ.get("COMPLAINT_LIMIT_PER_PHONE", "5 per day"),
+        "TRACK_LIMIT_PER_IP": os.environ.get("TRACK_LIMIT_PER_IP", "20 per 10 minutes"),
+        "TRACK_LIMIT_PER_CODE": os.environ.get("TRACK_LIMIT_PER_CODE", "10 per hour"),
+        # Outbox (`flask outbox deliver`): "log" is a DEVELOPMENT backend that only writes
+        # to the log; production uses "composite" (SMS → webhook, e-mail → SMTP).
+        "OUTBOX_BACKEND": os.environ.get("OUTBOX_BACKEND", "composite" if production else "log"),
+        "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
+        "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 300),
+        "OUTBOX_MAX_ATTEMPTS": _env_int("OUTBOX_MAX_ATTEMPTS", 10),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", ""),
+        "SMTP_PORT": _env_int("SMTP_PORT", 587),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", True),
+        "SMTP_TIMEOUT": _env_int("SMTP_TIMEOUT", 30),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "SMS_WEBHOOK_URL": os.environ.get("SMS_WEBHOOK_URL", ""),
+        "SMS_WEBHOOK_TOKEN": os.environ.get("SMS_WEBHOOK_TOKEN", ""),
+        "SMS_WEBHOOK_TIMEOUT": _env_int("SMS_WEBHOOK_TIMEOUT", 10),
         "DEMO_MERCHANTS": _env_int("DEMO_MERCHANTS", 200),
     }
     if test_config:

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import Length, Regexp
 
-MOBILE_RE = r"^1[3-9]\d{9}$"
+MOBILE_RE = r"^1[3-9][0-9]{9}$"  # ASCII digits only: \d would accept full-width ones
 
 
 class BaseForm(FlaskForm):

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import select
 
 from pledge_registry.extensions import db
@@ -25,23 +24,6 @@ STAFF_HOME = "/staff/"
 # 64 characters of Chinese, punctuation, an emoji and a space: any Unicode is allowed.
 UNICODE_PASSPHRASE = ("雨后的太仓老街，石板路上映着灯笼的红光 🏮 " * 4)[:64]
 assert len(UNICODE_PASSPHRASE) == 64
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """Start every request with an empty `g`.
-
-    The `app` fixture keeps an app context pushed, and Flask reuses a pushed app context
-    for each request instead of making a new one, so `g` (Flask-WTF's CSRF token,
-    Flask-Login's current user, the locale) would leak from one request, or one client,
-    into the next. Belongs in conftest's `app` fixture; kept here until it moves.
-    """
-    def clear(_sender, **_extra):
-        g.__dict__.clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,12 @@ NOW = datetime.now(UTC)
 TODAY = services.local_today()
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Assertions read the English msgids; Chinese is the default language."""
+    client.set_cookie("lang", "en")
+
+
 # --- factories ---------------------------------------------------------------------------
 
 def make_rating(merchant: Merchant, grade: str = "B", computed_at: datetime | None = None) -> Rating:

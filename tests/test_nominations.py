@@ -18,6 +18,12 @@ from tests.conftest import IsolatedClient, form_post, login, make_merchant, make
 NOW = datetime.now(UTC)
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Assertions read the English msgids; Chinese is the default language."""
+    client.set_cookie("lang", "en")
+
+
 def make_rating(merchant: Merchant, grade: str) -> Rating:
     db.session.execute(sa.update(Rating).where(Rating.merchant_id == merchant.id).values(is_current=False))
     rating = Rating(merchant_id=merchant.id, grade=grade, score=90 if grade == "A" else 60, breakdown={},

@@ -6,23 +6,11 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import select
 
 from pledge_registry.extensions import db
 from pledge_registry.models import Pledge, PledgeEvent
 from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """Start every request with an empty `g` (see the same fixture in test_auth.py)."""
-    def clear(_sender, **_extra):
-        g.__dict__.clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-from flask import g, request_started
 from sqlalchemy import func, select
 
 from pledge_registry import demo, uscc
@@ -16,17 +15,6 @@ from tests.conftest import form_post, login, make_merchant, make_pledge, make_us
 
 NEW_SHOP = "/portal/shops/new"
 DASHBOARD = "/portal/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_g_per_request(app):
-    """Start every request with an empty `g` (see the same fixture in test_auth.py)."""
-    def clear(_sender, **_extra):
-        g.__dict__.clear()
-
-    request_started.connect(clear, app)
-    yield
-    request_started.disconnect(clear, app)
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask.testing import FlaskClient
 
 from pledge_registry.extensions import db
 from pledge_registry.staff import views as staff_views
@@ -24,27 +23,6 @@ REVIEW_BUTTONS = {"approve": {"approve": "Approve registration"}, "reject": {"re
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-class RequestScopedClient(FlaskClient):
-    """Each request in an app context of its own, as in production.
-
-    conftest's `app` fixture keeps one app context pushed for the whole test, and Flask
-    reuses a pushed context for requests, so without this every request would share `g`
-    (Flask-Login's cached user, Flask-WTF's cached CSRF token, the locale) and the test's
-    own database session.
-    """
-
-    def open(self, *args: Any, **kwargs: Any) -> Any:
-        db.session.commit()  # end the test's transaction: on SQLite it holds the write lock
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    app.test_client_class = RequestScopedClient
-    return app.test_client()
-
 
 def fresh(obj: Any) -> Any:
     """The row as committed now: end the test's transaction, then reload."""
@@ -524,10 +502,6 @@ def test_an_unknown_template_kind_is_404(client, admin):
     assert client.get("/staff/templates/nonsense/new").status_code == 404
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pledges/terms.py unknown_placeholders() accepts format specs and conversions: "
-    "'{return_days:>999999999}' builds a 1 GB string and '{return_days:d}' raises on a genuine "
-    "pledge, at every scan. Remove this mark when terms.py refuses them."))
 @pytest.mark.parametrize("body", ["{return_days:>999999999}", "{return_days:d}", "{conditions!r}"])
 def test_a_template_with_a_format_spec_is_refused(client, admin, body):
     response = form_post(client, "/staff/templates/returns/new", _template_form("returns", body_en=body))

@@ -10,12 +10,13 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..forms import MOBILE_RE
 from ..models import Role, User
 from ..models.accounts import new_session_token
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(MOBILE_RE)
 # A valid hash to compare against when the account does not exist, so a login for an
 # unknown name costs the same time as one for a known name.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-at-all", method="scrypt")

@@ -37,14 +37,6 @@ MAX_TRACKED = 10
 SEARCH_RESULTS = 20
 COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # a closed shop's past sales count
 
-# Rate limits (security.md 19): configuration names and their defaults.
-LIMIT_DEFAULTS = {
-    "COMPLAINT_LIMIT_PER_IP": "10 per hour",
-    "COMPLAINT_LIMIT_PER_PHONE": "5 per day",
-    "TRACK_LIMIT_PER_IP": "20 per 10 minutes",
-    "TRACK_LIMIT_PER_CODE": "10 per hour",
-}
-
 STATUS_LABELS = {
     "received": _l("Received: waiting for the bureau to accept it"),
     "accepted": _l("Accepted by the bureau"),
@@ -88,7 +80,8 @@ PROPOSAL_KIND_LABELS = {
 
 
 def _limit(name: str):  # type: ignore[no-untyped-def]
-    return lambda: current_app.config.get(name, LIMIT_DEFAULTS[name])
+    """A rate limit read from the configuration (security.md 19; defaults in config.py)."""
+    return lambda: current_app.config[name]
 
 
 def _phone_key() -> str:

@@ -104,7 +104,7 @@ def read_limited(stream: IO[bytes], limit: int = MAX_PHOTO_BYTES) -> bytes:
 def upload_folder() -> str:
     from flask import current_app
 
-    return current_app.config.get("UPLOAD_FOLDER") or os.path.join(current_app.instance_path, "uploads")
+    return current_app.config["UPLOAD_FOLDER"]
 
 
 def chosen_files(files: Iterable) -> list:  # type: ignore[type-arg]

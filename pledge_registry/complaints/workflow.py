@@ -26,6 +26,7 @@ from ..models import (
     ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, User,
 )
 from ..outbox import enqueue
+from ..compliance import services as compliance_services
 from ..ratings import hooks as rating_hooks
 from . import deadlines
 
@@ -121,7 +122,7 @@ def _notify_merchant(c: Complaint, template: str, **context: object) -> None:
 
 # --- the shopper ------------------------------------------------------------------------
 
-def validate_new(data: NewComplaint) -> None:
+def validate_new(data: NewComplaint, today: date) -> None:
     if not data.consent:
         raise WorkflowError("consent_required")
     if data.request_type not in REQUEST_TYPES:
@@ -130,7 +131,7 @@ def validate_new(data: NewComplaint) -> None:
         raise WorkflowError("problem_type")
     if any(w not in WANTS for w in data.wants):
         raise WorkflowError("wants")
-    if data.purchased_on and data.purchased_on > date.today() + timedelta(days=1):
+    if data.purchased_on and data.purchased_on > today:
         raise WorkflowError("purchased_in_future")
 
 
@@ -147,16 +148,16 @@ def file_complaint(data: NewComplaint, now: datetime | None = None,
     """
     from ..models import ComplaintPhoto
 
-    validate_new(data)
+    now = now or datetime.now(UTC)
+    cal = deadlines.calendar()
+    validate_new(data, cal.local_date(now))
     found = existing(data.idempotency_key)
     if found is not None:
         return found, False
     merchant = db.session.get(Merchant, data.merchant_id)
     if merchant is None:
         raise WorkflowError("no_merchant")
-    now = now or datetime.now(UTC)
     limits = deadlines.current_deadlines()
-    cal = deadlines.calendar()
     station = None
     if merchant.area_id is not None:
         station = db.session.scalar(select(SupervisionStation).where(
@@ -255,7 +256,7 @@ def merchant_answer(user: User, c: Complaint, reply: str, proposal_kind: str | N
     c.proposal_amount_cents = proposal_amount_cents
     c.proposal_response = None
     c.merchant_replied_at = now
-    _notify_shopper(c, "merchant_answered", step=str(len(c.events)))
+    _notify_shopper(c, "merchant_answered", step=now.isoformat())
     db.session.commit()
 
 
@@ -302,7 +303,7 @@ def forward(user: User, c: Complaint, note: str = "") -> None:
     _move(c, S.WITH_MERCHANT, "officer", user, "forwarded", note, now=now)
     c.forwarded_at = now
     c.merchant_reply_due_at = deadlines.calendar().add_workdays(now, deadlines.current_deadlines().merchant_reply_days)
-    _notify_merchant(c, "merchant_new_complaint", step=str(len(c.events)))
+    _notify_merchant(c, "merchant_new_complaint", step=now.isoformat())
     db.session.commit()
 
 
@@ -339,6 +340,7 @@ def _close(c: Complaint, outcome: str, role: str, actor: User | None, note: str,
     c.upheld = upheld
     c.merchant.public_version += 1  # the rating on the scan page may change
     rating_hooks.on_complaint_closed(c.merchant_id)  # re-rated when this transaction commits
+    compliance_services.on_complaint_closed(c.merchant_id)  # repeated breaches: a suspension proposal
     _notify_shopper(c, "complaint_closed", outcome=outcome)
     if outcome != Outcome.WITHDRAWN and c.request_type == "complaint":
         _notify_shopper(c, "survey", survey_url=survey_url(c))

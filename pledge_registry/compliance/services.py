@@ -8,8 +8,6 @@ the change and the merchant's new rating are committed together (ratings.hooks).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
+from ..ratings import hooks as rating_hooks
+from ..ratings.services import current_rating
 from ..models import (
     AppealStatus, Complaint, ComplaintStatus, Inspection, Merchant, Penalty, Pledge, PledgeKind,
     PledgeStatus, Rating, RatingAppeal, RatingReply, SuspensionProposal, User,
@@ -52,35 +52,11 @@ def _staff(user: User) -> None:
         raise ComplianceError("not_staff")
 
 
-# --- the ratings feature (written alongside; called only if present) --------------------
-
-def _ratings_module(name: str):  # type: ignore[no-untyped-def]
-    """`pledge_registry.ratings.<name>` if that module exists, else None (no masking of
-    errors raised inside it)."""
-    full = f"{__package__.rsplit('.', 1)[0]}.ratings.{name}"
-    if importlib.util.find_spec(full) is None:
-        return None
-    return importlib.import_module(full)
-
-
 def compliance_changed(merchant_ids: Iterable[int]) -> None:
     """Tell the ratings feature that these merchants' inspections/penalties/appeals changed;
     call before committing (the hook re-rates them in the same transaction)."""
-    hooks = _ratings_module("hooks")
-    handler = getattr(hooks, "on_compliance_change", None) if hooks else None
-    if handler is None:
-        return
     for merchant_id in sorted(set(merchant_ids)):
-        handler(merchant_id)
-
-
-def current_rating(merchant_id: int) -> Rating | None:
-    """The merchant's current rating row (ratings.services.current_rating when present)."""
-    services = _ratings_module("services")
-    getter = getattr(services, "current_rating", None) if services else None
-    if getter is not None:
-        return getter(merchant_id)
-    return db.session.scalar(select(Rating).where(Rating.merchant_id == merchant_id, Rating.is_current))
+        rating_hooks.on_compliance_change(merchant_id)
 
 
 # --- inspections and penalties -----------------------------------------------------------

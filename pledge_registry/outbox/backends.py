@@ -170,20 +170,20 @@ class CompositeBackend:
 
 
 def _smtp(config: Mapping[str, Any]) -> SmtpBackend:
-    return SmtpBackend(config.get("SMTP_HOST", ""), int(config.get("SMTP_PORT", 25)),
-                       config.get("SMTP_USER", ""), config.get("SMTP_PASSWORD", ""),
-                       bool(config.get("SMTP_STARTTLS", False)), config.get("MAIL_FROM", ""),
-                       float(config.get("SMTP_TIMEOUT", 30)))
+    return SmtpBackend(config["SMTP_HOST"], int(config["SMTP_PORT"]),
+                       config["SMTP_USER"], config["SMTP_PASSWORD"],
+                       bool(config["SMTP_STARTTLS"]), config["MAIL_FROM"],
+                       float(config["SMTP_TIMEOUT"]))
 
 
 def _webhook(config: Mapping[str, Any]) -> WebhookBackend:
-    return WebhookBackend(config.get("SMS_WEBHOOK_URL", ""), config.get("SMS_WEBHOOK_TOKEN", ""),
-                          float(config.get("SMS_WEBHOOK_TIMEOUT", 10)))
+    return WebhookBackend(config["SMS_WEBHOOK_URL"], config["SMS_WEBHOOK_TOKEN"],
+                          float(config["SMS_WEBHOOK_TIMEOUT"]))
 
 
 def from_config(config: Mapping[str, Any]) -> Backend:
     """The backend named by OUTBOX_BACKEND (default `log`)."""
-    name = config.get("OUTBOX_BACKEND", "log")
+    name = config["OUTBOX_BACKEND"]
     if name == "log":
         return LogBackend()
     if name == "smtp":

@@ -89,11 +89,11 @@ def deliver_due(backend: Backend | None = None, now: datetime | None = None,
     config = current_app.config
     backend = backend or from_config(config)
     now = now or datetime.now(UTC)
-    lease = timedelta(seconds=config.get("OUTBOX_LEASE_SECONDS", 300))
-    max_attempts = config.get("OUTBOX_MAX_ATTEMPTS", 10)
+    lease = timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
+    max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
     report = DeliveryReport()
     session = db.session
-    ids, until = claim(session, now, batch_size or config.get("OUTBOX_BATCH_SIZE", 50), lease)
+    ids, until = claim(session, now, batch_size or config["OUTBOX_BATCH_SIZE"], lease)
     session.commit()
     report.claimed = len(ids)
     started = time.monotonic()
@@ -143,8 +143,8 @@ def _prepare(session: Session, message_id: int, until: datetime,
             return None
         try:
             rendered = messages.render(row.template, row.context or {}, row.channel,
-                                       base_url=config.get("BASE_URL", ""),
-                                       sender=config.get("BUREAU_NAME", ""))
+                                       base_url=config["BASE_URL"],
+                                       sender=config["BUREAU_NAME"])
         except KeyError as err:  # unknown template or missing context value: a code bug
             return PermanentDeliveryError(f"cannot render template {row.template}: missing {err}")
         return Outgoing(id=row.id, channel=row.channel, recipient=row.recipient, template=row.template,

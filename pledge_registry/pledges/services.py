@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..ratings import hooks as rating_hooks
@@ -76,10 +77,10 @@ def latest_template(kind: str) -> PledgeTemplate:
     return template
 
 
-def _move(pledge: Pledge, to: str, actor: User | None, note: str = "", now: datetime | None = None) -> None:
-    """Apply one transition of the state machine, or raise PledgeError('illegal_transition')."""
+def _authorize(pledge: Pledge, to: str, actor: User | None, note: str, system: bool = False) -> None:
+    """Raise PledgeError unless this actor may move this pledge to `to` now."""
     who = TRANSITIONS.get((pledge.status, to))
-    if who is None:
+    if who is None or (who == "system") != system:
         raise PledgeError("illegal_transition")
     if who == "owner" and (actor is None or pledge.merchant.owner_id != actor.id):
         raise PledgeError("not_owner")
@@ -90,6 +91,16 @@ def _move(pledge: Pledge, to: str, actor: User | None, note: str = "", now: date
             raise PledgeError("own_submission")
     if to in REASON_REQUIRED and not note.strip():
         raise PledgeError("reason_required")
+
+
+def _move(pledge: Pledge, to: str, actor: User | None, note: str = "", now: datetime | None = None,
+          system: bool = False) -> None:
+    """Apply one transition of the state machine, or raise PledgeError.
+
+    Moves marked "system" (expiry, superseding) happen only as part of another rule, never
+    as a decision of their own; `actor` is then recorded as the one whose action caused it.
+    """
+    _authorize(pledge, to, actor, note, system)
     now = now or datetime.now(UTC)
     db.session.add(PledgeEvent(pledge_id=pledge.id, from_status=pledge.status, to_status=to,
                                actor_id=actor.id if actor else None, note=note.strip(), created_at=now))
@@ -173,8 +184,7 @@ def approve(reviewer: User, pledge: Pledge, note: str = "", now: datetime | None
     now = now or datetime.now(UTC)
     if pledge.merchant.status != MerchantStatus.APPROVED:
         raise PledgeError("shop_not_approved")
-    if (pledge.status, S.ACTIVE) not in TRANSITIONS:
-        raise PledgeError("illegal_transition")
+    _authorize(pledge, S.ACTIVE, reviewer, note)  # before anything changes
     standing = db.session.scalar(select(Pledge).where(
         Pledge.merchant_id == pledge.merchant_id, Pledge.kind == pledge.kind,
         Pledge.status.in_((S.ACTIVE, S.SUSPENDED)), Pledge.id != pledge.id))
@@ -182,7 +192,7 @@ def approve(reviewer: User, pledge: Pledge, note: str = "", now: datetime | None
         if standing.status == S.SUSPENDED:
             # A suspended pledge is not lifted by signing a new one: staff reinstate it.
             raise PledgeError("standing_suspended")
-        _move(standing, S.SUPERSEDED, reviewer, note=f"superseded by pledge {pledge.id}", now=now)
+        _move(standing, S.SUPERSEDED, reviewer, note=f"superseded by pledge {pledge.id}", now=now, system=True)
         db.session.flush()  # free the one-standing-pledge slot before taking it
     _move(pledge, S.ACTIVE, reviewer, note, now=now)
     pledge.decided_by_id = reviewer.id
@@ -212,7 +222,7 @@ def expire_due(now: datetime | None = None) -> int:
     due = list(db.session.scalars(select(Pledge).where(
         Pledge.status == S.ACTIVE, Pledge.expires_at <= now)))
     for pledge in due:
-        _move(pledge, S.EXPIRED, None, note="term ended", now=now)
+        _move(pledge, S.EXPIRED, None, note="term ended", now=now, system=True)
     db.session.commit()
     return len(due)
 
@@ -234,7 +244,11 @@ def new_template_version(admin: User, kind: str, title_zh: str, body_zh: str,
                               body_zh=body_zh.strip(), title_en=title_en.strip(),
                               body_en=body_en.strip(), created_by_id=admin.id)
     db.session.add(template)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError as err:  # another admin saved the same version a moment ago
+        db.session.rollback()
+        raise PledgeError("version_taken") from err
     return template
 
 

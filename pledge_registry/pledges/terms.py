@@ -20,10 +20,15 @@ class TermsText:
 def unknown_placeholders(body: str) -> list[str]:
     """Placeholders in a template body that the terms cannot fill (shown as a form error)."""
     try:
-        found = [name for _, name, _, _ in string.Formatter().parse(body) if name is not None]
+        fields = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(body)
+                  if name is not None]
     except ValueError:  # an unmatched brace
         return ["{}"]
-    return sorted({n for n in found if n not in PLACEHOLDERS})
+    # Only bare names: a format spec ({return_days:>999999999}) or a conversion ({x!r})
+    # could blow up or break every scan of every pledge signed on this template.
+    return sorted({"{" + name + (":" + spec if spec else "") + ("!" + conversion if conversion else "") + "}"
+                   for name, spec, conversion in fields
+                   if name not in PLACEHOLDERS or spec or conversion})
 
 
 def render_terms(pledge: Pledge, lang: str, exclusion_labels: dict[str, str],

@@ -13,8 +13,8 @@ Decisions the model leaves to the caller, made here:
 
 - Active pledge: status ``active`` and not past its term (a pledge past ``expires_at``
   reads as expired on the badge even before `flask pledges expire` marks it).
-  ``pledge_active_days`` counts from the earliest activation among them (a renewal starts
-  its own count).
+  ``pledge_active_days`` counts whole days from the earliest activation among them (a
+  renewal starts its own count).
 - Suspended or revoked "now": any ``suspended`` pledge; a ``revoked`` one while its
   original term has not run out (so a revocation weighs for at most a year, like the
   window, and a shop that signs again after it is not held down for ever).
@@ -44,9 +44,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy import and_, case, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..database import UTCDateTime
 from ..extensions import db
 from ..models import Complaint, Inspection, Merchant, Penalty, Pledge, SurveyResponse
 from ..rating_model import RatingInput
@@ -91,6 +92,17 @@ def _count(condition: ColumnElement[bool]):  # type: ignore[no-untyped-def]
     return func.sum(case((condition, 1), else_=0))
 
 
+def _days_since(moment, now: datetime):  # type: ignore[no-untyped-def]
+    """Days (fractional) from a timestamp column to `now`, computed by the database.
+
+    Half a million timestamps parsed into datetimes in Python would cost seconds a night.
+    """
+    now_bound = literal(now, UTCDateTime())
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", now_bound - moment) / 86400.0
+    return func.julianday(now_bound) - func.julianday(moment)
+
+
 def rated_ids(scope: Scope) -> list[int]:
     """Ids of the merchants in scope that get a rating."""
     return list(db.session.scalars(
@@ -126,7 +138,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
             select(
                 Pledge.merchant_id,
                 _count(in_force),
-                func.min(case((in_force, Pledge.activated_at))),
+                _days_since(func.min(case((in_force, Pledge.activated_at))), now),
                 _count(or_(Pledge.status == "suspended",
                            and_(Pledge.status == "revoked", Pledge.expires_at > now))),
             )
@@ -188,7 +200,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
     no_inspections = (None, 0, 0)
     out: dict[int, tuple] = {}
     for mid in ids:
-        _, active, first_active, suspended = pledges.get(mid, no_pledges)
+        _, active, days_active, suspended = pledges.get(mid, no_pledges)
         (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
          surveyed) = complaints.get(mid, no_complaints)
         _, n_inspections, n_failed = inspections.get(mid, no_inspections)
@@ -203,7 +215,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
         # The order of RatingInput's fields after as_of.
         out[mid] = (
             active,
-            (now - first_active).days if active and first_active else 0,
+            int(days_active) if active and days_active is not None else 0,
             suspended > 0,
             breaches,
             _size_factor(mid),

@@ -39,6 +39,7 @@ log = logging.getLogger("pledge_registry.ratings")
 SETTING_KEY = "rating_model"
 CHUNK_SIZE = 50_000      # merchant ids per chunk of the nightly recompute
 EVENT_BATCH = 500        # ids per query when an event touches many merchants at once
+SQLITE_MMAP_BYTES = 2**30
 
 
 class RatingError(Exception):
@@ -199,6 +200,10 @@ def recompute_all(progress: Callable[[int], None] | None = None, *, chunk_size: 
     now = now or datetime.now(UTC)
     config = current_config()
     bounds = aggregate.id_bounds()
+    if db.session.get_bind().dialect.name == "sqlite":
+        # The counts look up complaint rows in merchant order, all over the file: memory
+        # mapping spares a system call per page (about a third of the SQLite time).
+        db.session.execute(text(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}"))
     db.session.commit()  # each chunk is its own short transaction
     rated = changed = 0
     memo: Memo = {}

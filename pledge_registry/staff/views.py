@@ -70,6 +70,7 @@ ERRORS = {
     "not_staff": _l("Only bureau staff can make this decision."),
     "not_owner": _l("Only bureau staff can make this decision."),
     "not_admin": _l("Only administrators can publish pledge terms."),
+    "version_taken": _l("Someone saved a new version at the same moment. Reload the page and try again."),
 }
 # Other staff files about one shop, kept by other features; linked when they are installed.
 RELATED_FILES = (
