@@ -133,6 +133,24 @@ def _insert_statement():  # type: ignore[no-untyped-def]
     return statement.bindparams(bindparam("computed_at", type_=UTCDateTime()))
 
 
+_COLUMNS = ("merchant_id", "grade", "score", "cap", "breakdown", "model_version", "is_current", "cause",
+            "computed_at")
+
+
+def _insert_rows(rows: list[dict]) -> None:
+    """Write new rating rows: COPY on PostgreSQL (an executemany there costs 150 µs a row,
+    a minute a province), one executemany on SQLite (in-process, no round trips)."""
+    if db.session.get_bind().dialect.name != "postgresql" or len(rows) < 50:
+        db.session.execute(_insert_statement(), rows)
+        return
+    dbapi = db.session.connection().connection.dbapi_connection
+    with dbapi.cursor() as cursor:
+        with cursor.copy(f"COPY rating ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r["merchant_id"], r["grade"], r["score"], r["cap"], r["breakdown"],
+                                r["model_version"], True, r["cause"], r["computed_at"]))
+
+
 Memo = dict[tuple, tuple]
 
 
@@ -172,7 +190,7 @@ def _rate(scope: Scope, config: RatingConfig, cause: str, now: datetime, memo: M
     # The old rows first: one current row per merchant is a unique index.
     db.session.execute(text(
         f"UPDATE rating SET is_current = false WHERE is_current AND {_ids_clause('merchant_id')}"), params)
-    db.session.execute(_insert_statement(), rows)
+    _insert_rows(rows)
     db.session.execute(text(
         f"UPDATE merchant SET public_version = public_version + 1 WHERE {_ids_clause('id')}"), params)
     # Objects loaded in this session must not keep a stale public_version or is_current.
