@@ -205,7 +205,8 @@ def _mixed_city() -> list[Merchant]:
     return shops
 
 
-def test_recompute_all_equals_update_merchant(app) -> None:
+def test_recompute_all_equals_update_merchant(app, monkeypatch) -> None:
+    monkeypatch.setattr(services, "COPY_MIN_ROWS", 1)  # the recompute writes with COPY on PostgreSQL
     shops = _mixed_city()
     now = datetime.now(UTC)
     result = services.recompute_all(now=now, chunk_size=5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -67,6 +68,8 @@ class PageCache:
             self._items.clear()
 
 
+log = logging.getLogger(__name__)
+
 _VERSION_SQL = "SELECT id, public_version FROM merchant WHERE badge_code = {}"
 _PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s", "numeric": ":1"}
 _readers = threading.local()
@@ -99,8 +102,8 @@ def _drop_reader() -> None:
     if conn is not None and getattr(_readers, "pid", None) == os.getpid():  # never a parent's
         try:
             conn.close()
-        except Exception:  # noqa: BLE001 - already broken
-            pass
+        except Exception:  # noqa: BLE001 - closing a connection that already failed
+            log.info("closing a broken scan reader connection failed", exc_info=True)
 
 
 def version_of(code: str) -> tuple[int, int] | None:

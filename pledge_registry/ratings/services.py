@@ -40,6 +40,7 @@ SETTING_KEY = "rating_model"
 CHUNK_SIZE = 50_000      # merchant ids per chunk of the nightly recompute
 EVENT_BATCH = 500        # ids per query when an event touches many merchants at once
 SQLITE_MMAP_BYTES = 2**30
+COPY_MIN_ROWS = 50       # PostgreSQL: from this many new rows, write them with COPY
 
 
 class RatingError(Exception):
@@ -140,7 +141,7 @@ _COLUMNS = ("merchant_id", "grade", "score", "cap", "breakdown", "model_version"
 def _insert_rows(rows: list[dict]) -> None:
     """Write new rating rows: COPY on PostgreSQL (an executemany there costs 150 µs a row,
     a minute a province), one executemany on SQLite (in-process, no round trips)."""
-    if db.session.get_bind().dialect.name != "postgresql" or len(rows) < 50:
+    if db.session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         db.session.execute(_insert_statement(), rows)
         return
     dbapi = db.session.connection().connection.dbapi_connection
