@@ -121,3 +121,4 @@ def register(app: Flask) -> None:
         app.cli.add_command(group)
     from .compliance.cli import compliance_cli; app.cli.add_command(compliance_cli)  # noqa: E702
     from .nominations.cli import nominations_cli; app.cli.add_command(nominations_cli)  # noqa: E702
+    from .backup import backup_cli; app.cli.add_command(backup_cli)  # noqa: E702

@@ -276,3 +276,11 @@ def login(client: Any, user: Any, password: str = TEST_PASSWORD) -> Any:
     response = form_post(client, "/account/login", {"login": user.login_name, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
+
+
+@pytest.fixture
+def english(request: pytest.FixtureRequest) -> None:
+    """Ask for English pages (Chinese is the default) in tests that assert English msgids:
+    `pytestmark = pytest.mark.usefixtures("english")`."""
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").set_cookie("lang", "en")

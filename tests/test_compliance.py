@@ -19,14 +19,11 @@ from pledge_registry.models import (
 )
 from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
 
+pytestmark = pytest.mark.usefixtures("english")
+
 NOW = datetime.now(UTC)
 TODAY = services.local_today()
 
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Assertions read the English msgids; Chinese is the default language."""
-    client.set_cookie("lang", "en")
 
 
 # --- factories ---------------------------------------------------------------------------

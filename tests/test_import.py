@@ -17,6 +17,8 @@ from pledge_registry.extensions import db
 from pledge_registry.models import Inspection, Merchant, Penalty
 from tests.conftest import form_post, login, make_merchant, make_user
 
+pytestmark = pytest.mark.usefixtures("english")
+
 TODAY = date(2025, 6, 30)
 
 
@@ -185,7 +187,7 @@ def test_cli_all_or_nothing_then_partial(runner: Any, shops: tuple[Merchant, Mer
                                 [a.credit_code, a.address, "2025-02-30", "价格标签", "合格", ""]], "gbk"))
     result = runner.invoke(args=["compliance", "import-inspections", str(path)])
     assert result.exit_code == 1
-    assert "row 3 [Inspection date] '2025-02-30'" in result.output
+    assert "row 3 [抽查日期] '2025-02-30'" in result.output  # the CLI speaks the default language
     assert "nothing was imported (use --partial" in result.output
     assert count(Inspection) == 0
 

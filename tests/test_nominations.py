@@ -15,13 +15,10 @@ from pledge_registry.models import Merchant, Nomination, NominationEvent, Rating
 from pledge_registry.nominations import services
 from tests.conftest import IsolatedClient, form_post, login, make_merchant, make_pledge, make_user
 
+pytestmark = pytest.mark.usefixtures("english")
+
 NOW = datetime.now(UTC)
 
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Assertions read the English msgids; Chinese is the default language."""
-    client.set_cookie("lang", "en")
 
 
 def make_rating(merchant: Merchant, grade: str) -> Rating:

@@ -19,6 +19,8 @@ from pledge_registry.models import (
 )
 from tests.conftest import csrf_token, form_post, login, make_merchant, make_pledge, make_user
 
+pytestmark = pytest.mark.usefixtures("english")
+
 REVIEW_BUTTONS = {"approve": {"approve": "Approve registration"}, "reject": {"reject": "Reject registration"}}
 
 

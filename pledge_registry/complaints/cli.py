@@ -1,4 +1,4 @@
-"""`flask complaints remind` and `flask complaints anonymise` (run both daily)."""
+"""`flask complaints remind`, `anonymise` and `remove-orphan-photos` (run daily)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,12 @@ def anonymise() -> None:
     from .jobs import anonymise_closed
 
     click.echo(f"{anonymise_closed()} closed complaint(s) anonymised.")
+
+
+@complaints_cli.command("remove-orphan-photos")
+@click.option("--older-than", default=3600, show_default=True, help="Only files older than this many seconds.")
+def remove_orphan_photos(older_than: int) -> None:
+    """Delete uploaded files that no complaint photo names (left by a crash mid-upload)."""
+    from .uploads import remove_orphans
+
+    click.echo(f"{remove_orphans(older_than)} orphan photo file(s) removed.")

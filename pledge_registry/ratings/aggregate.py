@@ -13,8 +13,10 @@ Decisions the model leaves to the caller, made here:
 
 - Active pledge: status ``active`` and not past its term (a pledge past ``expires_at``
   reads as expired on the badge even before `flask pledges expire` marks it).
-  ``pledge_active_days`` counts whole days from the earliest activation among them (a
-  renewal starts its own count).
+  ``pledge_active_days`` counts from the earliest activation among them (a renewal
+  starts its own count), in whole 30-day months (``TENURE_STEP_DAYS``): the pledge factor
+  grows with tenure, and counted in days every young shop's score would change, and add a
+  history row, every night.
 - Suspended or revoked "now": any ``suspended`` pledge; a ``revoked`` one while its
   original term has not run out (so a revocation weighs for at most a year, like the
   window, and a shop that signs again after it is not held down for ever).
@@ -57,6 +59,9 @@ RECENT = timedelta(days=90)
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 BREACH_PROBLEM_TYPES = ("genuine_doubt", "refused_return")
 RATED_STATUSES = ("approved",)
+# Pledge tenure counts in whole 30-day months: a score then moves at most monthly from age
+# alone, and the history records real changes instead of a new row every night.
+TENURE_STEP_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
         # The order of RatingInput's fields after as_of.
         out[mid] = (
             active,
-            int(days_active) if active and days_active is not None else 0,
+            int(days_active) // TENURE_STEP_DAYS * TENURE_STEP_DAYS if active and days_active is not None else 0,
             suspended > 0,
             breaches,
             _size_factor(mid),
