@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import DomainError
 from ..extensions import db
 from ..forms import MOBILE_RE
 from ..models import Role, User
@@ -22,12 +23,8 @@ MOBILE = re.compile(MOBILE_RE)
 _DUMMY_HASH = generate_password_hash("not-a-real-password-at-all", method="scrypt")
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """A rule refused the request; `code` says which (views turn it into a message)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def split_login(login: str) -> tuple[str | None, str | None]:

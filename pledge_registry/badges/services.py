@@ -8,15 +8,14 @@ from flask import current_app, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..domain import DomainError
 from ..models import Merchant, PledgeKind
 from ..pledges.standing import shop_standing
 from .render import BadgeContent
 
 
-class BadgeError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+class BadgeError(DomainError):
+    """A refusal of this feature's rules."""
 
 
 def badge_serial(merchant: Merchant) -> str:

@@ -20,6 +20,8 @@ from typing import IO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..domain import DomainError
+
 MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000          # a 48 MP phone photo is refused, a 40 MP one passes
@@ -33,12 +35,8 @@ _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
-class UploadError(Exception):
+class UploadError(DomainError):
     """A photo was refused; `code` says why (too_large, not_image, too_many_pixels, too_many)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

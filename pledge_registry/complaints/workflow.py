@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..models import (
     PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, Complaint, ComplaintEvent,
@@ -53,12 +54,8 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A workflow rule refused the request; `code` says which."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

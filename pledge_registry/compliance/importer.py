@@ -25,6 +25,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..domain import DomainError
 from .. import uscc
 from ..extensions import db
 from ..models import LIVE_MERCHANT_STATUSES, Merchant, address_key
@@ -95,12 +96,11 @@ class ImportResult:
         return len({e.row for e in self.errors})
 
 
-class ImportFileError(Exception):
+class ImportFileError(DomainError):
     """The file as a whole cannot be read (format, encoding, headers)."""
 
     def __init__(self, code: str, **params: Any) -> None:
         super().__init__(code)
-        self.code = code
         self.params = params
 
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..ratings import hooks as rating_hooks
 from ..ratings.services import current_rating
@@ -35,12 +36,8 @@ INSPECTION_RESULTS = ("passed", "failed")
 MAX_PENALTY_CENTS = 10**12  # 10 billion yuan: anything larger is a typing error
 
 
-class ComplianceError(Exception):
+class ComplianceError(DomainError):
     """A compliance rule refused the request; `code` says which."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 def local_today(now: datetime | None = None) -> date:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..compliance.services import LOCAL_TZ, current_rating, local_today
 from ..extensions import db
 from ..models import (
@@ -30,12 +31,11 @@ TITLE_TERM_YEARS = 1
 RENEWAL_WINDOW = timedelta(days=60)  # a title may be renewed this long before it expires
 
 
-class NominationError(Exception):
+class NominationError(DomainError):
     """A nomination rule refused the request; `code` says which (`results`: the why-not)."""
 
     def __init__(self, code: str, results: list[rules.Result] | None = None) -> None:
         super().__init__(code)
-        self.code = code
         self.results = results or []
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from ..extensions import db
 from ..ratings import hooks as rating_hooks
 from ..models import (
@@ -42,12 +43,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 REASON_REQUIRED = {S.REJECTED, S.SUSPENDED, S.REVOKED}
 
 
-class PledgeError(Exception):
+class PledgeError(DomainError):
     """A pledge rule refused the request; `code` says which."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)

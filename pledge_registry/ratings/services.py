@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select, text
 
+from ..domain import DomainError
 from ..extensions import db
 from ..database import UTCDateTime
 from ..models import Merchant, Rating, Setting, User
@@ -43,12 +44,11 @@ SQLITE_MMAP_BYTES = 2**30
 COPY_MIN_ROWS = 50       # PostgreSQL: from this many new rows, write them with COPY
 
 
-class RatingError(Exception):
+class RatingError(DomainError):
     """A rating rule refused the request; `code` says which, `detail` may explain."""
 
     def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(code if not detail else f"{code}: {detail}")
-        self.code = code
+        super().__init__(code)
         self.detail = detail
 
 

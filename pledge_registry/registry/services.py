@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..domain import DomainError
 from .. import uscc
 from ..extensions import db
 from ..models import (
@@ -16,12 +17,8 @@ from ..models import (
 )
 
 
-class RegistryError(Exception):
+class RegistryError(DomainError):
     """A registry rule refused the request; `code` says which."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass(frozen=True)
