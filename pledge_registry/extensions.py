@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g, has_request_context, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -47,7 +50,24 @@ def configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        if has_request_context() and request.method in _READ_ONLY_METHODS:
+        if has_request_context() and (request.method in _READ_ONLY_METHODS or g.get("read_phase")):
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_phase() -> Iterator[None]:
+    """The reads a POST makes before it decides to write, in a transaction of their own.
+
+    On SQLite that transaction is deferred (it takes no write lock, so concurrent
+    submissions do not queue behind each other's form checks) and it ends with the block;
+    the writes that follow start a new, immediate one. Objects loaded inside are expired
+    when it ends: keep their ids, not the objects.
+    """
+    g.read_phase = True
+    try:
+        yield
+    finally:
+        g.read_phase = False
+        db.session.rollback()

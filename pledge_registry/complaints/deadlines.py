@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from datetime import date
 
 from sqlalchemy import select
@@ -51,7 +52,14 @@ def save_deadlines(value: Deadlines, admin_id: int) -> None:
 
 def calendar() -> WorkCalendar:
     """The Chinese calendar plus the holiday table staff maintain."""
-    rows = db.session.execute(select(Holiday.day, Holiday.is_workday, Holiday.name)).all()
+    rows = db.session.execute(
+        select(Holiday.day, Holiday.is_workday, Holiday.name).order_by(Holiday.day)).all()
+    return _calendar_for(tuple(tuple(row) for row in rows))
+
+
+@lru_cache(maxsize=16)
+def _calendar_for(rows: tuple[tuple[date, bool, str], ...]) -> WorkCalendar:
+    """One calendar per set of staff rows: its per-year tables are built once, not per request."""
     return WorkCalendar(DayOverride(day, is_workday, name) for day, is_workday, name in rows)
 
 

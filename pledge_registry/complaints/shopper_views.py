@@ -15,10 +15,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
-from ..extensions import db, limiter
+from ..extensions import db, limiter, read_phase
 from ..models import (
     Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse,
 )
@@ -133,8 +134,13 @@ def _helpers() -> dict[str, Any]:
 # --- which cases this browser may see ------------------------------------------------------
 
 def _remember(c: Complaint) -> None:
-    tracked = [i for i in session.get(SESSION_TRACKED, []) if i != c.id]
-    session[SESSION_TRACKED] = (tracked + [c.id])[-MAX_TRACKED:]
+    _remember_id(c.id)
+
+
+def _remember_id(complaint_id: int) -> None:
+    """This browser may see the case (tracked or filed here)."""
+    tracked = [i for i in session.get(SESSION_TRACKED, []) if i != complaint_id]
+    session[SESSION_TRACKED] = (tracked + [complaint_id])[-MAX_TRACKED:]
 
 
 def shopper_may_see(c: Complaint) -> bool:
@@ -192,16 +198,9 @@ def _new_complaint(form: ComplaintForm, merchant: Merchant) -> workflow.NewCompl
     )
 
 
-def _file(form: ComplaintForm, merchant: Merchant) -> Complaint | None:
-    """File the case with its photos; None (with the form's errors set) when refused.
+def _file(form: ComplaintForm, data: workflow.NewComplaint) -> int | None:
+    """File the case with its photos; its id, or None (with the form's errors set) when refused.
     Photos are written before the commit and deleted again if the case is not recorded."""
-    data = _new_complaint(form, merchant)
-    found = workflow.existing(data.idempotency_key)
-    if found is not None:  # a retried POST: the photos are already with the first one
-        return found
-    # End the read transaction before the slow part: on SQLite a POST's transaction holds
-    # the write lock (BEGIN IMMEDIATE), and decoding photos must not block other writers.
-    db.session.rollback()
     try:
         photos = uploads.store_photos(request.files.getlist(form.photos.name))
     except uploads.UploadError as err:
@@ -218,7 +217,7 @@ def _file(form: ComplaintForm, merchant: Merchant) -> Complaint | None:
         raise
     if not created:
         uploads.discard(photos)
-    return complaint
+    return inspect(complaint).identity[0]  # without reloading the committed row
 
 
 @bp.route("/complain")
@@ -246,18 +245,27 @@ def choose_merchant():
 def complain(code: str):
     if len(code) > 40 or not code.isascii() or not code.isalnum():
         abort(404)
-    merchant = db.session.scalar(select(Merchant).where(Merchant.badge_code == code))
-    if merchant is None or merchant.status not in COMPLAINABLE:
-        abort(404)
-    form = ComplaintForm()
+    # Everything up to the decision to write is read in a deferred transaction: a photo
+    # upload or a slow form check never holds SQLite's write lock.
+    with read_phase():
+        merchant = db.session.scalar(
+            select(Merchant).where(Merchant.badge_code == code).options(lazyload(Merchant.pledges)))
+        if merchant is None or merchant.status not in COMPLAINABLE:
+            abort(404)
+        form = ComplaintForm()
+        data = existing_id = None
+        if request.method == "POST" and form.validate_on_submit():
+            data = _new_complaint(form, merchant)
+            found = workflow.existing(data.idempotency_key)
+            existing_id = found.id if found is not None else None
+    if data is not None:
+        complaint_id = existing_id or _file(form, data)  # a retried POST: the first case
+        if complaint_id is not None:
+            _remember_id(complaint_id)
+            session[SESSION_FILED] = complaint_id
+            return redirect(url_for(".filed"))
     if request.method == "GET":
         form.idempotency_key.data = new_idempotency_key()
-    elif form.validate_on_submit():
-        complaint = _file(form, merchant)
-        if complaint is not None:
-            _remember(complaint)
-            session[SESSION_FILED] = complaint.id
-            return redirect(url_for(".filed"))
     form.purchased_on.render_kw = {"max": local_today().isoformat()}
     photos_dropped = request.method == "POST" and bool(uploads.chosen_files(request.files.getlist(form.photos.name)))
     return render_template(

@@ -19,6 +19,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..domain import DomainError
 from ..extensions import db
@@ -151,7 +152,7 @@ def file_complaint(data: NewComplaint, now: datetime | None = None,
     found = existing(data.idempotency_key)
     if found is not None:
         return found, False
-    merchant = db.session.get(Merchant, data.merchant_id)
+    merchant = db.session.get(Merchant, data.merchant_id, options=[lazyload(Merchant.pledges)])
     if merchant is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
