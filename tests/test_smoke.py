@@ -1,4 +1,4 @@
-from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
+from tests.conftest import form_post, make_merchant, make_pledge, make_user
 
 
 def test_scan_page_of_a_valid_shop(client):

@@ -95,7 +95,7 @@ def _layout(content: BadgeContent, face: CJKFace) -> list[_Shape]:
     """Place everything on the page, in millimetres from the top-left corner."""
     shapes: list[_Shape] = []
     margin, frame = 3.0, 0.8
-    inner_left, inner_width = 8.0, PAGE_WIDTH_MM - 16.0
+    inner_width = PAGE_WIDTH_MM - 16.0
 
     # A red frame and a red title band, like official notices.
     page_w, page_h = PAGE_WIDTH_MM, PAGE_HEIGHT_MM

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import inspect, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
 from ..extensions import db, limiter, read_phase
@@ -434,17 +433,6 @@ def photo(photo_id: int):
 
 # --- survey -------------------------------------------------------------------------------
 
-def _record_survey(c: Complaint, answer: str, comment: str) -> bool:
-    """Store the answer; False when the case already has one (the unique constraint decides)."""
-    db.session.add(SurveyResponse(complaint_id=c.id, answer=answer, comment=comment))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return False
-    return True
-
-
 @bp.route("/survey/<token>", methods=["GET", "POST"])
 @public
 @no_store
@@ -458,7 +446,7 @@ def survey(token: str):
         return render_template("complaints/shopper/survey_done.html", already=not just_now)
     form = SurveyForm()
     if form.validate_on_submit():
-        if _record_survey(c, form.answer.data, form.comment.data or ""):
+        if workflow.record_survey(c, form.answer.data, form.comment.data or ""):
             session[SESSION_SURVEYED] = c.id
         return redirect(url_for(".survey", token=token))
     return render_template("complaints/shopper/survey.html", c=c, form=form), \

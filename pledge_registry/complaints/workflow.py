@@ -24,8 +24,8 @@ from sqlalchemy.orm import lazyload
 from ..domain import DomainError
 from ..extensions import db
 from ..models import (
-    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, Complaint, ComplaintEvent,
-    ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, User,
+    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, SURVEY_ANSWERS, WANTS, Complaint, ComplaintEvent,
+    ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, SurveyResponse, User,
 )
 from ..outbox import enqueue
 from ..compliance import services as compliance_services
@@ -254,6 +254,7 @@ def merchant_answer(user: User, c: Complaint, reply: str, proposal_kind: str | N
     c.proposal_amount_cents = proposal_amount_cents
     c.proposal_response = None
     c.merchant_replied_at = now
+    rating_hooks.on_complaint_change(c.merchant_id)  # answered on time counts in the rating
     _notify_shopper(c, "merchant_answered", step=now.isoformat())
     db.session.commit()
 
@@ -376,6 +377,21 @@ def link_duplicate(user: User, c: Complaint, original: Complaint) -> None:
 
 
 # --- survey -----------------------------------------------------------------------------
+
+def record_survey(c: Complaint, answer: str, comment: str) -> bool:
+    """Store the shopper's answer; False when the case already has one (the unique
+    constraint decides, so two answers at once still make one)."""
+    if answer not in SURVEY_ANSWERS:
+        raise WorkflowError("survey_answer")
+    db.session.add(SurveyResponse(complaint_id=c.id, answer=answer, comment=comment.strip()))
+    rating_hooks.on_complaint_change(c.merchant_id)  # satisfaction counts in the rating
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
 
 def _survey_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="complaint-survey")

@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Merchant, Pledge
-from ..pledges.standing import ShopStanding, shop_standing
+from ..pledges.standing import ShopStanding
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
