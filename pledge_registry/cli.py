@@ -69,6 +69,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
     demo.ensure_templates()
     count = merchants if merchants is not None else current_app.config["DEMO_MERCHANTS"]
     demo.load_merchants(count)
+    from .ratings.services import recompute_all
+
+    recompute_all(cause="demo")  # so that the demo's scan pages show grades
     logins = []
     for login, name, role in (("staff@demo.invalid", "示例工作人员", Role.STAFF),
                               ("admin@demo.invalid", "示例管理员", Role.ADMIN)):
@@ -78,9 +81,10 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
             logins.append(f"{role.value:6} login: {login}  password: {password}")
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
-    logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
-    with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as fh:
-        fh.writelines(line + "\n" for line in logins)
+    if logins:  # new accounts in this database: their logins replace any older ones
+        logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
+        with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.writelines(line + "\n" for line in logins)
     click.echo(f"Loaded {count} demo merchants.")
     _print_demo_logins()
 
