@@ -82,7 +82,7 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # new accounts in this database: their logins replace any older ones
-        logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
+        logins_file = current_app.config["DEMO_LOGINS_FILE"]
         with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             fh.writelines(line + "\n" for line in logins)
     click.echo(f"Loaded {count} demo merchants.")
@@ -98,7 +98,7 @@ def print_demo_logins() -> None:
 def _print_demo_logins() -> None:
     from flask import current_app
 
-    logins_file = os.path.join(current_app.instance_path, "demo_logins.txt")
+    logins_file = current_app.config["DEMO_LOGINS_FILE"]
     if not os.path.exists(logins_file):
         click.echo("No demo logins: run `flask demo load` first.")
         return

@@ -94,6 +94,8 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "SMS_WEBHOOK_TOKEN": os.environ.get("SMS_WEBHOOK_TOKEN", ""),
         "SMS_WEBHOOK_TIMEOUT": _env_int("SMS_WEBHOOK_TIMEOUT", 10),
         "DEMO_MERCHANTS": _env_int("DEMO_MERCHANTS", 200),
+        # Development only: where `flask demo load` keeps the demo logins it generated.
+        "DEMO_LOGINS_FILE": os.path.join(instance_path, "demo_logins.txt"),
     }
     if test_config:
         cfg.update(test_config)

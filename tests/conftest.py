@@ -48,6 +48,7 @@ def base_config(uri: str, tmp: Path) -> dict[str, Any]:
         "UPLOAD_FOLDER": str(tmp / "uploads"),
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": FAST_SCRYPT,
+        "DEMO_LOGINS_FILE": str(tmp / "demo_logins.txt"),
     }
 
 
