@@ -57,6 +57,11 @@ def calendar() -> WorkCalendar:
     return _calendar_for(tuple(tuple(row) for row in rows))
 
 
+def clear_calendar_cache() -> None:
+    """Forget the built calendars (tests; a process sees new holiday rows anyway)."""
+    _calendar_for.cache_clear()
+
+
 @lru_cache(maxsize=16)
 def _calendar_for(rows: tuple[tuple[date, bool, str], ...]) -> WorkCalendar:
     """One calendar per set of staff rows: its per-year tables are built once, not per request."""
