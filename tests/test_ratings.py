@@ -361,3 +361,23 @@ def test_directory_shows_grades(app, client) -> None:
     established(shop_name="未评级店")
     html = client.get("/merchants?lang=en").get_data(as_text=True)
     assert "Rating A" in html and "Rating NR" in html
+
+
+def test_an_upheld_appeal_strikes_the_finding_out_of_the_rating(app) -> None:
+    from pledge_registry.compliance import services as compliance
+    from pledge_registry.models import RatingAppeal
+
+    m = established()
+    recorder, decider = make_user("staff"), make_user("staff")
+    compliance.record_inspection(recorder, m, compliance.InspectionData(
+        date.today() - timedelta(days=3), "价格标签", "failed", "未明码标价"))
+    capped = services.current_rating(m.id)
+    assert capped.cap == "failed_inspection"
+    inspection_id = db.session.scalar(sa.select(Inspection.id).where(Inspection.merchant_id == m.id))
+    appeal = RatingAppeal(merchant_id=m.id, rating_id=capped.id, inspection_id=inspection_id,
+                          grounds="当天已整改", submitted_by_id=m.owner_id)
+    db.session.add(appeal)
+    db.session.commit()
+    compliance.decide_appeal(decider, appeal, True, "照片证明已整改")
+    after = services.current_rating(m.id)
+    assert after.cap is None and after.score > capped.score

@@ -315,6 +315,12 @@ def decide_appeal(officer: User, appeal: RatingAppeal, uphold: bool, reason: str
     appeal.decision_reason = reason.strip()
     appeal.decided_at = now or datetime.now(UTC)
     if uphold:
+        # The finding appealed against stops counting: inspections and penalties through
+        # the upheld appeal (ratings.aggregate), a complaint by no longer being upheld.
+        if appeal.complaint_id is not None:
+            complaint = db.session.get(Complaint, appeal.complaint_id)
+            if complaint is not None and complaint.merchant_id == appeal.merchant_id:
+                complaint.upheld = False
         compliance_changed([appeal.merchant_id])
     db.session.commit()
     return appeal

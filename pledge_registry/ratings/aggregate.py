@@ -46,12 +46,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, not_, or_, select
+from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import UTCDateTime
 from ..extensions import db
-from ..models import Complaint, Inspection, Merchant, Penalty, Pledge, SurveyResponse
+from ..models import AppealStatus, Complaint, Inspection, Merchant, Penalty, Pledge, RatingAppeal, SurveyResponse
 from ..rating_model import RatingInput
 
 WINDOW = timedelta(days=365)
@@ -83,6 +83,10 @@ class Scope:
             return column.in_(self.ids)
         return and_(column >= self.first_id, column <= self.last_id)
 
+
+def _appealed_away(appeal_column: ColumnElement, finding_id: ColumnElement) -> ColumnElement[bool]:
+    """The finding was struck out by an upheld appeal: it no longer counts."""
+    return exists().where(appeal_column == finding_id, RatingAppeal.status == AppealStatus.UPHELD)
 
 def local_date(now: datetime) -> date:
     """The rating date: the bureau's calendar day at `now`."""
@@ -187,7 +191,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
         row[0]: row for row in db.session.execute(
             select(Inspection.merchant_id, func.count(), _count(Inspection.result == "failed"))
             .where(scope.where(Inspection.merchant_id), Inspection.inspected_on > since_day,
-                   Inspection.inspected_on <= as_of)
+                   Inspection.inspected_on <= as_of, not_(_appealed_away(RatingAppeal.inspection_id, Inspection.id)))
             .group_by(Inspection.merchant_id))
     }
 
@@ -196,7 +200,8 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
             select(Penalty.merchant_id,
                    _count(and_(Penalty.decided_on > since_day, Penalty.decided_on <= as_of)),
                    func.max(Penalty.decided_on))
-            .where(scope.where(Penalty.merchant_id), Penalty.decided_on <= as_of)
+            .where(scope.where(Penalty.merchant_id), Penalty.decided_on <= as_of,
+                   not_(_appealed_away(RatingAppeal.penalty_id, Penalty.id)))
             .group_by(Penalty.merchant_id))
     }
 
