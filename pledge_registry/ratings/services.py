@@ -104,7 +104,7 @@ def _current_rows(scope: Scope) -> dict[int, tuple]:
     return {
         row[0]: row for row in db.session.execute(
             select(Rating.merchant_id, Rating.grade, Rating.score, Rating.cap, Rating.model_version)
-            .where(Rating.is_current.is_(True), scope.where(Rating.merchant_id)))
+            .where(Rating.is_current, scope.where(Rating.merchant_id)))
     }
 
 
@@ -267,7 +267,7 @@ def update_merchants(merchant_ids: Iterable[int], cause: str, now: datetime | No
 def current_rating(merchant_id: int) -> Rating | None:
     """The merchant's current rating row, or None before its first rating."""
     return db.session.scalar(
-        select(Rating).where(Rating.merchant_id == merchant_id, Rating.is_current.is_(True)))
+        select(Rating).where(Rating.merchant_id == merchant_id, Rating.is_current))
 
 
 def current_grades(merchant_ids: Sequence[int]) -> dict[int, str]:
@@ -276,7 +276,7 @@ def current_grades(merchant_ids: Sequence[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(
         select(Rating.merchant_id, Rating.grade)
-        .where(Rating.merchant_id.in_(list(merchant_ids)), Rating.is_current.is_(True))).all())
+        .where(Rating.merchant_id.in_(list(merchant_ids)), Rating.is_current)).all())
 
 
 def history(merchant_id: int, limit: int = 100) -> list[Rating]:
