@@ -21,6 +21,7 @@ from ..forms import BaseForm
 from ..models import (
     PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, ComplaintStatus, Outcome,
 )
+from .forms import PROBLEM_TYPE_LABELS, WANT_LABELS  # one wording for shoppers and officers
 
 MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint
 
@@ -53,24 +54,6 @@ PROPOSAL_LABELS = {
     "repair": _l("Repair"),
     "other": _l("Other"),
 }
-PROBLEM_LABELS = {
-    "quality": _l("Product quality"),
-    "genuine_doubt": _l("Doubt that the goods are genuine"),
-    "refused_return": _l("No-reason return refused"),
-    "contract_terms": _l("Contract terms"),
-    "advertising": _l("Advertising"),
-    "price": _l("Price"),
-    "service": _l("Service"),
-    "safety": _l("Safety"),
-    "other": _l("Other"),
-}
-WANT_LABELS = {
-    "refund": _l("Refund"),
-    "exchange": _l("Exchange"),
-    "repair": _l("Repair"),
-    "compensation": _l("Compensation"),
-    "apology": _l("Apology"),
-}
 EVENT_LABELS = {
     "received": _l("Complaint received"),
     "accepted": _l("Accepted by the bureau"),
@@ -94,14 +77,14 @@ REQUEST_TYPE_LABELS = {
 LABEL_TABLES: dict[str, dict[str, Any]] = {
     "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
     "reject_reason": REJECT_REASON_LABELS,
-    "proposal": PROPOSAL_LABELS, "problem": PROBLEM_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
+    "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
 }
 
 assert set(STATUS_LABELS) == {s.value for s in ComplaintStatus}
 assert set(OUTCOME_LABELS) == {o.value for o in Outcome}
 assert set(REJECT_REASON_LABELS) == set(REJECT_REASONS)
 assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
-assert set(PROBLEM_LABELS) == set(PROBLEM_TYPES)
+assert set(PROBLEM_TYPE_LABELS) == set(PROBLEM_TYPES)
 assert set(WANT_LABELS) == set(WANTS)
 assert set(REQUEST_TYPE_LABELS) == set(REQUEST_TYPES)
 
