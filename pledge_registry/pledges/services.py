@@ -162,13 +162,20 @@ def withdraw(owner: User, pledge: Pledge) -> Pledge:
     return pledge
 
 
+def renewal_refusal(pledge: Pledge, now: datetime) -> str | None:
+    """Why this pledge cannot be renewed now (an error code), or None when it can."""
+    if pledge.status not in (S.ACTIVE, S.EXPIRED) or pledge.expires_at is None:
+        return "not_renewable"
+    if pledge.status == S.ACTIVE and pledge.expires_at - now > RENEWAL_WINDOW:
+        return "too_early"
+    return None
+
+
 def renew(owner: User, pledge: Pledge, now: datetime | None = None) -> Pledge:
     """Sign the same terms again on the latest template, for another year."""
-    now = now or datetime.now(UTC)
-    if pledge.status not in (S.ACTIVE, S.EXPIRED) or pledge.expires_at is None:
-        raise PledgeError("not_renewable")
-    if pledge.status == S.ACTIVE and pledge.expires_at - now > RENEWAL_WINDOW:
-        raise PledgeError("too_early")
+    refusal = renewal_refusal(pledge, now or datetime.now(UTC))
+    if refusal:
+        raise PledgeError(refusal)
     terms = None
     if pledge.kind == PledgeKind.RETURNS:
         terms = ReturnTerms(pledge.return_days or MIN_RETURN_DAYS, pledge.refund_method or "original",

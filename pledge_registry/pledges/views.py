@@ -11,7 +11,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..forms import EmptyForm
 from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
-from ..models import PENDING_STATUSES, Merchant, Pledge, PledgeKind, PledgeStatus
+from ..models import PENDING_STATUSES, Merchant, Pledge, PledgeKind
 from ..registry.services import get_own_shop
 from . import bp, services
 from .forms import GenuineTermsForm, ReturnsTermsForm
@@ -100,9 +100,7 @@ def detail(pledge_id: int):
 
 def _can_renew(pledge: Pledge) -> bool:
     """Whether to offer the renew button: the rule of services.renew, and no renewal pending."""
-    if pledge.status not in (PledgeStatus.ACTIVE, PledgeStatus.EXPIRED) or pledge.expires_at is None:
-        return False
-    if pledge.status == PledgeStatus.ACTIVE and pledge.expires_at - datetime.now(UTC) > services.RENEWAL_WINDOW:
+    if services.renewal_refusal(pledge, datetime.now(UTC)):
         return False
     return not any(p.kind == pledge.kind and p.status in PENDING_STATUSES for p in pledge.merchant.pledges)
 
