@@ -59,15 +59,21 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         # Rate limits (security.md 2, 19). memory:// counts per process: gunicorn.conf.py
         # refuses to start several workers on it.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # X-RateLimit-* on every limited answer cost a storage round trip each; a 429 carries
+        # Retry-After (errors.handle_http) and that is all a browser can use.
+        "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
+        # How long a process keeps the deadline settings and holiday table (complaints/deadlines.py).
+        "REFERENCE_CACHE_SECONDS": int(os.environ.get("REFERENCE_CACHE_SECONDS", "30")),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         # i18n
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "LANGUAGES": ("zh", "en"),
-        # Database engine: SQLite settings are applied on connect (extensions.py).
+        # Database engine: SQLite settings are applied on connect (extensions.py). A pooled
+        # PostgreSQL connection may have been dropped by the server: ping it on checkout
+        # (create_app leaves the ping out for SQLite, a file with nothing to drop).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "FULL"),
         "SCAN_CACHE_SIZE": _env_int("SCAN_CACHE_SIZE", 20000),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import limiter
 
 log = logging.getLogger("pledge_registry.errors")
 
@@ -44,7 +47,18 @@ def handle_http(err: HTTPException) -> Any:
     status = err.code or 500
     if status == 500:
         return handle_500(err)
-    return error_response(status, _messages().get(status, err.name))
+    response = make_response(error_response(status, _messages().get(status, err.name)))
+    if status == 429:
+        response.headers["Retry-After"] = str(_retry_after_seconds())
+    return response
+
+
+def _retry_after_seconds() -> int:
+    """Seconds until the breached limit's window lets the next request through."""
+    breached = limiter.current_limit
+    if breached is None:
+        return 60
+    return max(1, int(breached.reset_at - time.time()))
 
 
 def handle_500(err: Exception) -> Any:

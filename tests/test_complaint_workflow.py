@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from pledge_registry import workdays
 from pledge_registry.complaints import deadlines, workflow
@@ -264,6 +265,37 @@ def test_year_without_package_data_honours_the_holiday_table(people):
     assert c.acceptance_due_at == end_of(2027, 10, 8)    # Fri, the first working day
     assert c.completion_due_at == end_of(2027, 10, 15)   # 8, 9 (Sat, worked), 11-15
     assert deadlines.calendar_warning(date(2027, 3, 1)) == [2028]
+
+
+def test_the_calendar_is_kept_per_process_and_refreshed_on_every_change_it_makes(people, monkeypatch):
+    """deadlines.py caches the holiday table and the deadline setting for
+    REFERENCE_CACHE_SECONDS: a change flushed by this process empties the cache at once,
+    one made elsewhere (another worker) shows once the seconds have passed."""
+    clock = [1000.0]
+    monkeypatch.setattr(deadlines.time, "monotonic", lambda: clock[0])
+    friday = local(2027, 10, 1)
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 4)  # cached now
+    # Another process adds 4 Oct as a holiday: this one does not see it yet ...
+    db.session.execute(sa.insert(Holiday.__table__).values(
+        day=date(2027, 10, 4), is_workday=False, name="elsewhere", created_at=datetime.now(UTC)))
+    db.session.commit()
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 4)
+    assert deadlines.calendar(fresh=True).add_workdays(friday, 1) == end_of(2027, 10, 5)  # the admin pages
+    clock[0] += current_app.config["REFERENCE_CACHE_SECONDS"] + 1
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 5)  # ... until the time is up
+    # A change through this process's session shows at once, and one rolled back is forgotten.
+    db.session.add(Holiday(day=date(2027, 10, 5), is_workday=False, name="here"))
+    db.session.commit()
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 6)
+    db.session.add(Holiday(day=date(2027, 10, 6), is_workday=False, name="undone"))
+    db.session.flush()
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 7)  # inside the transaction
+    db.session.rollback()
+    assert deadlines.calendar().add_workdays(friday, 1) == end_of(2027, 10, 6)
+    # The same holds for the deadline setting.
+    assert deadlines.current_deadlines().acceptance_days == 1
+    deadlines.save_deadlines(deadlines.Deadlines(acceptance_days=2), people["officer"].id)
+    assert deadlines.current_deadlines().acceptance_days == 2
 
 
 def test_forwarding_sets_the_merchant_reply_deadline(people):

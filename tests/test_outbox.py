@@ -44,6 +44,21 @@ def _enqueue_sms(key: str = "test:1", phone: str = PHONE) -> None:
     db.session.commit()
 
 
+def test_one_message_per_cause_whether_repeated_in_a_transaction_or_after_it(app):
+    before = datetime.now(UTC)
+    enqueue("sms", PHONE, "complaint_accepted", {"tracking_code": "FIRST", "shop": "甲"}, "test:once")
+    enqueue("sms", PHONE, "complaint_accepted", {"tracking_code": "AGAIN", "shop": "乙"}, "test:once")
+    db.session.commit()
+    enqueue("sms", "13800000000", "complaint_accepted", {"tracking_code": "LATER", "shop": "丙"}, "test:once")
+    db.session.commit()
+    rows = list(db.session.scalars(sa.select(OutboxMessage)))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.recipient, row.context["tracking_code"]) == (PHONE, "FIRST")  # the first cause is kept
+    assert (row.status, row.attempts, row.last_error, row.claimed_until, row.sent_at) == ("pending", 0, "", None, None)
+    assert before <= row.next_attempt_at == row.created_at <= datetime.now(UTC)  # due at once
+
+
 class RecordingBackend:
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []

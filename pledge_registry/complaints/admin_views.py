@@ -12,7 +12,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -28,7 +28,7 @@ from .handling_forms import DeadlinesForm, HolidayForm, StationForm
 @staff_bp.route("/settings/deadlines", methods=["GET", "POST"])
 @admin_required
 def deadline_settings():
-    current = deadlines.current_deadlines()
+    current = deadlines.current_deadlines(fresh=True)  # what is stored, not this process's copy
     form = DeadlinesForm(obj=current)
     if form.validate_on_submit():
         try:
@@ -95,7 +95,7 @@ def delete_holiday(holiday_id: int):
     if not form.validate_on_submit():
         return _holidays_page(row.day.year, status=400)
     day = row.day
-    db.session.execute(delete(Holiday).where(Holiday.id == row.id))
+    db.session.delete(row)  # through the session: the calendar caches see it (deadlines.py)
     db.session.commit()
     security_event("holiday_removed", day=day.isoformat())
     flash(_("%(day)s removed from the calendar.", day=day.isoformat()), "success")

@@ -1,18 +1,32 @@
-"""Deadline settings and the working-day calendar, as staff configured them."""
+"""Deadline settings and the working-day calendar, as staff configured them.
+
+Both are read on every complaint filed, and change a few times a year, so each process
+keeps them for REFERENCE_CACHE_SECONDS (30 by default). A change made through this
+process (any flush of a Holiday or of the deadline setting) empties its cache at once;
+other processes see it within those seconds. The admin pages that edit them read the
+database directly (`fresh=True`), so what staff see there is always what is stored.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
+from typing import TypeVar
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import Holiday, Setting
 from ..workdays import DayOverride, WorkCalendar
 
 SETTING_KEY = "complaint_deadlines"
+_CACHE = "reference_cache"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,9 +49,28 @@ class Deadlines:
         return value
 
 
-def current_deadlines() -> Deadlines:
-    row = db.session.get(Setting, SETTING_KEY)
-    return Deadlines.from_dict(row.value) if row else Deadlines()
+def _cached(name: str, load: Callable[[], T], fresh: bool) -> T:
+    store: dict[str, tuple[float, object]] = current_app.extensions.setdefault(_CACHE, {})
+    now = time.monotonic()
+    hit = store.get(name)
+    if hit is not None and hit[0] > now and not fresh:
+        return hit[1]  # type: ignore[return-value]
+    value = load()
+    store[name] = (now + current_app.config["REFERENCE_CACHE_SECONDS"], value)
+    return value
+
+
+def clear_cache() -> None:
+    """Forget this process's deadlines and calendar (done on every change it flushes)."""
+    current_app.extensions.pop(_CACHE, None)
+
+
+def current_deadlines(fresh: bool = False) -> Deadlines:
+    def load() -> Deadlines:
+        value = db.session.scalar(select(Setting.value).where(Setting.key == SETTING_KEY))
+        return Deadlines.from_dict(value) if value is not None else Deadlines()
+
+    return _cached("deadlines", load, fresh)
 
 
 def save_deadlines(value: Deadlines, admin_id: int) -> None:
@@ -50,11 +83,14 @@ def save_deadlines(value: Deadlines, admin_id: int) -> None:
     db.session.commit()
 
 
-def calendar() -> WorkCalendar:
+def calendar(fresh: bool = False) -> WorkCalendar:
     """The Chinese calendar plus the holiday table staff maintain."""
-    rows = db.session.execute(
-        select(Holiday.day, Holiday.is_workday, Holiday.name).order_by(Holiday.day)).all()
-    return _calendar_for(tuple(tuple(row) for row in rows))
+    def load() -> WorkCalendar:
+        rows = db.session.execute(
+            select(Holiday.day, Holiday.is_workday, Holiday.name).order_by(Holiday.day)).all()
+        return _calendar_for(tuple(tuple(row) for row in rows))
+
+    return _cached("calendar", load, fresh)
 
 
 def clear_calendar_cache() -> None:
@@ -71,3 +107,26 @@ def _calendar_for(rows: tuple[tuple[date, bool, str], ...]) -> WorkCalendar:
 def calendar_warning(today: date) -> list[int]:
     """Years (this and next) with neither package data nor staff entries: staff pages warn."""
     return calendar().missing_data_warning(today)
+
+
+_CHANGED = "reference_changed"
+
+
+def _touches_reference(session: Session, _context: object, _instances: object) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(o, Holiday) or (isinstance(o, Setting) and o.key == SETTING_KEY) for o in changed):
+        session.info[_CHANGED] = True
+        clear_cache()
+
+
+def _transaction_ended(session: Session, *_args: object) -> None:
+    """Committed or rolled back: a calendar read in between may hold what was undone."""
+    if session.info.pop(_CHANGED, False):
+        clear_cache()
+
+
+# db.session is a scoped_session: listening on it covers every session it makes.
+if not event.contains(db.session, "before_flush", _touches_reference):
+    event.listen(db.session, "before_flush", _touches_reference)
+    event.listen(db.session, "after_commit", _transaction_ended)
+    event.listen(db.session, "after_soft_rollback", _transaction_ended)

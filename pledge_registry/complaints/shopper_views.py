@@ -15,8 +15,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import inspect, or_, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import or_, select
 
 from ..extensions import db, limiter, read_phase
 from ..models import (
@@ -36,6 +35,9 @@ SESSION_SURVEYED = "surveyed_complaint"  # the survey this browser has just answ
 MAX_TRACKED = 10
 SEARCH_RESULTS = 20
 COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # a closed shop's past sales count
+# What the complaint form needs of its shop: read as columns, not as a Merchant entity.
+COMPLAIN_PAGE_MERCHANT = (Merchant.id, Merchant.status, Merchant.badge_code, Merchant.shop_name,
+                          Merchant.legal_name, Merchant.address)
 
 STATUS_LABELS = {
     "received": _l("Received: waiting for the bureau to accept it"),
@@ -186,9 +188,9 @@ def _workflow_error(form: ComplaintForm, code: str) -> None:
         form.form_errors.append(_("This shop cannot receive complaints here. Call 12315."))
 
 
-def _new_complaint(form: ComplaintForm, merchant: Merchant) -> workflow.NewComplaint:
+def _new_complaint(form: ComplaintForm, merchant_id: int) -> workflow.NewComplaint:
     return workflow.NewComplaint(
-        idempotency_key=form.idempotency_key.data, merchant_id=merchant.id,
+        idempotency_key=form.idempotency_key.data, merchant_id=merchant_id,
         request_type=form.request_type.data, item=form.item.data, purchased_on=form.purchased_on.data,
         amount_paid_cents=form.amount_cents, problem_type=form.problem_type.data,
         account=form.account.data, wants=tuple(form.wants.data or ()),
@@ -197,26 +199,24 @@ def _new_complaint(form: ComplaintForm, merchant: Merchant) -> workflow.NewCompl
     )
 
 
-def _file(form: ComplaintForm, data: workflow.NewComplaint) -> int | None:
-    """File the case with its photos; its id, or None (with the form's errors set) when refused.
-    Photos are written before the commit and deleted again if the case is not recorded."""
+def _record(form: ComplaintForm, plan: workflow.ComplaintPlan) -> int | None:
+    """Store the photos, then record the planned case; its id, or None (with the form's
+    errors set) when a photo is refused. Photos are written before the case's short write
+    transaction and deleted again if the case is not recorded (a retried POST: the id is
+    the first case's)."""
     try:
         photos = uploads.store_photos(request.files.getlist(form.photos.name))
     except uploads.UploadError as err:
         form.photos.errors = [*form.photos.errors, upload_error_message(err.code)]
         return None
     try:
-        complaint, created = workflow.file_complaint(data, photos=photos)
-    except workflow.WorkflowError as err:
-        uploads.discard(photos)
-        _workflow_error(form, err.code)
-        return None
+        filed = workflow.record_complaint(plan, photos=photos)
     except BaseException:
         uploads.discard(photos)
         raise
-    if not created:
+    if not filed.created:
         uploads.discard(photos)
-    return inspect(complaint).identity[0]  # without reloading the committed row
+    return filed.id
 
 
 @bp.route("/complain")
@@ -247,18 +247,18 @@ def complain(code: str):
     # Everything up to the decision to write is read in a deferred transaction: a photo
     # upload or a slow form check never holds SQLite's write lock.
     with read_phase():
-        merchant = db.session.scalar(
-            select(Merchant).where(Merchant.badge_code == code).options(lazyload(Merchant.pledges)))
+        merchant = db.session.execute(select(*COMPLAIN_PAGE_MERCHANT).where(Merchant.badge_code == code)).first()
         if merchant is None or merchant.status not in COMPLAINABLE:
             abort(404)
         form = ComplaintForm()
-        data = existing_id = None
+        plan = None
         if request.method == "POST" and form.validate_on_submit():
-            data = _new_complaint(form, merchant)
-            found = workflow.existing(data.idempotency_key)
-            existing_id = found.id if found is not None else None
-    if data is not None:
-        complaint_id = existing_id or _file(form, data)  # a retried POST: the first case
+            try:
+                plan = workflow.plan_complaint(_new_complaint(form, merchant.id))
+            except workflow.WorkflowError as err:
+                _workflow_error(form, err.code)
+    if plan is not None:
+        complaint_id = _record(form, plan)
         if complaint_id is not None:
             _remember_id(complaint_id)
             session[SESSION_FILED] = complaint_id
@@ -279,8 +279,11 @@ def complain(code: str):
 def filed():
     """The confirmation with the tracking code: only the browser that filed the case sees it."""
     complaint_id = session.get(SESSION_FILED)
-    c = db.session.get(Complaint, complaint_id) if isinstance(complaint_id, int) else None
-    if c is None or not shopper_may_see(c):
+    if not isinstance(complaint_id, int) or complaint_id not in session.get(SESSION_TRACKED, []):
+        return redirect(url_for(".track"))
+    c = db.session.execute(select(Complaint.tracking_code, Complaint.shopper_phone, Complaint.acceptance_due_at)
+                           .where(Complaint.id == complaint_id)).first()  # just what the page shows
+    if c is None:
         return redirect(url_for(".track"))
     return render_template("complaints/shopper/filed.html", c=c)
 

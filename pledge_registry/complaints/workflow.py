@@ -17,15 +17,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
 
 from ..domain import DomainError
 from ..extensions import db
 from ..models import (
     PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, SURVEY_ANSWERS, WANTS, Complaint, ComplaintEvent,
-    ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, SurveyResponse, User,
+    ComplaintPhoto, ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, SurveyResponse, User,
+    new_tracking_code,
 )
 from ..outbox import enqueue
 from ..compliance import services as compliance_services
@@ -133,63 +133,106 @@ def validate_new(data: NewComplaint, today: date) -> None:
         raise WorkflowError("purchased_in_future")
 
 
-def existing(idempotency_key: str) -> Complaint | None:
-    return db.session.scalar(select(Complaint).where(Complaint.idempotency_key == idempotency_key))
+@dataclass(frozen=True)
+class Filed:
+    """A recorded case: what the shopper is shown. created=False for a retried submission."""
+
+    id: int
+    tracking_code: str
+    created: bool
 
 
-def file_complaint(data: NewComplaint, now: datetime | None = None,
-                   photos: list[str] | None = None) -> tuple[Complaint, bool]:
-    """Record a new case (and the names of its already-stored photos) and commit.
+@dataclass(frozen=True)
+class ComplaintPlan:
+    """A new case worked out from reads alone, ready to be written in one short transaction."""
 
-    Returns (complaint, created). A retried submission with the same idempotency key
-    returns the first complaint and created=False: a double-click files one case.
-    """
-    from ..models import ComplaintPhoto
+    values: dict
+    shop_name: str
 
+
+def existing(idempotency_key: str) -> Filed | None:
+    row = db.session.execute(select(Complaint.id, Complaint.tracking_code)
+                             .where(Complaint.idempotency_key == idempotency_key)).first()
+    return Filed(row.id, row.tracking_code, created=False) if row else None
+
+
+def plan_complaint(data: NewComplaint, now: datetime | None = None) -> ComplaintPlan:
+    """Check a new case and work out all it needs: its shop and station, its deadlines, its
+    tracking code. Only reads, so a view can run it before it takes SQLite's write lock.
+    Whether the idempotency key was used before is left to the INSERT (record_complaint):
+    a retry is rare, and the unique key decides it without a race."""
     now = now or datetime.now(UTC)
     cal = deadlines.calendar()
     validate_new(data, cal.local_date(now))
-    found = existing(data.idempotency_key)
-    if found is not None:
-        return found, False
-    merchant = db.session.get(Merchant, data.merchant_id, options=[lazyload(Merchant.pledges)])
-    if merchant is None:
+    shop = db.session.execute(
+        select(Merchant.shop_name, SupervisionStation.id.label("station_id"))
+        .outerjoin(SupervisionStation, (SupervisionStation.area_id == Merchant.area_id)
+                   & SupervisionStation.active.is_(True))
+        .where(Merchant.id == data.merchant_id)).first()
+    if shop is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
-    station = None
-    if merchant.area_id is not None:
-        station = db.session.scalar(select(SupervisionStation).where(
-            SupervisionStation.area_id == merchant.area_id, SupervisionStation.active.is_(True)))
-    duplicate = db.session.scalar(select(Complaint.id).where(
-        Complaint.merchant_id == merchant.id, Complaint.shopper_phone == data.shopper_phone,
-        Complaint.received_at >= now - DUPLICATE_WINDOW).limit(1))
-    complaint = Complaint(
-        idempotency_key=data.idempotency_key, request_type=data.request_type, merchant=merchant,
-        station_id=station.id if station else None, item=data.item.strip(),
+    values = dict(
+        tracking_code=new_tracking_code(), idempotency_key=data.idempotency_key, request_type=data.request_type,
+        merchant_id=data.merchant_id, station_id=shop.station_id, item=data.item.strip(),
         purchased_on=data.purchased_on, amount_paid_cents=data.amount_paid_cents,
         problem_type=data.problem_type, account=data.account.strip(), wants=list(data.wants),
         shopper_name=(data.shopper_name or "").strip() or None, shopper_phone=data.shopper_phone,
         consent_version=CONSENT_VERSION, consent_at=now, status=S.RECEIVED, received_at=now,
         acceptance_due_at=cal.add_workdays(now, limits.acceptance_days),
         completion_due_at=cal.add_workdays(now, limits.completion_days),
-        possible_duplicate=duplicate is not None,
     )
-    db.session.add(complaint)
+    return ComplaintPlan(values, shop.shop_name)
+
+
+# Built once: each filing then runs cached, compiled statements with its own parameters.
+_INSERT_COMPLAINT = insert(Complaint.__table__).values(possible_duplicate=select(Complaint.id).where(
+    Complaint.merchant_id == bindparam("dup_merchant_id"), Complaint.shopper_phone == bindparam("dup_phone"),
+    Complaint.received_at >= bindparam("dup_since", type_=Complaint.received_at.type)).exists())
+_INSERT_PHOTO = insert(ComplaintPhoto.__table__)
+_INSERT_EVENT = insert(ComplaintEvent.__table__)
+
+
+def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Filed:
+    """Write a planned case, its photos' names, its first event and the shopper's
+    notification, and commit: three or four plain INSERTs, so SQLite's write lock is held
+    for as short a time as it can be.
+
+    The possible-duplicate flag (same phone and shop within 7 days) is decided inside the
+    INSERT, under the lock, so two cases filed at once still see each other. A submission
+    whose idempotency key is taken (a retry, a double click) writes nothing and returns the
+    first case, created=False."""
+    v = plan.values
     try:
-        db.session.flush()
-    except IntegrityError:  # the same key committed by a concurrent request
+        complaint_id = db.session.execute(_INSERT_COMPLAINT, {
+            **v, "dup_merchant_id": v["merchant_id"], "dup_phone": v["shopper_phone"],
+            "dup_since": v["received_at"] - DUPLICATE_WINDOW}).inserted_primary_key[0]
+    except IntegrityError:  # the key was used: by an earlier or a concurrent submission
         db.session.rollback()
-        found = existing(data.idempotency_key)
+        found = existing(v["idempotency_key"])
         if found is None:
             raise
-        return found, False
-    for name in photos or []:
-        db.session.add(ComplaintPhoto(complaint_id=complaint.id, **_photo_fields(name)))
-    db.session.add(ComplaintEvent(complaint_id=complaint.id, kind="received", from_status=None,
-                                  to_status=S.RECEIVED, actor_role="shopper", created_at=now))
-    _notify_shopper(complaint, "complaint_received")
+        return found
+    if photos:
+        db.session.execute(_INSERT_PHOTO, [{"complaint_id": complaint_id, **_photo_fields(name)} for name in photos])
+    db.session.execute(_INSERT_EVENT, {
+        "complaint_id": complaint_id, "kind": "received", "from_status": None, "to_status": S.RECEIVED,
+        "actor_role": "shopper", "created_at": v["received_at"]})
+    if v["shopper_phone"]:
+        enqueue("sms", v["shopper_phone"], "complaint_received",
+                {"tracking_code": v["tracking_code"], "shop": plan.shop_name},
+                dedupe_key=f"complaint:{complaint_id}:complaint_received:")
     db.session.commit()
-    return complaint, True
+    return Filed(complaint_id, v["tracking_code"], created=True)
+
+
+def file_complaint(data: NewComplaint, now: datetime | None = None,
+                   photos: list[str] | None = None) -> tuple[Complaint, bool]:
+    """Plan and record a case in one go (jobs, the demo, tests); the shopper's view runs
+    the two steps on either side of storing the photos. Returns (complaint, created): a
+    retried submission with the same idempotency key returns the first case."""
+    filed = record_complaint(plan_complaint(data, now), photos)
+    return db.session.get_one(Complaint, filed.id), filed.created
 
 
 def _photo_fields(stored: str) -> dict:
