@@ -156,6 +156,14 @@ def existing(idempotency_key: str) -> Filed | None:
     return Filed(row.id, row.tracking_code, created=False) if row else None
 
 
+# Built once, on the tables: the hot path of every filing (see record_complaint too).
+_M, _S = Merchant.__table__, SupervisionStation.__table__
+_SHOP_AND_STATION = (
+    select(_M.c.shop_name, _S.c.id.label("station_id"))
+    .select_from(_M.outerjoin(_S, (_S.c.area_id == _M.c.area_id) & _S.c.active.is_(True)))
+    .where(_M.c.id == bindparam("merchant_id")))
+
+
 def plan_complaint(data: NewComplaint, now: datetime | None = None) -> ComplaintPlan:
     """Check a new case and work out all it needs: its shop and station, its deadlines, its
     tracking code. Only reads, so a view can run it before it takes SQLite's write lock.
@@ -164,11 +172,7 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     now = now or datetime.now(UTC)
     cal = deadlines.calendar()
     validate_new(data, cal.local_date(now))
-    shop = db.session.execute(
-        select(Merchant.shop_name, SupervisionStation.id.label("station_id"))
-        .outerjoin(SupervisionStation, (SupervisionStation.area_id == Merchant.area_id)
-                   & SupervisionStation.active.is_(True))
-        .where(Merchant.id == data.merchant_id)).first()
+    shop = db.session.execute(_SHOP_AND_STATION, {"merchant_id": data.merchant_id}).first()
     if shop is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
