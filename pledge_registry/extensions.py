@@ -50,10 +50,10 @@ def configure_sqlite(engine: Engine, synchronous: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        if has_request_context() and (request.method in _READ_ONLY_METHODS or g.get("read_phase")):
-            conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: exec_driver_sql's execution context cost more than the
+        # statement, three times per complaint filed.
+        read_only = has_request_context() and (request.method in _READ_ONLY_METHODS or g.get("read_phase"))
+        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 @contextmanager

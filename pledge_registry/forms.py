@@ -7,12 +7,13 @@ from typing import Any
 
 from babel import support
 from flask import g
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.i18n import messages_path
 from wtforms.validators import Length, Regexp
+
+from .i18n import select_locale
 
 MOBILE_RE = r"^1[3-9][0-9]{9}$"  # ASCII digits only: \d would accept full-width ones
 
@@ -30,7 +31,7 @@ class BaseForm(FlaskForm):
 
     class Meta:
         def get_translations(self, form: Any) -> support.Translations:
-            return _wtforms_messages(str(get_locale()))
+            return _wtforms_messages(select_locale())
 
     def validate(self, extra_validators: Any = None) -> bool:
         if g.get("csrf_failed"):
