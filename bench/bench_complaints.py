@@ -14,13 +14,15 @@ simulated shopper comes from 127.0.0.1, which the real limits (10 per hour per I
 stop at once. SQLite runs with synchronous=FULL (the production default) unless told.
 
 Phases, each with the same client (Python threads, http.client, one TCP connection per
-request as gunicorn's sync workers close each one) and the same number of threads:
+request as gunicorn's sync workers close each one) and the same number of threads; 1 and 2
+alternate --rounds times (default 3 x 7 s each), so that each ratio compares phases
+measured seconds apart on a machine whose speed drifts:
 
-1. baseline: GET /healthz in a loop for --duration seconds: requests/s;
-2. load: each thread is a shopper filing complaints without photos for --duration seconds,
-   each one as a browser does: GET /m/<code>/complain (session cookie, CSRF token,
-   idempotency key from the form), POST the form (303/302 to the confirmation), GET
-   /complain/done and read the tracking code from the page;
+1. baseline: GET /healthz in a loop: requests/s;
+2. load: each thread is a shopper filing complaints without photos, each one as a browser
+   does: GET /m/<code>/complain (session cookie, CSRF token, idempotency key from the form),
+   POST the form (303/302 to the confirmation), GET /complain/done and read the tracking
+   code from the page (--flow post: the form once per shopper, then POST + confirmation);
 3. retry: --retry-forms forms, each POSTed --retry-copies times at once (a double click, a
    retry after a timeout) with the same cookie, token and idempotency key, then once more.
 
@@ -30,9 +32,10 @@ complaint committed behind a failed answer would show here); each retried form m
 one complaint and every copy was shown that complaint's code; PRAGMA integrity_check is ok
 (SQLite). And in gunicorn's log: no "database is locked", no traceback; on the client: no
 5xx, no socket error. Reported: complaints filed per second (POSTs that created a
-complaint), against the target of 200/s (SQLite, without photos), and against /healthz of
-the same run. Exit status 0 when every check passes and the target is met (the target is
-for SQLite; on PostgreSQL the figure is reported), 1 otherwise.
+complaint) and its ratio to /healthz, median over the rounds, against the target: 200/s
+on SQLite without photos, restated as 200 / 2,085 = 0.096 of /healthz (2,085 req/s: this
+baseline on the machines the target was set for). Exit status 0 when every check passes
+and (on SQLite) the ratio target is met, 1 otherwise; the absolute rate is printed too.
 """
 
 from __future__ import annotations
@@ -61,6 +64,12 @@ import _common  # noqa: E402
 from _common import Server, log  # noqa: E402
 
 TARGET = 200.0  # complaints filed per second, SQLite, without photos (issue #3)
+# The same target as a ratio to this benchmark's own /healthz baseline, which is what a run
+# on a shared machine of another speed can check (DEVELOPERS.md: figures as ratios against a
+# baseline measured in the same run). 200/s was set for the machines on which this baseline
+# measured 2,085 req/s (first quiet run, docs/performance.md); hence 200 / 2,085.
+CALIBRATION_HEALTHZ = 2085.0
+TARGET_RATIO = TARGET / CALIBRATION_HEALTHZ
 SEED_VERSION = 1
 REDIS_URL = os.environ.get("BENCH_COMPLAINT_REDIS_URL", "redis://127.0.0.1:6379/14")
 RAISED_LIMITS = {"COMPLAINT_LIMIT_PER_IP": "1000000 per hour", "COMPLAINT_LIMIT_PER_PHONE": "1000000 per day"}
@@ -171,7 +180,7 @@ def run_threads(count: int, target) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
-def baseline(port: int, shoppers: int, duration: float) -> tuple[float, Tally]:
+def baseline(port: int, shoppers: int, duration: float) -> tuple[float, Tally, float]:
     tally = Tally()
     deadline = time.perf_counter() + duration
 
@@ -186,10 +195,11 @@ def baseline(port: int, shoppers: int, duration: float) -> tuple[float, Tally]:
                     tally.errors[type(err).__name__] += 1
 
     elapsed = run_threads(shoppers, loop)
-    return tally.count(2) / elapsed, tally
+    return tally.count(2) / elapsed, tally, elapsed
 
 
-def load(port: int, codes: list[str], shoppers: int, duration: float, flow: str = "full") -> tuple[float, Tally]:
+def load(port: int, codes: list[str], shoppers: int, duration: float,
+         flow: str = "full") -> tuple[float, Tally, float]:
     tally = Tally()
     deadline = time.perf_counter() + duration
 
@@ -230,7 +240,19 @@ def load(port: int, codes: list[str], shoppers: int, duration: float, flow: str 
     elapsed = run_threads(shoppers, shopper)
     # The rate counts every POST answered 302: the last submissions started before the
     # deadline finish a little after it, and their time counts too.
-    return len(tally.filed_at) / elapsed, tally
+    return len(tally.filed_at) / elapsed, tally, elapsed
+
+
+def merge(tallies: list[Tally]) -> Tally:
+    total = Tally()
+    for t in tallies:
+        total.statuses.update(t.statuses)
+        total.errors.update(t.errors)
+        total.codes += t.codes
+        total.filed_at += t.filed_at
+        total.post_ms += t.post_ms
+        total.requests += t.requests
+    return total
 
 
 @dataclass
@@ -349,7 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--shoppers", type=int, default=32, help="concurrent client threads")
-    parser.add_argument("--duration", type=int, default=20, help="seconds of load and of baseline (max 60)")
+    parser.add_argument("--duration", type=int, default=21, help="seconds of load and of baseline (max 60)")
+    parser.add_argument("--rounds", type=int, default=3, help="baseline and load alternate this many times, "
+                                                                "sharing --duration")
     parser.add_argument("--merchants", type=int, default=200)
     parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"],
                         help="SQLite PRAGMA synchronous (production default FULL)")
@@ -379,14 +403,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# rate limits RAISED for the load test: {RAISED_LIMITS} (Redis {REDIS_URL}, flushed)")
 
     with Server(url, workers=args.workers, env=env, extra_args=("--max-requests", "0")) as server:
-        cpu0, client0 = server.cpu_seconds(), time.process_time()
-        healthz_rps, healthz = baseline(server.port, args.shoppers, duration)
-        cpu1, client1 = server.cpu_seconds(), time.process_time()
-        filed_rps, tally = load(server.port, codes, args.shoppers, duration, args.flow)
-        cpu2, client2 = server.cpu_seconds(), time.process_time()
+        # Baseline and load alternate, --rounds times: the machine's speed drifts (other
+        # work on it) and each ratio compares two phases measured seconds apart.
+        rounds, healthz_tallies, load_tallies = [], [], []
+        healthz_time = load_time = healthz_cpu = load_cpu = client_healthz = client_load = 0.0
+        piece = duration / args.rounds
+        for _ in range(args.rounds):
+            cpu0, client0 = server.cpu_seconds(), time.process_time()
+            h_rps, h_tally, h_time = baseline(server.port, args.shoppers, piece)
+            cpu1, client1 = server.cpu_seconds(), time.process_time()
+            f_rps, f_tally, f_time = load(server.port, codes, args.shoppers, piece, args.flow)
+            cpu2, client2 = server.cpu_seconds(), time.process_time()
+            rounds.append((h_rps, f_rps))
+            healthz_tallies.append(h_tally)
+            load_tallies.append(f_tally)
+            healthz_time += h_time
+            load_time += f_time
+            healthz_cpu += cpu1 - cpu0
+            load_cpu += cpu2 - cpu1
+            client_healthz += client1 - client0
+            client_load += client2 - client1
         load_avg = os.getloadavg()
         retried = retry(server.port, codes, args.retry_forms, args.retry_copies)
         log_text = full_log(server)
+    healthz, tally = merge(healthz_tallies), merge(load_tallies)
+    healthz_rps = healthz.count(2) / healthz_time
+    filed_rps = len(tally.filed_at) / load_time
+    ratios = [f / h for h, f in rounds if h]
+    ratio = statistics.median(ratios) if ratios else 0.0
     shutil.rmtree(uploads, ignore_errors=True)  # no photos in this benchmark: nothing to keep
 
     filed = len(tally.filed_at)
@@ -405,24 +449,24 @@ def main(argv: list[str] | None = None) -> int:
     socket_errors = sum(tally.errors.values()) + sum(healthz.errors.values()) + len(retried.errors)
     not_filed = tally.statuses[("post", 200)] + tally.statuses[("post", 400)] + tally.statuses[("post", 429)]
 
-    load_cpu = cpu2 - cpu1
     print(f"baseline  GET /healthz      {healthz_rps:8.1f} req/s  ({healthz.requests:,} requests, "
-          f"worker CPU {(cpu1 - cpu0) / max(1, healthz.requests) * 1e6:5.0f} us/req, "
-          f"client CPU {(client1 - client0) / max(1, healthz.requests) * 1e6:4.0f} us/req)")
+          f"worker CPU {healthz_cpu / max(1, healthz.requests) * 1e6:5.0f} us/req, "
+          f"client CPU {client_healthz / max(1, healthz.requests) * 1e6:4.0f} us/req)")
     all_requests = tally.requests
-    print(f"load      complaints filed  {filed_rps:8.1f} /s     ({filed:,} POSTs answered 302 in {duration} s "
-          f"+ drain; {all_requests:,} requests in all = {all_requests / max(1, filed):.2f} per complaint; "
+    print(f"load      complaints filed  {filed_rps:8.1f} /s     ({filed:,} POSTs answered 302 in {args.rounds} x "
+          f"{piece:.0f} s + drain; {all_requests:,} requests in all = {all_requests / max(1, filed):.2f} per complaint; "
           f"POST p50 {statistics.median(tally.post_ms) if tally.post_ms else 0:.0f} ms, "
           f"p99 {sorted(tally.post_ms)[int(len(tally.post_ms) * .99)] if tally.post_ms else 0:.0f} ms)")
     print(f"          worker CPU {load_cpu / max(1, filed) * 1e3:5.1f} ms per complaint (all its requests), "
-          f"client CPU {(client2 - client1) / max(1, filed) * 1e3:4.1f} ms per complaint; "
+          f"client CPU {client_load / max(1, filed) * 1e3:4.1f} ms per complaint; "
           f"load average during: {' '.join(f'{x:.2f}' for x in load_avg)}")
     print(f"          statuses: {dict(sorted((f'{k[0]} {k[1]}', v) for k, v in tally.statuses.items()))}"
           f"  socket errors: {dict(tally.errors) or 0}")
+    print("rounds    " + "; ".join(f"/healthz {h:.0f} req/s, filed {f:.1f}/s, ratio {f / h if h else 0:.3f}"
+                                     for h, f in rounds))
     print(f"retry     {args.retry_forms} forms x ({args.retry_copies} at once + 1 late): statuses {dict(retried.statuses)}, "
           f"complaints per key {dict(Counter(per_key.values()))}, forms not exactly once: {len(retry_bad)}"
           + (f", errors: {retried.errors[:3]}" if retried.errors else ""))
-    ratio = filed_rps / healthz_rps if healthz_rps else 0.0
     checks = {
         "every 2xx tracking code stored exactly once": not missing,
         "no tracking code answered twice": not shared_codes,
@@ -439,11 +483,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"check     {'ok  ' if ok else 'FAIL'} {name}")
     if missing or shared_codes or unanswered:
         print(f"          missing {len(missing)}, shared {len(shared_codes)}, stored without answer {unanswered}")
-    meets = filed_rps >= TARGET
+    meets = ratio >= TARGET_RATIO
     durable = all(checks.values())
     target_note = "" if args.db == "sqlite" else " (the target is for SQLite: informational here)"
-    print(f"SUMMARY complaints {args.db} ({args.flow}): {filed_rps:.1f} filed/s vs target {TARGET:.0f}/s -> "
-          f"{'PASS' if meets else 'BELOW'}{target_note}; /healthz {healthz_rps:.0f} req/s, ratio {ratio:.3f}; "
+    print(f"SUMMARY complaints {args.db} ({args.flow}): ratio to /healthz {ratio:.3f} (median of {len(ratios)} rounds) "
+          f"vs target {TARGET_RATIO:.3f} (= {TARGET:.0f}/s where /healthz runs {CALIBRATION_HEALTHZ:,.0f} req/s) -> "
+          f"{'PASS' if meets else 'BELOW'}{target_note}; here {filed_rps:.1f} filed/s with /healthz {healthz_rps:.0f} req/s "
+          f"(absolute {TARGET:.0f}/s {'reached' if filed_rps >= TARGET else 'not reached'} on this machine); "
           f"{filed:,} filed, {len(retried.keys)} retried forms; durability checks "
           f"{'PASS' if durable else 'FAIL'}; 5xx {fivexx}; 'database is locked' {locked}")
     return 0 if durable and (meets or args.db != "sqlite") else 1

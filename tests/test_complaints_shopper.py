@@ -115,6 +115,48 @@ def test_form_has_unticked_consent_and_privacy_notice(client):
     assert key, "the form carries an idempotency key"
 
 
+def _own_values(page: str) -> tuple[str, str]:
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    key = re.search(r'name="idempotency_key"[^>]*value="([0-9a-f]{32})"', page).group(1)
+    return token, key
+
+
+def test_the_blank_form_from_the_cache_is_the_full_render_with_this_requests_values(client, app, monkeypatch):
+    """shopper_views.blank_form_html renders the blank form once per language and day and
+    fills in each request's CSRF token, idempotency key and action: the page must be the
+    one a full render gives, and a form from the cache must file."""
+    from pledge_registry.complaints import shopper_views
+
+    monkeypatch.setattr(shopper_views, "_BLANK_FORMS", {})
+    first, second = make_merchant(), make_merchant()
+    cached = {}
+    for n, merchant in enumerate((first, second, first)):  # the second and third come from the cache
+        phone = browser(app)
+        cached[n] = (phone, phone.get(complain_url(merchant)).get_data(as_text=True))
+    assert len(shopper_views._BLANK_FORMS) == 1
+    # Chinese is another form (and the English one is not served to a Chinese browser).
+    chinese = app.test_client().get(complain_url(first)).get_data(as_text=True)
+    assert "个人信息" in chinese and "Your personal data" not in chinese
+    assert len(shopper_views._BLANK_FORMS) == 2
+    monkeypatch.setattr(shopper_views, "blank_form_html", lambda page: None)  # the template renders it all
+    full = client.get(complain_url(second)).get_data(as_text=True)
+
+    def without_own_values(page: str) -> str:
+        token, key = _own_values(page)
+        return page.replace(token, "TOKEN").replace(key, "KEY")
+
+    assert without_own_values(cached[1][1]) == without_own_values(full)
+    assert f'action="{complain_url(second)}"' in cached[1][1]
+    assert f'action="{complain_url(first)}"' in cached[2][1]
+    tokens_and_keys = [_own_values(page) for _, page in cached.values()]
+    assert len({key for _, key in tokens_and_keys}) == 3  # a fresh idempotency key every time
+    phone, page = cached[2]
+    token, key = _own_values(page)
+    response = phone.post(complain_url(first), data={**complaint_data(idempotency_key=key), "csrf_token": token})
+    assert response.status_code == 302
+    assert complaints()[-1].idempotency_key == key
+
+
 def test_unknown_or_unapproved_badge_is_404(client):
     assert client.get("/m/nosuchbadge23/complain").status_code == 404
     assert client.get("/m/bad%00code/complain").status_code == 404
