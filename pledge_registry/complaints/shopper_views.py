@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, or_, select
 
@@ -257,9 +258,13 @@ def complain(code: str):
         merchant = db.session.execute(COMPLAIN_PAGE_MERCHANT, {"code": code}).first()
         if merchant is None or merchant.status not in COMPLAINABLE:
             abort(404)
+        retention_days = deadlines.current_deadlines().retention_days
+        if request.method == "GET":
+            return render_template("complaints/shopper/complain.html", merchant=merchant,
+                                   blank_form_html=blank_form_html(merchant, retention_days))
         form = ComplaintForm()
         plan = None
-        if request.method == "POST" and form.validate_on_submit():
+        if form.validate_on_submit():
             try:
                 plan = workflow.plan_complaint(_new_complaint(form, merchant.id))
             except workflow.WorkflowError as err:
@@ -271,13 +276,11 @@ def complain(code: str):
             session[SESSION_FILED] = complaint_id
             return redirect(url_for(".filed"))
     form.purchased_on.render_kw = {"max": local_today().isoformat()}
-    page = {"form": form, "merchant": merchant, "retention_days": deadlines.current_deadlines().retention_days,
-            "max_photos": uploads.MAX_PHOTOS}
-    if request.method == "GET":
-        form.idempotency_key.data = new_idempotency_key()
-        return render_template("complaints/shopper/complain.html", blank_form_html=blank_form_html(page), **page)
-    photos_dropped = bool(uploads.chosen_files(request.files.getlist(form.photos.name)))
-    return render_template("complaints/shopper/complain.html", photos_dropped=photos_dropped, **page), 400
+    return render_template(
+        "complaints/shopper/complain.html", form=form, merchant=merchant, retention_days=retention_days,
+        max_photos=uploads.MAX_PHOTOS,
+        photos_dropped=bool(uploads.chosen_files(request.files.getlist(form.photos.name))),
+    ), 400
 
 
 # Blank complaint forms, rendered: (language, day, retention days) → HTML with placeholders.
@@ -285,21 +288,26 @@ _BLANK_FORMS: dict[tuple[str, str, int], str] = {}
 _PLACEHOLDERS = ("\x00csrf\x00", "\x00key\x00", "\x00action\x00")
 
 
-def blank_form_html(page: dict[str, Any]) -> Markup:
+def blank_form_html(merchant: Any, retention_days: int) -> Markup:
     """The empty complaint form, as _complaint_form.html renders it, for this request.
 
     Its widgets are most of the page's cost (~10 ms on these machines) and, blank, they
     differ only by language, by today's date (the purchase date's max) and by the retention
     period in the privacy notice. So the form is rendered once per process for each of
-    those, with this request's three own values (CSRF token, idempotency key, the shop's
-    address for the form's action) cut out, and filled in again for every request."""
-    form = page["form"]
-    own = (form.csrf_token.current_token, form.idempotency_key.data,
-           url_for(".complain", code=page["merchant"].badge_code))
-    key = (select_locale(), form.purchased_on.render_kw["max"], page["retention_days"])
+    those, with this request's three own values (CSRF token, a fresh idempotency key, the
+    shop's address for the form's action) cut out, and filled in again for every request;
+    no form object is built at all when the render is kept."""
+    today = local_today().isoformat()
+    key = (select_locale(), today, retention_days)
+    own = [generate_csrf(), new_idempotency_key(), url_for(".complain", code=merchant.badge_code)]
     html = _BLANK_FORMS.get(key)
     if html is None:
-        html = render_template("complaints/shopper/_complaint_form.html", photos_dropped=False, **page)
+        form = ComplaintForm(formdata=None)
+        form.idempotency_key.data = own[1]
+        form.purchased_on.render_kw = {"max": today}
+        own[0] = form.csrf_token.current_token  # the same token: generate_csrf() keeps one per request
+        html = render_template("complaints/shopper/_complaint_form.html", form=form, merchant=merchant,
+                               retention_days=retention_days, max_photos=uploads.MAX_PHOTOS, photos_dropped=False)
         for value, placeholder in zip(own, _PLACEHOLDERS, strict=True):
             if html.count(value) != 1 or placeholder in html:
                 raise RuntimeError(f"the complaint form must hold {placeholder!r}'s value exactly once")
