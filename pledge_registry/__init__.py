@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as config_module
+from .extensions import check_limits_count_writes_only
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -18,6 +19,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _refuse_unsafe_production(app)
     register_extensions(app)
     register_blueprints(app)
+    check_limits_count_writes_only()
     register_error_handlers(app)
     register_commands(app)
     return app

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from flask import g, has_request_context, request
 from flask_babel import Babel
@@ -26,6 +27,28 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    """Every rate limit of the app is on a POST (sign-in, filing, tracking look-up); a
+    read is never counted. Without this filter Flask-Limiter still resolves the limits of
+    every GET (~4% of a page like the complaint confirmation). create_app refuses a limit
+    that would count reads (check_limits_count_writes_only), so none is skipped here."""
+    return request.method in _READ_ONLY_METHODS
+
+
+def check_limits_count_writes_only(decorated: Mapping[str, Iterable[Any]] | None = None) -> None:
+    """Refuse, at start-up, a rate limit that applies to GET/HEAD/OPTIONS (see above)."""
+    if decorated is None:
+        decorated = getattr(limiter.limit_manager, "_decorated_limits", None)
+        if decorated is None:  # Flask-Limiter changed: fail loudly rather than skip limits
+            raise RuntimeError("cannot list Flask-Limiter's route limits to check them")
+    for route, limits in decorated.items():
+        for limit in limits:
+            methods = {m.upper() for m in (limit.methods or ())}
+            if not methods or methods & _READ_ONLY_METHODS:
+                raise RuntimeError(f"the rate limit on {route} counts reads: give it methods=['POST']")
 
 
 def configure_sqlite(engine: Engine, synchronous: str) -> None:

@@ -220,3 +220,18 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
             os.killpg(proc.pid, signal.SIGKILL)  # the master and its workers: nothing else is in the group
             proc.wait()
         print(f"stopped after {time.monotonic() - started:.1f} s")
+
+
+def test_a_rate_limit_on_reads_is_refused_at_start_up():
+    """extensions._reads_are_not_limited skips every GET: a limit that would count reads
+    must stop the app from starting, not be skipped in silence."""
+    from types import SimpleNamespace
+
+    from pledge_registry.extensions import check_limits_count_writes_only
+
+    check_limits_count_writes_only()  # the app's own limits: all on POSTs
+    check_limits_count_writes_only({"ok": [SimpleNamespace(methods=("post",))]})
+    for methods in (None, ("get",), ("post", "head")):
+        with pytest.raises(RuntimeError, match="counts reads"):
+            check_limits_count_writes_only({"views.page": [SimpleNamespace(methods=methods)]})
+
