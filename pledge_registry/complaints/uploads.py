@@ -112,10 +112,12 @@ def chosen_files(files: Iterable) -> list:  # type: ignore[type-arg]
 
 def store_photos(files: Iterable) -> list[str]:  # type: ignore[type-arg]
     """Check and re-encode every photo, then write them; returns 'name:width:height:size'
-    strings for workflow.file_complaint. Nothing is written unless every photo passes."""
+    strings for workflow.record_complaint. Nothing is written unless every photo passes."""
     chosen = chosen_files(files)
     if len(chosen) > MAX_PHOTOS:
         raise UploadError("too_many")
+    if not chosen:
+        return []
     cleaned = [clean_image(read_limited(f.stream)) for f in chosen]
     folder = upload_folder()
     os.makedirs(folder, mode=0o700, exist_ok=True)
