@@ -176,16 +176,16 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     if shop is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
-    values = dict(
-        tracking_code=new_tracking_code(), idempotency_key=data.idempotency_key, request_type=data.request_type,
-        merchant_id=data.merchant_id, station_id=shop.station_id, item=data.item.strip(),
-        purchased_on=data.purchased_on, amount_paid_cents=data.amount_paid_cents,
-        problem_type=data.problem_type, account=data.account.strip(), wants=list(data.wants),
-        shopper_name=(data.shopper_name or "").strip() or None, shopper_phone=data.shopper_phone,
-        consent_version=CONSENT_VERSION, consent_at=now, status=S.RECEIVED, received_at=now,
-        acceptance_due_at=cal.add_workdays(now, limits.acceptance_days),
-        completion_due_at=cal.add_workdays(now, limits.completion_days),
-    )
+    values = {
+        "tracking_code": new_tracking_code(), "idempotency_key": data.idempotency_key,
+        "request_type": data.request_type, "merchant_id": data.merchant_id, "station_id": shop.station_id,
+        "item": data.item.strip(), "purchased_on": data.purchased_on, "amount_paid_cents": data.amount_paid_cents,
+        "problem_type": data.problem_type, "account": data.account.strip(), "wants": list(data.wants),
+        "shopper_name": (data.shopper_name or "").strip() or None, "shopper_phone": data.shopper_phone,
+        "consent_version": CONSENT_VERSION, "consent_at": now, "status": S.RECEIVED, "received_at": now,
+        "acceptance_due_at": cal.add_workdays(now, limits.acceptance_days),
+        "completion_due_at": cal.add_workdays(now, limits.completion_days),
+    }
     return ComplaintPlan(values, shop.shop_name)
 
 
