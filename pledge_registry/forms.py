@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -10,6 +11,7 @@ from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import messages_path
 from wtforms.validators import Length, Regexp
 
@@ -45,6 +47,12 @@ class BaseForm(FlaskForm):
 
 class EmptyForm(BaseForm):
     """A button-only action: CSRF and nothing else."""
+
+
+def label_choices(labels: Mapping[Any, Any]) -> list[SelectChoice]:
+    """Choices for a select, radio or check-box field from a {value: label} mapping, in its
+    order. Every choice of the app is a SelectChoice (WTForms 3.4 drops (value, label) tuples)."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 def mobile_field(label: Any, required: bool = True, **kwargs: Any) -> StringField:

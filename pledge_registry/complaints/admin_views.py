@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..forms import EmptyForm
@@ -104,12 +105,13 @@ def delete_holiday(holiday_id: int):
 
 # --- supervision stations (admins) ---------------------------------------------------------------
 
-def _area_choices() -> list[tuple[int, str]]:
+def _area_choices() -> list[SelectChoice]:
     areas = db.session.scalars(
         select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order))
     english = _is_en()
-    return [(0, _("No commercial area"))] + [
-        (a.id, f"{a.town.name_en} / {a.name_en}" if english else f"{a.town.name} / {a.name}") for a in areas]
+    return [SelectChoice(0, _("No commercial area"))] + [
+        SelectChoice(a.id, f"{a.town.name_en} / {a.name_en}" if english else f"{a.town.name} / {a.name}")
+        for a in areas]
 
 
 def _is_en() -> bool:

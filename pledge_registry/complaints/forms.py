@@ -19,7 +19,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import MOBILE_RE, BaseForm, mobile_field
+from ..forms import MOBILE_RE, BaseForm, label_choices, mobile_field
 from ..models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
 from .uploads import MAX_PHOTOS, chosen_files
 
@@ -58,10 +58,6 @@ SURVEY_LABELS = {
     "neutral": _l("Neither satisfied nor dissatisfied"),
     "dissatisfied": _l("Dissatisfied"),
 }
-
-
-def _choices(labels: dict[str, Any]) -> list[SelectChoice]:
-    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 def local_today() -> date:
@@ -107,7 +103,7 @@ class ComplaintForm(BaseForm):
     # Made when the form is first shown and posted back unchanged: a retried or double-clicked
     # submission carries the same key and files one case (security.md 25).
     idempotency_key = HiddenField()
-    request_type = RadioField(_l("What do you want to do?"), choices=_choices(REQUEST_TYPE_LABELS),
+    request_type = RadioField(_l("What do you want to do?"), choices=label_choices(REQUEST_TYPE_LABELS),
                               default="complaint", validators=[InputRequired()])
     item = StringField(_l("What did you buy (or what service)?"), filters=[_strip],
                        validators=[DataRequired(), Length(max=200), no_control_chars])
@@ -116,13 +112,13 @@ class ComplaintForm(BaseForm):
                          validators=[Optional(), Length(max=12)],
                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
     problem_type = SelectField(_l("What kind of problem?"),
-                               choices=[SelectChoice("", _l("Choose…")), *_choices(PROBLEM_TYPE_LABELS)],
+                               choices=[SelectChoice("", _l("Choose…")), *label_choices(PROBLEM_TYPE_LABELS)],
                                validators=[DataRequired(message=_l("Choose the kind of problem."))])
     account = TextAreaField(_l("What happened?"), filters=[_strip],
                             validators=[DataRequired(message=_l("Tell us what happened.")),
                                         Length(max=MAX_ACCOUNT), no_control_chars],
                             render_kw={"rows": 6, "maxlength": MAX_ACCOUNT})
-    wants = MultiCheckboxField(_l("What do you want? (choose any)"), choices=_choices(WANT_LABELS),
+    wants = MultiCheckboxField(_l("What do you want? (choose any)"), choices=label_choices(WANT_LABELS),
                                validators=[Optional()])
     photos = MultipleFileField(_l("Photos (up to 3, optional)"),
                                render_kw={"accept": "image/jpeg,image/png,image/webp"})
@@ -217,7 +213,7 @@ class WithdrawForm(BaseForm):
 
 class SurveyForm(BaseForm):
     answer = RadioField(_l("How satisfied are you with how your case was handled?"),
-                        choices=_choices(SURVEY_LABELS),
+                        choices=label_choices(SURVEY_LABELS),
                         validators=[InputRequired(message=_l("Choose one answer."))])
     comment = TextAreaField(_l("Comment (optional)"), filters=[_strip],
                             validators=[Optional(), Length(max=500), no_control_chars], render_kw={"rows": 3})

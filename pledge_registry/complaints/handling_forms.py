@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError,
 )
@@ -155,7 +156,8 @@ class MerchantReplyForm(BaseForm):
     reply = _text(_l("Your answer to the shopper"), max_length=2000, required=True)
     proposal_kind = SelectField(
         _l("What you propose"),
-        choices=[("", _l("No proposal"))] + [(k, PROPOSAL_LABELS[k]) for k in PROPOSAL_KINDS],
+        choices=[SelectChoice("", _l("No proposal"))]
+        + [SelectChoice(k, PROPOSAL_LABELS[k]) for k in PROPOSAL_KINDS],
         validate_choice=True, default="")
     proposal_amount = yuan_field(_l("Refund amount (yuan)"))
     submit = SubmitField(_l("Send the answer"))
@@ -178,18 +180,20 @@ class NoteForm(BaseForm):
 
 class RejectForm(BaseForm):
     reason = SelectField(_l("Reason for not accepting"),
-                         choices=[(r, REJECT_REASON_LABELS[r]) for r in REJECT_REASONS],
+                         choices=[SelectChoice(r, REJECT_REASON_LABELS[r]) for r in REJECT_REASONS],
                          validators=[DataRequired()], validate_choice=True)
     reject_note = _text(_l("Explanation for the shopper (optional)"))
 
 
 class CloseForm(BaseForm):
     outcome = SelectField(_l("Outcome"), choices=[
-        ("resolved", OUTCOME_LABELS["resolved"]), ("not_resolved", OUTCOME_LABELS["not_resolved"])],
+        SelectChoice("resolved", OUTCOME_LABELS["resolved"]),
+        SelectChoice("not_resolved", OUTCOME_LABELS["not_resolved"])],
         validators=[DataRequired()], validate_choice=True)
     amount_recovered = yuan_field(_l("Amount recovered for the shopper (yuan)"))
     upheld = SelectField(_l("Was the complaint upheld against the merchant?"), choices=[
-        ("yes", _l("Yes")), ("no", _l("No"))], validators=[DataRequired()], validate_choice=True)
+        SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
+        validators=[DataRequired()], validate_choice=True)
     close_note = _text(_l("Summary; for “not resolved”, the advice given (arbitration or court)"))
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -235,7 +239,7 @@ class DeadlinesForm(BaseForm):
 class HolidayForm(BaseForm):
     day = DateField(_l("Date"), validators=[InputRequired()])
     is_workday = SelectField(_l("This day is"), choices=[
-        ("0", _l("a holiday (no work)")), ("1", _l("a working day (moved weekend)"))],
+        SelectChoice("0", _l("a holiday (no work)")), SelectChoice("1", _l("a working day (moved weekend)"))],
         validators=[DataRequired()], validate_choice=True)
     name = StringField(_l("Name, e.g. National Day"),
                        validators=[Optional(), Length(max=50), _no_control_chars],
@@ -247,6 +251,7 @@ class StationForm(BaseForm):
     name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100), _no_control_chars],
                        filters=[_strip])
     area_id = SelectField(_l("Commercial area"), coerce=int, validate_choice=True)
-    active = SelectField(_l("Status"), choices=[("1", _l("Active")), ("0", _l("Inactive"))],
+    active = SelectField(_l("Status"),
+                         choices=[SelectChoice("1", _l("Active")), SelectChoice("0", _l("Inactive"))],
                          validators=[DataRequired()], validate_choice=True, default="1")
     submit = SubmitField(_l("Save the station"))

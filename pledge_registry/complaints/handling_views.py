@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import and_, case, not_, or_, select
 from sqlalchemy.orm import selectinload
+from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db, login_manager
 from ..forms import BaseForm, EmptyForm
@@ -307,14 +308,14 @@ def queue():
                            filters=args, statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
 
 
-def _officer_choices(c: Complaint) -> list[tuple[int, str]]:
+def _officer_choices(c: Complaint) -> list[SelectChoice]:
     """Who a case can be given to: bureau staff, and the officers of its station."""
     roles = [User.role.in_((Role.STAFF, Role.ADMIN))]
     if c.station_id is not None:
         roles.append(and_(User.role == Role.STATION, User.station_id == c.station_id))
     users = db.session.scalars(select(User).where(or_(*roles), not_(User.disabled))
                                .order_by(User.display_name, User.id))
-    return [(u.id, u.display_name) for u in users]
+    return [SelectChoice(u.id, u.display_name) for u in users]
 
 
 def duplicate_candidates(c: Complaint) -> list[Complaint]:
@@ -355,7 +356,7 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
     reassign.officer_id.choices = _officer_choices(c)
     candidates = duplicate_candidates(c)
     link = forms.setdefault("link", LinkDuplicateForm(formdata=None))
-    link.original_id.choices = [(d.id, f"#{d.id}") for d in candidates]
+    link.original_id.choices = [SelectChoice(d.id, f"#{d.id}") for d in candidates]
     for name, cls in (("accept", NoteForm), ("forward", NoteForm), ("mediate", NoteForm),
                       ("reject", RejectForm),
                       ("close", CloseForm), ("reveal", EmptyForm)):
@@ -485,7 +486,7 @@ def reassign(complaint_id: int):
 def link_duplicate(complaint_id: int):
     c = _case_or_404(complaint_id)
     form = LinkDuplicateForm()
-    form.original_id.choices = [(d.id, f"#{d.id}") for d in duplicate_candidates(c)]
+    form.original_id.choices = [SelectChoice(d.id, f"#{d.id}") for d in duplicate_candidates(c)]
     if not form.validate_on_submit():
         return _staff_page(c, {"link": form}, status=400)
     original = db.session.get(Complaint, form.original_id.data)

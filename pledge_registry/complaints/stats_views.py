@@ -16,9 +16,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, SelectField
 from wtforms.fields import DateField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
 from ..extensions import db
+from ..forms import label_choices
 from ..labels import CATEGORY_LABELS, label
 from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, Town
 from ..security import staff_required
@@ -80,11 +82,11 @@ def _filter_form() -> tuple[StatsFilterForm, dict[str, dict[Any, str]]]:
         "problem_type": {p: complaint_label("problem", p) for p in PROBLEM_TYPES},
     }
     form = StatsFilterForm(request.args)
-    everything = [(None, _("All"))]
-    form.town.choices = everything + list(names["town"].items())
-    form.area.choices = everything + list(names["area"].items())
-    form.category.choices = [("", _("All"))] + list(names["category"].items())
-    form.problem_type.choices = [("", _("All"))] + list(names["problem_type"].items())
+    everything = SelectChoice(None, _("All"))
+    form.town.choices = [everything, *label_choices(names["town"])]
+    form.area.choices = [everything, *label_choices(names["area"])]
+    form.category.choices = [SelectChoice("", _("All")), *label_choices(names["category"])]
+    form.problem_type.choices = [SelectChoice("", _("All")), *label_choices(names["problem_type"])]
     return form, names
 
 

@@ -5,7 +5,7 @@ from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import BaseForm
+from ..forms import BaseForm, label_choices
 from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 from ..models import MIN_RETURN_DAYS
 from .terms import unknown_placeholders
@@ -29,10 +29,10 @@ class ReturnsTermsForm(BaseForm):
                                filters=[_strip],
                                render_kw={"placeholder": _l("e.g. goods intact, tags on, receipt shown")})
     excluded = MultiCheckboxField(_l("Goods excluded from no-reason returns"),
-                                  choices=list(STANDARD_EXCLUSIONS.items()), default=[])
+                                  choices=label_choices(STANDARD_EXCLUSIONS), default=[])
     other_exclusions = TextAreaField(_l("Other excluded goods (one per line)"), validators=[Optional(), Length(max=500)],
                                      filters=[_strip])
-    refund_method = SelectField(_l("How the refund is paid"), choices=list(REFUND_METHOD_LABELS.items()),
+    refund_method = SelectField(_l("How the refund is paid"), choices=label_choices(REFUND_METHOD_LABELS),
                                 validators=[DataRequired()])
     refund_days = IntegerField(_l("Refund paid within (days)"), default=3, validators=[
         InputRequired(), NumberRange(min=0, max=30, message=_l("Between %(min)d and %(max)d days."))],

@@ -5,7 +5,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import uscc
-from ..forms import BaseForm, mobile_field
+from ..forms import BaseForm, label_choices, mobile_field
 from ..labels import CATEGORY_LABELS
 
 CREDIT_CODE_MESSAGES = {
@@ -51,7 +51,7 @@ class ShopForm(BaseForm):
     address = StringField(_l("Shop address"), validators=[DataRequired(), Length(max=200), _no_control_chars], filters=[_strip])
     town_id = SelectField(_l("Town or district"), coerce=int, validators=[DataRequired()])
     area_id = SelectField(_l("Commercial area (mall or street)"), coerce=int, validators=[Optional()])
-    category = SelectField(_l("Industry"), choices=[(k, v) for k, v in CATEGORY_LABELS.items()],
+    category = SelectField(_l("Industry"), choices=label_choices(CATEGORY_LABELS),
                            validators=[DataRequired()])
     contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=50), _no_control_chars], filters=[_strip])
     contact_phone = mobile_field(_l("Contact mobile"))

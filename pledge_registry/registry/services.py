@@ -178,10 +178,9 @@ def get_own_shop(owner: User, merchant_id: int) -> Merchant | None:
     return merchant
 
 
-def place_choices(lang: str) -> tuple[list[tuple[int, str]], dict[str, list[tuple[int, str]]]]:
-    """Towns as (id, name), and areas grouped by town name, for the shop form."""
+def place_choices(lang: str) -> tuple[list[tuple[int, str]], list[tuple[int, str, str]]]:
+    """Towns as (id, name), and areas as (id, name, its town's name) town by town, for the
+    shop form."""
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id)))
     name = (lambda t: t.name_en) if lang == "en" else (lambda t: t.name)
-    town_choices = [(t.id, name(t)) for t in towns]
-    area_groups = {name(t): [(a.id, name(a)) for a in t.areas] for t in towns}
-    return town_choices, area_groups
+    return [(t.id, name(t)) for t in towns], [(a.id, name(a), name(t)) for t in towns for a in t.areas]

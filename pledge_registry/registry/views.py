@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from .. import uscc
 from ..extensions import db
@@ -39,8 +40,10 @@ def _own_shop_or_404(merchant_id: int) -> Merchant:
 def _form_with_choices(**kwargs: object) -> ShopForm:
     form = ShopForm(**kwargs)
     towns, areas = services.place_choices(str(get_locale()))
-    form.town_id.choices = [(0, _("Choose…"))] + towns
-    form.area_id.choices = {_("None / not in a commercial area"): [(0, "—")], **areas}
+    form.town_id.choices = [SelectChoice(0, _("Choose…")), *(SelectChoice(i, name) for i, name in towns)]
+    # Areas grouped under their town (WTForms makes one <optgroup> of consecutive equal ones).
+    form.area_id.choices = [SelectChoice(0, "—", optgroup=_("None / not in a commercial area")),
+                            *(SelectChoice(i, name, optgroup=town) for i, name, town in areas)]
     return form
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from ..forms import BaseForm
@@ -53,5 +54,5 @@ class PledgeDecisionForm(BaseForm):
 
     reason = _reason_field(
         _l("Reason (shown to the merchant, and to shoppers for a suspension or revocation)"))
-    action = SelectField(choices=list(PLEDGE_ACTIONS), validators=[DataRequired()],
+    action = SelectField(choices=[SelectChoice(a) for a in PLEDGE_ACTIONS], validators=[DataRequired()],
                          validate_choice=True)
