@@ -54,11 +54,15 @@ def handle_http(err: HTTPException) -> Any:
 
 
 def _retry_after_seconds() -> int:
-    """Seconds until the breached limit's window lets the next request through."""
-    breached = limiter.current_limit
-    if breached is None:
-        return 60
-    return max(1, int(breached.reset_at - time.time()))
+    """Seconds until the breached limit's window lets the next request through (60 when
+    the counter store cannot say: the refusal stands, only the hint is rougher)."""
+    try:
+        breached = limiter.current_limit
+        reset_at = breached.reset_at if breached is not None else None
+    except Exception:  # the counter store went away after refusing: still a 429, not a 500
+        log.warning("rate-limit storage unreachable while answering a 429", exc_info=True)
+        reset_at = None
+    return 60 if reset_at is None else max(1, int(reset_at - time.time()))
 
 
 def handle_500(err: Exception) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from .database import Base
 
@@ -38,13 +40,19 @@ def _reads_are_not_limited() -> bool:
     return request.method in _READ_ONLY_METHODS
 
 
-def check_limits_count_writes_only(decorated: Mapping[str, Iterable[Any]] | None = None) -> None:
-    """Refuse, at start-up, a rate limit that applies to GET/HEAD/OPTIONS (see above)."""
-    if decorated is None:
-        decorated = getattr(limiter.limit_manager, "_decorated_limits", None)
-        if decorated is None:  # Flask-Limiter changed: fail loudly rather than skip limits
-            raise RuntimeError("cannot list Flask-Limiter's route limits to check them")
-    for route, limits in decorated.items():
+def check_limits_count_writes_only(groups: Mapping[str, Iterable[Any]] | None = None) -> None:
+    """Refuse, at start-up, a rate limit that applies to GET/HEAD/OPTIONS (see above): a
+    route's, a blueprint's, the default or the application-wide limits."""
+    if groups is None:
+        manager = limiter.limit_manager
+        try:  # Flask-Limiter keeps them privately; if that changes, fail rather than skip limits
+            groups = {"the default limits": manager._default_limits,
+                      "the application limits": manager._application_limits,
+                      **{f"blueprint {name}": limits for name, limits in manager._blueprint_limits.items()},
+                      **manager._decorated_limits}
+        except AttributeError as err:
+            raise RuntimeError("cannot list Flask-Limiter's limits to check them") from err
+    for route, limits in groups.items():
         for limit in limits:
             methods = {m.upper() for m in (limit.methods or ())}
             if not methods or methods & _READ_ONLY_METHODS:
@@ -76,7 +84,11 @@ def configure_sqlite(engine: Engine, synchronous: str) -> None:
         # Straight to the driver: exec_driver_sql's execution context cost more than the
         # statement, three times per complaint filed.
         read_only = has_request_context() and (request.method in _READ_ONLY_METHODS or g.get("read_phase"))
-        conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        try:
+            conn.connection.driver_connection.execute(statement)
+        except sqlite3.Error as err:  # as SQLAlchemy would have raised it ("database is locked" …)
+            raise DBAPIError.instance(statement, None, err, sqlite3.Error) from err
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from pledge_registry.complaints.forms import local_today
 from pledge_registry.complaints.shopper_views import format_tracking_code
 from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, ComplaintEvent, OutboxMessage, SurveyResponse
-from tests.conftest import csrf_token, form_post, make_merchant, make_user
+from tests.conftest import csrf_token, form_post, login, make_merchant, make_user
 
 PHONE = "13900001234"
 NAME = "王小明"
@@ -121,37 +121,52 @@ def _own_values(page: str) -> tuple[str, str]:
     return token, key
 
 
-def test_the_blank_form_from_the_cache_is_the_full_render_with_this_requests_values(client, app, monkeypatch):
+def _form_of(page: str) -> str:
+    return re.search(r"<form method=\"post\" action=\"/m/.*?</form>", page, re.S).group(0)
+
+
+def test_the_blank_form_from_the_cache_is_the_full_render_with_this_requests_values(client, app):
     """shopper_views.blank_form_html renders the blank form once per language and day and
-    fills in each request's CSRF token, idempotency key and action: a page from the cache
-    must be the page the first, full render gave, and a form from the cache must file."""
-    from pledge_registry.complaints import shopper_views
+    fills in each request's CSRF token, idempotency key and action: every page must carry
+    the form a direct render of the template gives with those values, and file."""
+    from flask import render_template
 
-    monkeypatch.setattr(shopper_views, "_BLANK_FORMS", {})
+    from pledge_registry.complaints.forms import ComplaintForm
+    from pledge_registry.complaints.shopper_views import COMPLAIN_PAGE_MERCHANT
+
     first, second = make_merchant(), make_merchant()
+    owner = make_user()
+    shop_owner = browser(app)
+    login(shop_owner, owner)  # a signed-in visitor gets the same form, with its own token
     pages = []
-    for merchant in (first, second, first):  # rendered in full, then twice from the cache
-        phone = browser(app)
-        pages.append((phone, phone.get(complain_url(merchant)).get_data(as_text=True)))
-    assert len(shopper_views._BLANK_FORMS) == 1
-
-    def without_own_values(page: str) -> str:
+    for phone, merchant in ((browser(app), first), (browser(app), second), (shop_owner, first)):
+        pages.append((phone, merchant, phone.get(complain_url(merchant)).get_data(as_text=True)))
+    assert len(app.extensions["blank_complaint_forms"]) == 1  # rendered once, then kept
+    for phone, merchant, page in pages:
         token, key = _own_values(page)
-        return page.replace(token, "TOKEN").replace(key, "KEY")
-
-    assert without_own_values(pages[2][1]) == without_own_values(pages[0][1])
-    assert f'action="{complain_url(second)}"' in pages[1][1] and second.shop_name in pages[1][1]
-    assert len({_own_values(page)[1] for _, page in pages}) == 3  # a fresh idempotency key every time
-    for phone, page in pages[1:]:  # each phone's own token, accepted
-        token, key = _own_values(page)
-        merchant = second if complain_url(second) in page else first
+        with app.test_request_context(complain_url(merchant), headers={"Cookie": "lang=en"}):
+            form = ComplaintForm(formdata=None)
+            form.idempotency_key.data = key
+            form.purchased_on.render_kw = {"max": local_today().isoformat()}
+            row = db.session.execute(COMPLAIN_PAGE_MERCHANT, {"code": merchant.badge_code}).first()
+            direct = render_template("complaints/shopper/_complaint_form.html", form=form, merchant=row,
+                                     retention_days=1095, max_photos=3, photos_dropped=False)
+            direct = direct.replace(form.csrf_token.current_token, token)
+        assert _form_of(page) == _form_of(direct)
         response = phone.post(complain_url(merchant), data={**complaint_data(idempotency_key=key), "csrf_token": token})
         assert response.status_code == 302
         assert complaints()[-1].idempotency_key == key
+    assert len({_own_values(page) for _, _, page in pages}) == 3  # each its own token and key
     # Chinese is another form, and the English one is not served to a Chinese browser.
     chinese = app.test_client().get(complain_url(first)).get_data(as_text=True)
     assert "个人信息" in chinese and "Your personal data" not in chinese
-    assert len(shopper_views._BLANK_FORMS) == 2
+    assert len(app.extensions["blank_complaint_forms"]) == 2
+
+
+def test_the_blank_form_without_csrf_protection(app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    page = app.test_client().get(complain_url(make_merchant()))
+    assert page.status_code == 200 and 'name="csrf_token"' not in page.get_data(as_text=True)
 
 
 def test_unknown_or_unapproved_badge_is_404(client):

@@ -403,3 +403,28 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert "pg_dump" in result.output
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_a_locked_sqlite_database_raises_sqlalchemys_error_at_begin(tmp_path):
+    """extensions.configure_sqlite sends BEGIN straight to the driver; a lock it cannot get
+    must still surface as sqlalchemy.exc.OperationalError, like every other statement's."""
+    import sqlalchemy as sa
+
+    from pledge_registry import create_app
+    from pledge_registry.extensions import db
+
+    path = tmp_path / "locked.sqlite3"
+    app = create_app({"SECRET_KEY": "test", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
+    with app.app_context(), db.engine.connect():
+        pass  # the database in WAL mode, as the app sets it on connect
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        with app.app_context(), db.engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA busy_timeout=50")
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                conn.begin()
+    finally:
+        blocker.close()
+        with app.app_context():
+            db.engine.dispose()

@@ -7,6 +7,7 @@ per worker (`memory://` would allow N × the limit).
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.cookiejar
 import os
 import random
@@ -205,9 +206,15 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
         status, page = _status(opener, base + "/track")
         assert status == 200
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        statuses = [_status(opener, base + "/track", {"csrf_token": token, "tracking_code": _random_code(),
-                                                       "phone_last4": "0000"})[0]
-                    for _ in range(_count(limit_value) + 2)]
+        # Three at a time, so that the workers share them out (one after another, the worker
+        # that has just answered may take every next one); then two more, one after another.
+        def look_up(_: int) -> int:
+            return _status(opener, base + "/track", {"csrf_token": token, "tracking_code": _random_code(),
+                                                     "phone_last4": "0000"})[0]
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            statuses = sorted(pool.map(look_up, range(_count(limit_value))))
+        statuses += [look_up(0), look_up(0)]
         assert statuses == [400] * _count(limit_value) + [429, 429], log.read_text()[-3000:]
         served_by = set(re.findall(r"access pid=<?(\d+)>? POST /track 400", log.read_text()))
         assert len(served_by) > 1, "the look-ups were not spread over several workers"
@@ -222,16 +229,42 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
         print(f"stopped after {time.monotonic() - started:.1f} s")
 
 
-def test_a_rate_limit_on_reads_is_refused_at_start_up():
+def test_a_rate_limit_on_reads_is_refused_at_start_up(app, monkeypatch):
     """extensions._reads_are_not_limited skips every GET: a limit that would count reads
     must stop the app from starting, not be skipped in silence."""
     from types import SimpleNamespace
 
-    from pledge_registry.extensions import check_limits_count_writes_only
+    from pledge_registry.extensions import check_limits_count_writes_only, limiter
 
-    check_limits_count_writes_only()  # the app's own limits: all on POSTs
+    assert limiter.limit_manager._decorated_limits  # the app's own limits are there to check ...
+    check_limits_count_writes_only()  # ... and all on POSTs
     check_limits_count_writes_only({"ok": [SimpleNamespace(methods=("post",))]})
     for methods in (None, ("get",), ("post", "head")):
         with pytest.raises(RuntimeError, match="counts reads"):
             check_limits_count_writes_only({"views.page": [SimpleNamespace(methods=methods)]})
+    # Limits for every route (RATELIMIT_DEFAULT, RATELIMIT_APPLICATION) and a blueprint's.
+    # Set on the manager, not through create_app: Flask-Limiter's instance is shared and
+    # keeps such limits for every later app of the process.
+    for attribute, value in (("_default_limits", [SimpleNamespace(methods=None)]),
+                             ("_application_limits", [SimpleNamespace(methods=None)]),
+                             ("_blueprint_limits", {"public": [SimpleNamespace(methods=("get",))]})):
+        with monkeypatch.context() as patch:
+            patch.setattr(limiter.limit_manager, attribute, value)
+            with pytest.raises(RuntimeError, match="counts reads"):
+                check_limits_count_writes_only()
 
+
+def test_a_refusal_stands_when_the_counter_store_fails_while_answering_it(client, app, monkeypatch):
+    from flask_limiter import RequestLimit
+
+    merchant = make_merchant()
+    for n in range(_count(app.config["COMPLAINT_LIMIT_PER_IP"])):
+        form_post(client, complain_url(merchant), complaint_data(shopper_phone=f"1390000{n:04d}"), **_from("10.9.0.1"))
+
+    def unreachable(self):  # type: ignore[no-untyped-def]
+        raise ConnectionError("redis went away")
+
+    monkeypatch.setattr(RequestLimit, "window", property(unreachable))  # what reset_at asks the store
+    blocked = form_post(client, complain_url(merchant), complaint_data(shopper_phone="13700000001"),
+                        **_from("10.9.0.1"))
+    assert blocked.status_code == 429 and blocked.headers["Retry-After"] == "60"

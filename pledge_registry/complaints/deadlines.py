@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from flask import current_app
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..extensions import db
 from ..models import Holiday, Setting
@@ -26,6 +26,7 @@ from ..workdays import DayOverride, WorkCalendar
 
 SETTING_KEY = "complaint_deadlines"
 _CACHE = "reference_cache"
+_CHANGED = "reference_changed"  # session.info: this transaction changed a holiday or the deadlines
 T = TypeVar("T")
 
 
@@ -50,19 +51,25 @@ class Deadlines:
 
 
 def _cached(name: str, load: Callable[[], T], fresh: bool) -> T:
-    store: dict[str, tuple[float, object]] = current_app.extensions.setdefault(_CACHE, {})
+    cache = current_app.extensions.setdefault(_CACHE, {"generation": 0, "entries": {}})
     now = time.monotonic()
-    hit = store.get(name)
+    hit = cache["entries"].get(name)
     if hit is not None and hit[0] > now and not fresh:
         return hit[1]  # type: ignore[return-value]
+    generation = cache["generation"]
     value = load()
-    store[name] = (now + current_app.config["REFERENCE_CACHE_SECONDS"], value)
+    # Not kept if the cache was emptied meanwhile (another thread's change), nor while this
+    # session holds a change of its own that is not committed yet.
+    if cache["generation"] == generation and not db.session.info.get(_CHANGED):
+        cache["entries"][name] = (now + current_app.config["REFERENCE_CACHE_SECONDS"], value)
     return value
 
 
 def clear_cache() -> None:
     """Forget this process's deadlines and calendar (done on every change it flushes)."""
-    current_app.extensions.pop(_CACHE, None)
+    cache = current_app.extensions.setdefault(_CACHE, {"generation": 0, "entries": {}})
+    cache["generation"] += 1
+    cache["entries"] = {}
 
 
 def current_deadlines(fresh: bool = False) -> Deadlines:
@@ -109,9 +116,6 @@ def calendar_warning(today: date) -> list[int]:
     return calendar().missing_data_warning(today)
 
 
-_CHANGED = "reference_changed"
-
-
 def _touches_reference(session: Session, _context: object, _instances: object) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(o, Holiday) or (isinstance(o, Setting) and o.key == SETTING_KEY) for o in changed):
@@ -119,14 +123,13 @@ def _touches_reference(session: Session, _context: object, _instances: object) -
         clear_cache()
 
 
-def _transaction_ended(session: Session, *_args: object) -> None:
-    """Committed or rolled back: a calendar read in between may hold what was undone."""
-    if session.info.pop(_CHANGED, False):
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    """Committed, rolled back or closed: the change is in the database or gone."""
+    if transaction.parent is None and session.info.pop(_CHANGED, False):
         clear_cache()
 
 
 # db.session is a scoped_session: listening on it covers every session it makes.
 if not event.contains(db.session, "before_flush", _touches_reference):
     event.listen(db.session, "before_flush", _touches_reference)
-    event.listen(db.session, "after_commit", _transaction_ended)
-    event.listen(db.session, "after_soft_rollback", _transaction_ended)
+    event.listen(db.session, "after_transaction_end", _transaction_ended)

@@ -263,14 +263,19 @@ def complain(code: str):
             return render_template("complaints/shopper/complain.html", merchant=merchant,
                                    blank_form_html=blank_form_html(merchant, retention_days))
         form = ComplaintForm()
-        plan = None
+        plan = earlier = None
         if form.validate_on_submit():
+            data = _new_complaint(form, merchant.id)
+            if uploads.chosen_files(request.files.getlist(form.photos.name)):
+                # A retry with photos is answered before they are decoded and stored again
+                # (without photos, the INSERT's unique key answers it: one query less).
+                earlier = workflow.existing(data.idempotency_key)
             try:
-                plan = workflow.plan_complaint(_new_complaint(form, merchant.id))
+                plan = None if earlier else workflow.plan_complaint(data)
             except workflow.WorkflowError as err:
                 _workflow_error(form, err.code)
-    if plan is not None:
-        complaint_id = _record(form, plan)
+    if earlier is not None or plan is not None:
+        complaint_id = earlier.id if earlier is not None else _record(form, plan)
         if complaint_id is not None:
             _remember_id(complaint_id)
             session[SESSION_FILED] = complaint_id
@@ -283,39 +288,39 @@ def complain(code: str):
     ), 400
 
 
-# Blank complaint forms, rendered: (language, day, retention days) → HTML with placeholders.
-_BLANK_FORMS: dict[tuple[str, str, int], str] = {}
-_PLACEHOLDERS = ("\x00csrf\x00", "\x00key\x00", "\x00action\x00")
-
-
 def blank_form_html(merchant: Any, retention_days: int) -> Markup:
     """The empty complaint form, as _complaint_form.html renders it, for this request.
 
     Its widgets are most of the page's cost (~10 ms on these machines) and, blank, they
     differ only by language, by today's date (the purchase date's max) and by the retention
-    period in the privacy notice. So the form is rendered once per process for each of
-    those, with this request's three own values (CSRF token, a fresh idempotency key, the
-    shop's address for the form's action) cut out, and filled in again for every request;
-    no form object is built at all when the render is kept."""
+    period in the privacy notice. So each app renders it once per process for each of
+    those, with this request's own values (CSRF token, a fresh idempotency key, the shop's
+    address for the form's action) cut out, and fills them in again for every request; no
+    form object is built at all when the render is kept."""
     today = local_today().isoformat()
     key = (select_locale(), today, retention_days)
-    own = [generate_csrf(), new_idempotency_key(), url_for(".complain", code=merchant.badge_code)]
-    html = _BLANK_FORMS.get(key)
+    csrf = current_app.config.get("WTF_CSRF_ENABLED", True)
+    own = {"\x00key\x00": new_idempotency_key(), "\x00action\x00": url_for(".complain", code=merchant.badge_code)}
+    kept: dict[tuple[str, str, int], str] = current_app.extensions.setdefault("blank_complaint_forms", {})
+    html = kept.get(key)
     if html is None:
         form = ComplaintForm(formdata=None)
-        form.idempotency_key.data = own[1]
+        form.idempotency_key.data = own["\x00key\x00"]
         form.purchased_on.render_kw = {"max": today}
-        own[0] = form.csrf_token.current_token  # the same token: generate_csrf() keeps one per request
+        if csrf:
+            own["\x00csrf\x00"] = form.csrf_token.current_token
         html = render_template("complaints/shopper/_complaint_form.html", form=form, merchant=merchant,
                                retention_days=retention_days, max_photos=uploads.MAX_PHOTOS, photos_dropped=False)
-        for value, placeholder in zip(own, _PLACEHOLDERS, strict=True):
+        for placeholder, value in own.items():
             if html.count(value) != 1 or placeholder in html:
                 raise RuntimeError(f"the complaint form must hold {placeholder!r}'s value exactly once")
             html = html.replace(value, placeholder)
-        if len(_BLANK_FORMS) >= 16:  # yesterday's forms, a changed retention period
-            _BLANK_FORMS.clear()
-        _BLANK_FORMS[key] = html
-    for value, placeholder in zip(own, _PLACEHOLDERS, strict=True):
+        if len(kept) >= 16:  # yesterday's forms, a changed retention period
+            kept.clear()
+        kept[key] = html
+    elif csrf:
+        own["\x00csrf\x00"] = generate_csrf()  # what the form's field would carry: one per request
+    for placeholder, value in own.items():
         html = html.replace(placeholder, escape(value))
     return Markup(html)
 

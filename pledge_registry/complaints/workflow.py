@@ -203,7 +203,8 @@ def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Fi
     for as short a time as it can be.
 
     The possible-duplicate flag (same phone and shop within 7 days) is decided inside the
-    INSERT, under the lock, so two cases filed at once still see each other. A submission
+    INSERT: on SQLite under the write lock, so two cases filed at once still see each other;
+    on PostgreSQL (read committed) two filed in the same instant may both go unflagged. A submission
     whose idempotency key is taken (a retry, a double click) writes nothing and returns the
     first case, created=False."""
     v = plan.values
