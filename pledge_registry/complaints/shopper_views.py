@@ -300,7 +300,8 @@ def blank_form_html(merchant: Any, retention_days: int) -> Markup:
     today = local_today().isoformat()
     key = (select_locale(), today, retention_days)
     csrf = current_app.config.get("WTF_CSRF_ENABLED", True)
-    own = {"\x00key\x00": new_idempotency_key(), "\x00action\x00": url_for(".complain", code=merchant.badge_code)}
+    own = {"\x00key\x00": new_idempotency_key(),
+           "\x00action\x00": url_for(".complain", code=merchant.badge_code)}
     kept: dict[tuple[str, str, int], str] = current_app.extensions.setdefault("blank_complaint_forms", {})
     html = kept.get(key)
     if html is None:
@@ -310,7 +311,8 @@ def blank_form_html(merchant: Any, retention_days: int) -> Markup:
         if csrf:
             own["\x00csrf\x00"] = form.csrf_token.current_token
         html = render_template("complaints/shopper/_complaint_form.html", form=form, merchant=merchant,
-                               retention_days=retention_days, max_photos=uploads.MAX_PHOTOS, photos_dropped=False)
+                               retention_days=retention_days, max_photos=uploads.MAX_PHOTOS,
+                               photos_dropped=False)
         for placeholder, value in own.items():
             if html.count(value) != 1 or placeholder in html:
                 raise RuntimeError(f"the complaint form must hold {placeholder!r}'s value exactly once")

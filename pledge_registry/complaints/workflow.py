@@ -179,7 +179,8 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     values = {
         "tracking_code": new_tracking_code(), "idempotency_key": data.idempotency_key,
         "request_type": data.request_type, "merchant_id": data.merchant_id, "station_id": shop.station_id,
-        "item": data.item.strip(), "purchased_on": data.purchased_on, "amount_paid_cents": data.amount_paid_cents,
+        "item": data.item.strip(), "purchased_on": data.purchased_on,
+        "amount_paid_cents": data.amount_paid_cents,
         "problem_type": data.problem_type, "account": data.account.strip(), "wants": list(data.wants),
         "shopper_name": (data.shopper_name or "").strip() or None, "shopper_phone": data.shopper_phone,
         "consent_version": CONSENT_VERSION, "consent_at": now, "status": S.RECEIVED, "received_at": now,
@@ -204,9 +205,9 @@ def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Fi
 
     The possible-duplicate flag (same phone and shop within 7 days) is decided inside the
     INSERT: on SQLite under the write lock, so two cases filed at once still see each other;
-    on PostgreSQL (read committed) two filed in the same instant may both go unflagged. A submission
-    whose idempotency key is taken (a retry, a double click) writes nothing and returns the
-    first case, created=False."""
+    on PostgreSQL (read committed) two filed in the same instant may both go unflagged.
+    A submission whose idempotency key is taken (a retry, a double click) writes nothing
+    and returns the first case, created=False."""
     v = plan.values
     try:
         complaint_id = db.session.execute(_INSERT_COMPLAINT, {
@@ -219,7 +220,8 @@ def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Fi
             raise
         return found
     if photos:
-        db.session.execute(_INSERT_PHOTO, [{"complaint_id": complaint_id, **_photo_fields(name)} for name in photos])
+        db.session.execute(_INSERT_PHOTO,
+                           [{"complaint_id": complaint_id, **_photo_fields(name)} for name in photos])
     db.session.execute(_INSERT_EVENT, {
         "complaint_id": complaint_id, "kind": "received", "from_status": None, "to_status": S.RECEIVED,
         "actor_role": "shopper", "created_at": v["received_at"]})
@@ -233,8 +235,8 @@ def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Fi
 
 def file_complaint(data: NewComplaint, now: datetime | None = None,
                    photos: list[str] | None = None) -> tuple[Complaint, bool]:
-    """Plan and record a case in one go (jobs, the demo, tests); the shopper's view runs
-    the two steps on either side of storing the photos. Returns (complaint, created): a
+    """Plan and record a case in one go (tests, scripts); the shopper's view runs the two
+    steps on either side of storing the photos. Returns (complaint, created): a
     retried submission with the same idempotency key returns the first case."""
     filed = record_complaint(plan_complaint(data, now), photos)
     return db.session.get_one(Complaint, filed.id), filed.created
