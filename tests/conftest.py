@@ -147,10 +147,7 @@ def app_config() -> dict[str, Any]:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Any]:
     """A fresh app on a fresh database, with an app context open for the test body."""
-    from pledge_registry.complaints.deadlines import clear_calendar_cache
-
     application = create_app({**base_config(database_url, tmp_path), **app_config})
-    clear_calendar_cache()  # a process-wide cache: each test starts without it
     with application.app_context():
         limiter.reset()
         yield application

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
-from functools import lru_cache
 from typing import TypeVar
 
 from flask import current_app
@@ -95,20 +94,9 @@ def calendar(fresh: bool = False) -> WorkCalendar:
     def load() -> WorkCalendar:
         rows = db.session.execute(
             select(Holiday.day, Holiday.is_workday, Holiday.name).order_by(Holiday.day)).all()
-        return _calendar_for(tuple(tuple(row) for row in rows))
+        return WorkCalendar(DayOverride(day, is_workday, name) for day, is_workday, name in rows)
 
     return _cached("calendar", load, fresh)
-
-
-def clear_calendar_cache() -> None:
-    """Forget the built calendars (tests; a process sees new holiday rows anyway)."""
-    _calendar_for.cache_clear()
-
-
-@lru_cache(maxsize=16)
-def _calendar_for(rows: tuple[tuple[date, bool, str], ...]) -> WorkCalendar:
-    """One calendar per set of staff rows: its per-year tables are built once, not per request."""
-    return WorkCalendar(DayOverride(day, is_workday, name) for day, is_workday, name in rows)
 
 
 def calendar_warning(today: date) -> list[int]:
