@@ -10,10 +10,18 @@ from flask import Flask
 from . import config as config_module
 from .extensions import check_limits_count_writes_only
 
+# Templates, static files and migrations sit at the top of the checkout, beside the package.
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory: config → extensions → blueprints → error handlers → CLI."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=os.path.join(PROJECT_ROOT, "templates"),
+        static_folder=os.path.join(PROJECT_ROOT, "static"),
+    )
     app.config.update(config_module.load(app.instance_path, test_config))
     _require_secret_key(app)
     _refuse_unsafe_production(app)
@@ -53,7 +61,7 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     login_manager.init_app(app)
     # Access checks run before the CSRF check, so a refused token can never lead to a
     # view (re-rendered by errors.csrf_failure) that the user may not open.

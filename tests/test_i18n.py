@@ -16,7 +16,7 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set:
     pot = tmp_path_factory.mktemp("i18n") / "messages.pot"
     subprocess.run(
         [str(Path(sys.executable).parent / "pybabel"), "extract", "-F", str(ROOT / "babel.cfg"),
-         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), str(ROOT / "pledge_registry")],
+         "-k", "_l", "-k", "lazy_gettext", "-o", str(pot), str(ROOT)],
         check=True, capture_output=True)
     with open(pot, "rb") as fh:
         return {m.id for m in read_po(fh) if m.id}
