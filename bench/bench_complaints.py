@@ -1,4 +1,4 @@
-"""Complaint filing under load: nothing lost, nothing doubled (issue #3, security.md 25-26).
+"""Complaint filing under load: nothing lost, nothing doubled.
 
     python bench/bench_complaints.py --db sqlite|postgresql \
         [--workers 4] [--shoppers 32] [--duration 20] [--merchants 200] \
@@ -63,9 +63,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 from _common import Server, log  # noqa: E402
 
-TARGET = 200.0  # complaints filed per second, SQLite, without photos (issue #3)
+TARGET = 200.0  # complaints filed per second, SQLite, without photos
 # The same target as a ratio to this benchmark's own /healthz baseline, which is what a run
-# on a shared machine of another speed can check (DEVELOPERS.md: figures as ratios against a
+# on a shared machine of another speed can check (figures are ratios against a
 # baseline measured in the same run). 200/s was set for the machines on which this baseline
 # measured 2,085 req/s (first quiet run, docs/performance.md); hence 200 / 2,085.
 CALIBRATION_HEALTHZ = 2085.0

@@ -26,7 +26,7 @@ Then, with the same app code the CLI runs (ratings.services):
 - one merchant after an event: a failed inspection recorded, then update_merchant + commit,
   for 200 merchants (half drawn at random, half the most complained about): median, p95.
 
-Targets (issue #4): each recompute within 60 s at province scale; one update under 20 ms.
+Targets: each recompute within 60 s at province scale; one update under 20 ms.
 Exit status 0 when both hold. Ratings written by the run are removed before the next one.
 """
 

@@ -13,7 +13,7 @@ Then gunicorn serves the app on a free 127.0.0.1 port and wrk measures:
 - scan cold: cycles through 50,000 codes, more than a worker's cache (SCAN_CACHE_SIZE,
   20,000) and more than a run can repeat, so nearly every scan renders the page.
 
-The target (issue #2) is scan >= 0.75 x trivial requests/s on the hot set at both scales;
+The target is scan >= 0.75 x trivial requests/s on the hot set at both scales;
 the cold figure is reported beside it (a cache miss renders a page: it is not held to it).
 Exit status 0 when the hot set passes, 1 when it does not.
 Badge rendering times are measured separately by bench/bench_badges.py.

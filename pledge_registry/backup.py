@@ -1,4 +1,4 @@
-"""Online backup of the database: `flask backup run DEST` (security.md 27).
+"""Online backup of the database: `flask backup run DEST`.
 
 SQLite: the sqlite3 backup API copies the live database, pages and all, inside one read
 transaction. In WAL mode a reader does not block writers, so the app keeps filing

@@ -36,7 +36,7 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "太仓市市场监督管理局"),
         "BADGE_SERIAL_PREFIX": os.environ.get("BADGE_SERIAL_PREFIX", "TC"),
-        # Sessions and cookies (security.md 4, 5).
+        # Sessions and cookies.
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -56,7 +56,7 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": True,
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024),
-        # Rate limits (security.md 2, 19). memory:// counts per process: gunicorn.conf.py
+        # Rate limits. memory:// counts per process: gunicorn.conf.py
         # refuses to start several workers on it.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # X-RateLimit-* on every limited answer cost a storage round trip each; a 429 carries

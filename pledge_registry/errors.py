@@ -79,7 +79,7 @@ def handle_500(err: Exception) -> Any:
 
 
 def csrf_failure(err: Exception) -> Any:
-    """Re-render the form with the user's input kept (security.md 10).
+    """Re-render the form with the user's input kept.
 
     The view runs again with g.csrf_failed set: every form (forms.BaseForm) then fails
     validation with a "page expired" message, so nothing is changed, and the page comes

@@ -59,7 +59,7 @@ REFUND_METHOD_LABELS = {
     "transfer": _l("by bank transfer"),
 }
 
-# The usual exclusions from no-reason returns (domain.md); merchants add their own.
+# The usual exclusions from no-reason returns; merchants add their own.
 STANDARD_EXCLUSIONS = {
     "custom": _l("Custom-made goods"),
     "fresh": _l("Fresh and perishable food"),

@@ -102,7 +102,7 @@ def _load_user(user_id: str) -> Any:
 
 
 def _deny_by_default() -> Any:
-    """Every endpoint needs a login unless its view is marked public (security.md 7)."""
+    """Every endpoint needs a login unless its view is marked public."""
     if request.endpoint is None or request.endpoint == "static":
         return None
     view = _view_function(request.endpoint)
@@ -120,7 +120,7 @@ def _view_function(endpoint: str) -> Any:
 
 
 def _staff_session_timeouts() -> Any:
-    """Staff sessions end after 30 idle minutes or 12 hours in all (security.md 4)."""
+    """Staff sessions end after 30 idle minutes or 12 hours in all."""
     if not current_user.is_authenticated or not current_user.is_staff:
         return None
     from flask import current_app

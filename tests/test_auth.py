@@ -1,6 +1,5 @@
 """Accounts through the browser's eyes: sign-up, sign-in limits, sessions, passwords.
 
-Each test names the security.md requirement it checks.
 """
 
 from __future__ import annotations
@@ -56,7 +55,7 @@ def _limit(app, name: str) -> int:
     return int(app.config[name].split()[0])
 
 
-# --- security.md 1: passwords ------------------------------------------------------------
+# --- passwords ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("password", "accepted"), [
@@ -111,7 +110,7 @@ def test_signup_refuses_bad_or_taken_logins(client, login_name, message):
     assert message in response.get_data(as_text=True)
 
 
-# --- security.md 2: brute force ------------------------------------------------------------
+# --- brute force ------------------------------------------------------------
 
 
 def test_failed_logins_limited_per_account(client, app):
@@ -161,7 +160,7 @@ def test_disabled_account_cannot_sign_in(client):
     assert _login_attempt(client, user.login_name, TEST_PASSWORD).status_code == 400
 
 
-# --- security.md 3: sessions end at logout and password change -------------------------------
+# --- sessions end at logout and password change -------------------------------
 
 
 def _session_cookie(client) -> str:
@@ -228,7 +227,7 @@ def test_logout_is_post_only(client):
     assert _signed_in(client)
 
 
-# --- security.md 4: staff sessions --------------------------------------------------------
+# --- staff sessions --------------------------------------------------------
 
 
 def _shift_session(client, login_at: timedelta, seen_at: timedelta) -> None:
@@ -285,7 +284,7 @@ def test_merchant_gets_a_remember_cookie_when_asked(client):
     assert client.get_cookie("remember_token") is not None
 
 
-# --- security.md 6: a password change needs the current password -------------------------------
+# --- a password change needs the current password -------------------------------
 
 
 @pytest.mark.parametrize(("current", "new", "confirm", "message"), [
@@ -325,7 +324,7 @@ def test_password_page_needs_a_login(client):
     assert urlsplit(response.headers["Location"]).path == LOGIN
 
 
-# --- security.md 13: next= stays on this site ------------------------------------------------
+# --- next= stays on this site ------------------------------------------------
 
 
 @pytest.mark.parametrize("target", [

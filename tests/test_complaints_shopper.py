@@ -1,7 +1,6 @@
 """The shopper's side of complaints: filing from the scan page, tracking without an
 account, answering the shop's proposal, withdrawing, the survey.
 
-Each test names the security.md requirement it checks, where it checks one.
 """
 
 from __future__ import annotations
@@ -100,7 +99,7 @@ def test_scan_page_leads_to_the_complaint_form(client):
 
 
 def test_form_has_unticked_consent_and_privacy_notice(client):
-    """security.md 23: what for, who sees it, how long; the box unticked by default."""
+    """What for, who sees it, how long; the box unticked by default."""
     merchant = make_merchant()
     response = client.get(complain_url(merchant))
     page = response.get_data(as_text=True)
@@ -241,7 +240,7 @@ def test_consent_unticked_stores_nothing(client):
 
 
 def test_retried_post_files_one_complaint(client):
-    """security.md 25: a double-click or a retry carries the same key: one case."""
+    """A double-click or a retry carries the same key: one case."""
     merchant = make_merchant()
     key = uuid.uuid4().hex
     first = file_complaint(client, merchant, idempotency_key=key)
@@ -274,7 +273,7 @@ def test_photos_must_be_chosen_again_after_an_error(client):
 
 
 def test_expired_csrf_token_keeps_the_account(client):
-    """security.md 10: a refused token re-renders the form with everything typed."""
+    """A refused token re-renders the form with everything typed."""
     merchant = make_merchant()
     account = "我在店里买了一台电风扇，用了一周就坏了。" * 40
     client.get(complain_url(merchant))
@@ -314,7 +313,7 @@ FUTURE = (local_today() + timedelta(days=2)).isoformat()
     ({"idempotency_key": "../../etc"}, "Please submit again"),
 ])
 def test_bad_input_is_400_with_a_message(client, overrides, message):
-    """security.md 11: fuzzed input gives 400 and a message, never 500, and stores nothing."""
+    """Fuzzed input gives 400 and a message, never 500, and stores nothing."""
     merchant = make_merchant()
     response = file_complaint(client, merchant, **overrides)
     assert response.status_code == 400
@@ -515,7 +514,7 @@ def test_survey_token_of_an_open_case_is_404(client, app):
     assert client.get(path).status_code == 404
 
 
-# --- personal data (security.md 24) ----------------------------------------------------------
+# --- personal data ----------------------------------------------------------
 
 
 def test_public_pages_never_show_the_shoppers_data(client, app):

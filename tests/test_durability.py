@@ -1,4 +1,4 @@
-"""Durability under concurrency and faults, against a live gunicorn on SQLite (security.md 25-27).
+"""Durability under concurrency and faults, against a live gunicorn on SQLite.
 
 - the same submission posted at once from several connections to two workers: one complaint;
 - `kill -9` of the worker that is receiving a photo upload: no orphan file, no photo row
@@ -248,7 +248,7 @@ def shop(tmp_path: Path, sqlite_template: Path) -> Iterator[Shop]:
 # --- (a) a double click, a retry, many at once: one complaint -----------------------------
 
 def test_the_same_submission_posted_at_once_to_two_workers_files_one_complaint(shop: Shop) -> None:
-    """security.md 25: the idempotency key's unique constraint decides, across processes."""
+    """The idempotency key's unique constraint decides, across processes."""
     if not _redis_available():
         pytest.skip(f"two workers share rate-limit counters in Redis, and {REDIS_URL} does not answer")
     with Gunicorn(shop, workers=2) as server:
@@ -283,7 +283,7 @@ def test_the_same_submission_posted_at_once_to_two_workers_files_one_complaint(s
 # --- (b) kill -9 mid-upload ----------------------------------------------------------------
 
 def test_a_worker_killed_mid_upload_leaves_nothing_behind_and_the_retry_files_once(shop: Shop) -> None:
-    """security.md 26: kill -9 the worker while it receives a photo: no orphan file, no record
+    """`kill -9` the worker while it receives a photo: no orphan file, no record
     without its file, integrity_check ok; the retry (same key) files exactly one complaint."""
     photo = png_photo()
     with Gunicorn(shop, workers=1) as server:
@@ -337,7 +337,7 @@ def test_a_worker_killed_mid_upload_leaves_nothing_behind_and_the_retry_files_on
 # --- (c) online backup while writes go on --------------------------------------------------
 
 def test_online_backup_while_complaints_are_filed_is_whole_and_consistent(shop: Shop, tmp_path: Path) -> None:
-    """security.md 27: `flask backup run DEST` copies the live database (sqlite3 backup API)
+    """`flask backup run DEST` copies the live database (sqlite3 backup API)
     while another thread keeps committing complaints; the copy passes integrity_check and
     holds at least every complaint committed before the backup began."""
     from pledge_registry.complaints import workflow

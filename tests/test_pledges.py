@@ -316,7 +316,7 @@ def test_detail_shows_terms_dates_history_and_reason(client, shop, owner):
     assert "/renew" not in page and "/withdraw" not in page
 
 
-# --- security.md 8: merchant A never reaches merchant B's pledges ------------------------------
+# --- merchant A never reaches merchant B's pledges ------------------------------
 
 
 @pytest.mark.parametrize(("method", "action"), [
@@ -353,7 +353,7 @@ def test_staff_do_not_use_the_merchant_pledge_pages(client, app, shop):
 
 
 def test_expired_page_keeps_the_terms_typed(client, shop):
-    """security.md 10: a refused CSRF token re-renders the form with the input kept."""
+    """A refused CSRF token re-renders the form with the input kept."""
     client.get(sign_url(shop, "returns"))
     response = client.post(sign_url(shop, "returns"), data={"csrf_token": "stale", **returns_form(
         return_days=21, conditions="须保留小票")})

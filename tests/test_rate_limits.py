@@ -1,4 +1,4 @@
-"""Rate limits on complaint submission and tracking look-ups (security.md 19).
+"""Rate limits on complaint submission and tracking look-ups.
 
 In-process tests check which requests count and which key they count under; the gunicorn
 test checks that with several workers on Redis the limit is the configured one, not one

@@ -171,7 +171,7 @@ def test_staff_cannot_register_shops(client):
     assert client.get(NEW_SHOP).status_code == 403
 
 
-# --- security.md 9: no mass assignment ------------------------------------------------------
+# --- no mass assignment ------------------------------------------------------
 
 
 def test_register_ignores_posted_status_and_owner(client, merchant_user):
@@ -341,7 +341,7 @@ def test_shop_page_offers_signing_only_without_a_pending_pledge(client, merchant
     assert f"/portal/shops/{merchant.id}/pledges/returns/sign" in page
 
 
-# --- security.md 8: merchant A never reaches merchant B's shop ---------------------------------
+# --- merchant A never reaches merchant B's shop ---------------------------------
 
 
 @pytest.mark.parametrize(("method", "path"), [

@@ -1,4 +1,4 @@
-"""Access, CSRF, headers and error pages across the whole app (security.md 7, 10, 18, 21)."""
+"""Access, CSRF, headers and error pages across the whole app."""
 
 from __future__ import annotations
 

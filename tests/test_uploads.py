@@ -1,4 +1,4 @@
-"""Complaint photos (security.md 14-17, 24): checked by content, re-encoded without EXIF or
+"""Complaint photos: checked by content, re-encoded without EXIF or
 GPS, stored under random names outside the web root, served only to those who may see them."""
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def _multipart(fields: dict[str, str], file_size: int, boundary: str) -> bytes:
 
 @pytest.mark.parametrize(("extra", "status"), [(0, 400), (1, 413)], ids=["exactly-the-cap", "one-byte-over"])
 def test_request_size_cap(client, app, extra, status):
-    """security.md 14: one byte over MAX_CONTENT_LENGTH → 413 and no record."""
+    """One byte over MAX_CONTENT_LENGTH → 413 and no record."""
     merchant = make_merchant()
     fields = {**complaint_data(wants=None), "csrf_token": csrf_token(client, complain_url(merchant))}
     boundary = uuid.uuid4().hex
@@ -221,7 +221,7 @@ def test_request_size_cap(client, app, extra, status):
 
 
 def test_failed_commit_leaves_no_file(client, app, monkeypatch):
-    """security.md 26: no orphan file, no record without its file."""
+    """No orphan file, no record without its file."""
     merchant = make_merchant()
 
     real_commit = db.session.commit
@@ -254,7 +254,7 @@ def test_a_retry_keeps_only_the_first_photos(client, app, monkeypatch):
     assert len(c.photos) == 1 and stored_files(app) == [c.photos[0].stored_name]
 
 
-# --- who may see a photo (security.md 8, 24) ----------------------------------------------------
+# --- who may see a photo ----------------------------------------------------
 
 
 def test_photo_access_matrix(client, app):

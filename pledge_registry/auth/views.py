@@ -25,7 +25,7 @@ def account_error_message(code: str) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A `next=` target only if it stays on this site (security.md 13)."""
+    """A `next=` target only if it stays on this site."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
@@ -82,7 +82,7 @@ def login():
 
 
 def _start_session(user, remember: bool) -> None:  # type: ignore[no-untyped-def]
-    """A fresh session for every login (security.md 3)."""
+    """A fresh session for every login."""
     lang = session.get("lang")
     session.clear()
     if lang:

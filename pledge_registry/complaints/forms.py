@@ -101,7 +101,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class ComplaintForm(BaseForm):
     # Made when the form is first shown and posted back unchanged: a retried or double-clicked
-    # submission carries the same key and files one case (security.md 25).
+    # submission carries the same key and files one case.
     idempotency_key = HiddenField()
     request_type = RadioField(_l("What do you want to do?"), choices=label_choices(REQUEST_TYPE_LABELS),
                               default="complaint", validators=[InputRequired()])

@@ -81,7 +81,7 @@ def send_reminders(now: datetime | None = None) -> ReminderReport:
 
 
 def anonymise_closed(now: datetime | None = None, batch_size: int = 200) -> int:
-    """The retention job (security.md 22, PIPL): closed cases older than `retention_days`
+    """The retention job (PIPL): closed cases older than `retention_days`
     lose the shopper's phone and name, the shopper's own words (account, notes, survey
     comment) and their photos, files first; the case keeps its facts for the statistics.
     Returns how many cases were anonymised. Idempotent: done cases are skipped."""

@@ -90,7 +90,7 @@ PROPOSAL_KIND_LABELS = {
 
 
 def _limit(name: str):  # type: ignore[no-untyped-def]
-    """A rate limit read from the configuration (security.md 19; defaults in config.py)."""
+    """A rate limit read from the configuration (defaults in config.py)."""
     return lambda: current_app.config[name]
 
 
@@ -457,7 +457,7 @@ def withdraw(tracking_code: str):
 
 def may_see_photos(c: Complaint) -> bool:
     """The handling officers, the shop's owner once the case was forwarded to it, and the
-    shopper's own browser. Nobody else, and never the public (security.md 24)."""
+    shopper's own browser. Nobody else, and never the public."""
     if shopper_may_see(c):
         return True
     if not current_user.is_authenticated:

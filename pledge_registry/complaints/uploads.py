@@ -1,5 +1,5 @@
 """Complaint photos: checked by content, re-encoded without metadata, stored outside the
-web root under random names (security.md 14-17).
+web root under random names.
 
 `clean_image` is pure (bytes in, JPEG bytes out); `store_photos`, `discard` and
 `photo_path` are the small Flask-facing part that knows the upload folder.

@@ -44,7 +44,7 @@ class User(UserMixin, db.Model):
     # staff without one work for the whole city.
     town_id: Mapped[int | None] = mapped_column(ForeignKey("town.id"))
     # Part of the Flask-Login id: rotating it (logout, password change) invalidates every
-    # session cookie and remember cookie issued before (security.md 3).
+    # session cookie and remember cookie issued before.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -22,7 +22,7 @@ PROPOSAL_KINDS = ("refund", "exchange", "repair", "other")
 SURVEY_ANSWERS = ("satisfied", "neutral", "dissatisfied")
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: 5 bits each
-TRACKING_LENGTH = 14  # 70 bits: unguessable (security.md 8); shown as XXXX-XXXX-XXXX-XX
+TRACKING_LENGTH = 14  # 70 bits: unguessable; shown as XXXX-XXXX-XXXX-XX
 
 
 def new_tracking_code() -> str:
@@ -83,7 +83,7 @@ class Complaint(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_code: Mapped[str] = mapped_column(String(20), unique=True, default=new_tracking_code)
-    # A retried or double-clicked submission carries the same key: one complaint (security.md 25).
+    # A retried or double-clicked submission carries the same key: one complaint.
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
     request_type: Mapped[str] = mapped_column(String(16), default="complaint")
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))
@@ -167,7 +167,7 @@ class ComplaintPhoto(db.Model):
 
 
 class PhoneReveal(db.Model):
-    """Audit row: an officer saw a shopper's full phone number (security.md 22)."""
+    """Audit row: an officer saw a shopper's full phone number."""
 
     __tablename__ = "phone_reveal"
 

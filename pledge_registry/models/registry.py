@@ -12,14 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from ..database import UTCDateTime, utcnow
 
-# Reported industry categories (domain.md); labels live in registry/labels.py.
+# Reported industry categories; labels live in registry/labels.py.
 CATEGORIES = (
     "food", "clothing", "property", "vehicles", "appliances", "ebikes",
     "furniture", "beauty", "education", "prepaid", "telecoms", "other",
 )
 
 BADGE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"  # no 0/1/i/l/o: read aloud over a phone
-BADGE_CODE_LENGTH = 13  # 31**13 ≈ 2**64.4: unguessable (security.md 8)
+BADGE_CODE_LENGTH = 13  # 31**13 ≈ 2**64.4: unguessable
 
 
 def new_badge_code() -> str:
@@ -82,7 +82,7 @@ class Merchant(db.Model):
         CheckConstraint(
             "category IN (" + ", ".join(f"'{c}'" for c in CATEGORIES) + ")", name="category"
         ),
-        # Never two live shops with one credit code at one address (domain.md).
+        # Never two live shops with one credit code at one address.
         Index(
             "uq_merchant_live_code_address",
             "credit_code",

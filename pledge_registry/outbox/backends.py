@@ -3,7 +3,7 @@
 Chosen by OUTBOX_BACKEND: `log`, `smtp`, `webhook`, or `composite` (SMS to the webhook,
 e-mail over SMTP: the production setting). A backend either returns (the message was
 handed over) or raises DeliveryError whose text is safe to store and log: it never holds
-a phone number, an address or the message text (security.md 20).
+a phone number, an address or the message text.
 """
 
 from __future__ import annotations
