@@ -4,14 +4,14 @@ import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-threads = int(os.environ.get("GUNICORN_THREADS", 1))
+workers = int(os.environ.get("WEB_CONCURRENCY", str(multiprocessing.cpu_count() * 2 + 1)))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 # Shoppers upload photos over weak mall signal: a slow upload must not be killed as a hung worker.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 120))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
 # Recycling a worker empties its scan-page cache; at peak 5,000 requests pass in seconds.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 200000))
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "200000"))
 max_requests_jitter = max_requests // 10
 accesslog = "-"
 control_socket_disable = True  # gunicorn 27: no shared control socket between instances

@@ -117,12 +117,13 @@ def expire_pledges() -> None:
 
 
 def register(app: Flask) -> None:
+    from .backup import backup_cli
     from .complaints.cli import complaints_cli
+    from .compliance.cli import compliance_cli
+    from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
     from .ratings.cli import ratings_cli
 
-    for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli):
+    for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
+                  compliance_cli, nominations_cli, backup_cli):
         app.cli.add_command(group)
-    from .compliance.cli import compliance_cli; app.cli.add_command(compliance_cli)  # noqa: E702
-    from .nominations.cli import nominations_cli; app.cli.add_command(nominations_cli)  # noqa: E702
-    from .backup import backup_cli; app.cli.add_command(backup_cli)  # noqa: E702

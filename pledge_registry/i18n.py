@@ -24,7 +24,7 @@ def select_timezone() -> str:
 
 def _remember_choice(response: Response) -> Response:
     chosen = request.args.get("lang")
-    if chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
+    if chosen is not None and chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
             LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
             secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,

@@ -135,7 +135,7 @@ def check_character(first17: str) -> str:
             kind="length",
         )
     _require_alphabet(first17)
-    total = sum(_VALUE[char] * weight for char, weight in zip(first17, WEIGHTS))
+    total = sum(_VALUE[char] * weight for char, weight in zip(first17, WEIGHTS, strict=True))
     return ALPHABET[(31 - total % 31) % 31]
 
 
@@ -218,7 +218,7 @@ def org_code_check_character(first8: str) -> str:
     # GB 11714 values digits as themselves and letters A-Z as 10-35.
     total = sum(
         (int(char) if char.isdigit() else ord(char) - ord("A") + 10) * weight
-        for char, weight in zip(first8, (3, 7, 9, 10, 5, 8, 4, 2))
+        for char, weight in zip(first8, (3, 7, 9, 10, 5, 8, 4, 2), strict=True)
     )
     remainder = 11 - total % 11
     return {10: "X", 11: "0"}.get(remainder, str(remainder))

@@ -19,7 +19,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -42,7 +42,7 @@ class DayOverride:
     name: str = ""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _package_workdays(year: int) -> frozenset[date] | None:
     """The working days of `year` according to chinese_calendar, or None if it has no data."""
     first = date(year, 1, 1)
@@ -184,11 +184,11 @@ class WorkCalendar:
                 _warn_fallback(year)
             flags = [d.weekday() < 5 for d in days]
         if year in self._override_years:
-            flags = [self._overrides.get(d, flag) for d, flag in zip(days, flags)]
+            flags = [self._overrides.get(d, flag) for d, flag in zip(days, flags, strict=True)]
         cumulative = [0] * (len(days) + 1)
         for i, flag in enumerate(flags):
             cumulative[i + 1] = cumulative[i] + flag
-        self._flags.update(zip(days, flags))
+        self._flags.update(zip(days, flags, strict=True))
         self._cumulative[year] = cumulative
 
     def _year_cumulative(self, year: int) -> list[int]:

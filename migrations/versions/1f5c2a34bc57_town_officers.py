@@ -5,13 +5,8 @@ Revises: 40001f3af785
 Create Date: 2026-11-29 09:21:19.400125
 
 """
-from alembic import op
 import sqlalchemy as sa
-
-import pledge_registry.database
-
-import pledge_registry.database
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '1f5c2a34bc57'

@@ -5,13 +5,10 @@ Revises: f23c2021724b
 Create Date: 2026-11-29 09:15:09.135806
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import pledge_registry.database
-
-import pledge_registry.database
-
 
 # revision identifiers, used by Alembic.
 revision = '3dc4d8551567'

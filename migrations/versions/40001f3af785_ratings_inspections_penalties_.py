@@ -5,13 +5,10 @@ Revises: 3dc4d8551567
 Create Date: 2026-11-29 09:20:04.942555
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import pledge_registry.database
-
-import pledge_registry.database
-
 
 # revision identifiers, used by Alembic.
 revision = '40001f3af785'

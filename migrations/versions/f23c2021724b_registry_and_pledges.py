@@ -1,15 +1,14 @@
 """registry and pledges
 
 Revision ID: f23c2021724b
-Revises: 
+Revises:
 Create Date: 2026-11-29 09:11:58.014378
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import pledge_registry.database
-
 
 # revision identifiers, used by Alembic.
 revision = 'f23c2021724b'

@@ -12,7 +12,6 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from io import BytesIO
-from typing import Union
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
@@ -88,7 +87,7 @@ class _QRCode:
     modules: tuple[tuple[bool, ...], ...]  # quiet zone included
 
 
-_Shape = Union[_Box, _Text, _QRCode]
+_Shape = _Box | _Text | _QRCode
 
 
 def _layout(content: BadgeContent, face: CJKFace) -> list[_Shape]:

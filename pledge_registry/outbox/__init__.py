@@ -9,7 +9,6 @@ from sqlalchemy import JSON, bindparam, text
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
 
-
 # SQLAlchemy does not cache the compiled form of its dialects' on_conflict_do_nothing()
 # (no cache key), and compiling it anew costs more than the rest of a complaint's INSERTs
 # together, inside SQLite's write lock. This text is cached, and both engines (SQLite 3.24+,

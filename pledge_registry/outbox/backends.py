@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import smtplib
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -145,12 +144,12 @@ class WebhookBackend:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (scheme checked)
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as err:  # urllib raises for 4xx/5xx; the body may echo the phone
             err.close()
             raise DeliveryError(f"sms webhook answered HTTP {err.code}") from None
-        except (urllib.error.URLError, socket.timeout, OSError) as err:
+        except (TimeoutError, urllib.error.URLError, OSError) as err:
             raise DeliveryError(f"sms webhook unreachable ({type(err).__name__})") from None
         if not 200 <= status < 300:
             raise DeliveryError(f"sms webhook answered HTTP {status}")

@@ -26,7 +26,8 @@ outbox_cli = AppGroup("outbox", help="Deliver queued text messages and e-mails."
 def deliver(mode: str, interval: float, retry_failed: bool) -> None:
     """Send due outbox messages through OUTBOX_BACKEND, with retries and backoff."""
     from .backends import from_config
-    from .delivery import deliver_due, retry_failed as requeue
+    from .delivery import deliver_due
+    from .delivery import retry_failed as requeue
 
     try:
         backend = from_config(current_app.config)

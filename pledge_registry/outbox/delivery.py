@@ -28,12 +28,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -63,7 +64,7 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelt
     return nominal * (1 - 0.25 * rng())
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
     return (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
 
@@ -92,7 +93,7 @@ def deliver_due(backend: Backend | None = None, now: datetime | None = None,
     lease = timedelta(seconds=config["OUTBOX_LEASE_SECONDS"])
     max_attempts = config["OUTBOX_MAX_ATTEMPTS"]
     report = DeliveryReport()
-    session = db.session
+    session = db.session()  # the request's own Session behind the scoped proxy
     ids, until = claim(session, now, batch_size or config["OUTBOX_BATCH_SIZE"], lease)
     session.commit()
     report.claimed = len(ids)
@@ -120,7 +121,7 @@ def deliver_due(backend: Backend | None = None, now: datetime | None = None,
             report.failed += gave_up
             report.retrying += not gave_up
             continue
-        except Exception as err:  # a backend bug: keep the message, keep its text out of the log
+        except Exception as err:  # noqa: BLE001  a backend bug: keep the message, keep its text out of the log
             gave_up = _record_failure(session, message_id, err, now, max_attempts)
             report.failed += gave_up
             report.retrying += not gave_up
@@ -133,7 +134,7 @@ def deliver_due(backend: Backend | None = None, now: datetime | None = None,
 
 
 def _prepare(session: Session, message_id: int, until: datetime,
-             config) -> Outgoing | Exception | None:  # type: ignore[no-untyped-def]
+             config: Mapping[str, Any]) -> Outgoing | Exception | None:
     """The rendered message if the row is still pending and claimed by us; None if not
     (sent meanwhile, or re-claimed by another worker after our lease ran out); the error
     if it cannot be rendered. Ends the read transaction before the network call."""
@@ -205,7 +206,7 @@ def retry_failed(now: datetime | None = None) -> int:
                                 .values(status="pending", attempts=0, next_attempt_at=now, claimed_until=None)
                                 .execution_options(synchronize_session=False))
     db.session.commit()
-    return result.rowcount
+    return cast(CursorResult[Any], result).rowcount  # an UPDATE's result is a CursorResult
 
 
 def counts() -> dict[str, int]:
@@ -213,4 +214,4 @@ def counts() -> dict[str, int]:
     from sqlalchemy import func
 
     rows = db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
-    return {status: n for status, n in rows}
+    return dict(rows.tuples().all())
