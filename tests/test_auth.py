@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from pledge_registry.extensions import db
 from pledge_registry.models import User
-from tests.conftest import TEST_PASSWORD, form_post, login, make_merchant, make_user
+from tests.factories import make_merchant, make_user
+from tests.helpers import TEST_PASSWORD, form_post, login
+
+pytestmark = pytest.mark.usefixtures("english")
 
 LOGIN = "/account/login"
 SIGNUP = "/account/signup"
@@ -23,12 +26,6 @@ STAFF_HOME = "/staff/"
 # 64 characters of Chinese, punctuation, an emoji and a space: any Unicode is allowed.
 UNICODE_PASSPHRASE = ("雨后的太仓老街，石板路上映着灯笼的红光 🏮 " * 4)[:64]
 assert len(UNICODE_PASSPHRASE) == 64
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Assertions read the English msgids; Chinese is the default language."""
-    client.set_cookie("lang", "en")
 
 
 def _signup(client, login_name: str, password: str, confirm: str | None = None, name: str = "李四"):

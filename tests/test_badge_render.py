@@ -9,12 +9,7 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from pledge_registry.badges.render import (
-    BadgeContent,
-    clear_cache,
-    render_pdf,
-    render_png,
-)
+from pledge_registry.badges.render import BadgeContent, clear_cache, render_pdf, render_png
 
 A6_POINTS = (105 / 25.4 * 72, 148 / 25.4 * 72)
 RARE_HANZI = "叒犇鑫㭎"

@@ -3,7 +3,6 @@ Chinese working days, phone reveals, station scope, ownership and idempotent fil
 
 from __future__ import annotations
 
-import itertools
 import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -14,19 +13,31 @@ from flask import current_app
 
 from pledge_registry import workdays
 from pledge_registry.complaints import deadlines, workflow
-from pledge_registry.complaints.workflow import TRANSITIONS, NewComplaint, WorkflowError
+from pledge_registry.complaints.workflow import TRANSITIONS, WorkflowError
 from pledge_registry.extensions import db
 from pledge_registry.models import (
-    CommercialArea, Complaint, ComplaintEvent, ComplaintStatus, Holiday, OutboxMessage, PhoneReveal,
-    SupervisionStation,
+    CommercialArea,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Holiday,
+    OutboxMessage,
+    PhoneReveal,
 )
-from tests.conftest import make_merchant, make_user
+from tests.factories import (
+    make_filed_complaint,
+    make_merchant,
+    make_station,
+    make_station_officer,
+    make_user,
+    new_complaint,
+)
+from tests.helpers import SHOPPER_PHONE
 
 S = ComplaintStatus
 SH = ZoneInfo("Asia/Shanghai")
 ROLES = ("officer", "merchant", "shopper", "system")
 STATUSES = tuple(s.value for s in ComplaintStatus)
-_keys = itertools.count()
 
 
 def local(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
@@ -37,29 +48,9 @@ def end_of(y: int, m: int, d: int) -> datetime:
     return datetime(y, m, d, 23, 59, 59, 999999, tzinfo=SH)
 
 
-def new_data(merchant, key: str | None = None, phone: str = "13812345678", **overrides) -> NewComplaint:
-    fields = dict(
-        idempotency_key=key or f"key-{next(_keys)}", merchant_id=merchant.id, request_type="complaint",
-        item="电动自行车", purchased_on=None, amount_paid_cents=259900, problem_type="quality",
-        account="骑了两天电池就坏了。", wants=("refund",), shopper_name="王小明", shopper_phone=phone,
-        consent=True)
-    fields.update(overrides)
-    return NewComplaint(**fields)
-
-
-def file(merchant, now: datetime | None = None, **overrides) -> Complaint:
-    complaint, created = workflow.file_complaint(new_data(merchant, **overrides), now=now)
-    assert created
-    return complaint
-
-
-def make_station_officer(station: SupervisionStation):
-    return make_user("station", station_id=station.id)
-
-
 def in_state(status: str, merchant) -> Complaint:
     """A case put straight into `status` (the fields each state implies are filled in)."""
-    c = file(merchant)
+    c = make_filed_complaint(merchant)
     now = datetime.now(UTC)
     c.status = status
     if status != S.RECEIVED:
@@ -179,7 +170,7 @@ def test_illegal_transitions_raise_and_change_nothing(people, from_status):
 
 def test_an_officer_cannot_close_a_case_not_yet_accepted(people):
     """Received cases are accepted or rejected (with a reason) first."""
-    c = file(people["merchant"])
+    c = make_filed_complaint(people["merchant"])
     with pytest.raises(WorkflowError) as err:
         workflow.close(people["officer"], c, "resolved", "settled", amount_recovered_cents=100)
     assert err.value.code == "illegal_transition"
@@ -195,7 +186,7 @@ def test_shopper_accepting_the_proposal_closes_as_resolved_with_the_amount(peopl
 
 
 def test_reject_needs_a_reason_from_the_rules(people):
-    c = file(people["merchant"])
+    c = make_filed_complaint(people["merchant"])
     with pytest.raises(WorkflowError) as err:
         workflow.reject(people["officer"], c, "not_a_reason")
     assert err.value.code == "reject_reason"
@@ -217,7 +208,7 @@ def test_not_resolved_needs_advice(people):
 
 def test_deadlines_across_mid_autumn_and_national_day_2026(people):
     # Fri 25 Sep 2026 is Mid-Autumn (25-27 Sep off); National Day 1-7 Oct; Sat 10 Oct is worked.
-    c = file(people["merchant"], now=local(2026, 9, 25))
+    c = make_filed_complaint(people["merchant"], now=local(2026, 9, 25))
     db.session.expire_all()
     c = db.session.get(Complaint, c.id)
     assert c.acceptance_due_at == end_of(2026, 9, 28)   # Mon: the first working day after
@@ -226,30 +217,30 @@ def test_deadlines_across_mid_autumn_and_national_day_2026(people):
 
 
 def test_received_on_a_moved_working_saturday(people):
-    c = file(people["merchant"], now=local(2026, 10, 10))  # Sat, a working day
+    c = make_filed_complaint(people["merchant"], now=local(2026, 10, 10))  # Sat, a working day
     assert c.acceptance_due_at == end_of(2026, 10, 12)    # Mon (Sun 11 is off)
     assert c.completion_due_at == end_of(2026, 10, 20)    # 12-16, 19, 20
     # With "same working day" acceptance, the Saturday itself is the deadline.
     deadlines.save_deadlines(deadlines.Deadlines(acceptance_days=0), people["officer"].id)
-    c = file(people["merchant"], now=local(2026, 10, 10, 11))
+    c = make_filed_complaint(people["merchant"], now=local(2026, 10, 10, 11))
     assert c.acceptance_due_at == end_of(2026, 10, 10)
 
 
 def test_deadline_on_a_moved_working_sunday(people):
-    c = file(people["merchant"], now=local(2026, 9, 19))  # an ordinary Saturday, off
+    c = make_filed_complaint(people["merchant"], now=local(2026, 9, 19))  # an ordinary Saturday, off
     assert c.acceptance_due_at == end_of(2026, 9, 20)     # Sun 20 Sep is worked
 
 
 def test_a_late_evening_filing_counts_on_its_local_date(people):
     # 23:30 on Thu 24 Sep in Shanghai is still the 24th, although 15:30 UTC.
-    c = file(people["merchant"], now=local(2026, 9, 24, 23, 30))
+    c = make_filed_complaint(people["merchant"], now=local(2026, 9, 24, 23, 30))
     assert c.acceptance_due_at == end_of(2026, 9, 28)
 
 
 def test_year_without_data_falls_back_to_monday_friday(people, monkeypatch, caplog):
     monkeypatch.setattr(workdays, "_warned_years", set())
     with caplog.at_level(logging.WARNING, logger="pledge_registry.workdays"):
-        c = file(people["merchant"], now=local(2027, 10, 1))  # a Friday; no 2027 data anywhere
+        c = make_filed_complaint(people["merchant"], now=local(2027, 10, 1))  # a Friday; no 2027 data anywhere
     assert c.acceptance_due_at == end_of(2027, 10, 4)   # Mon
     assert c.completion_due_at == end_of(2027, 10, 12)  # 4-8, 11, 12
     assert any("2027" in r.getMessage() for r in caplog.records)
@@ -261,7 +252,7 @@ def test_year_without_package_data_honours_the_holiday_table(people):
         db.session.add(Holiday(day=date(2027, 10, day), is_workday=False, name="National Day"))
     db.session.add(Holiday(day=date(2027, 10, 9), is_workday=True, name="National Day (moved)"))
     db.session.commit()
-    c = file(people["merchant"], now=local(2027, 10, 1))
+    c = make_filed_complaint(people["merchant"], now=local(2027, 10, 1))
     assert c.acceptance_due_at == end_of(2027, 10, 8)    # Fri, the first working day
     assert c.completion_due_at == end_of(2027, 10, 15)   # 8, 9 (Sat, worked), 11-15
     assert deadlines.calendar_warning(date(2027, 3, 1)) == [2028]
@@ -312,7 +303,7 @@ def test_forwarding_sets_the_merchant_reply_deadline(people):
 
 def test_only_the_assigned_officer_can_reveal_and_every_reveal_is_audited(people):
     officer, other = people["officer"], make_user("staff")
-    c = file(people["merchant"])
+    c = make_filed_complaint(people["merchant"])
     workflow.accept(officer, c)
     assert c.assigned_officer_id == officer.id
     with pytest.raises(WorkflowError) as err:
@@ -320,12 +311,12 @@ def test_only_the_assigned_officer_can_reveal_and_every_reveal_is_audited(people
     assert err.value.code == "not_assigned"
     db.session.rollback()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PhoneReveal)) == 0
-    assert workflow.reveal_phone(officer, c) == "13812345678"
+    assert workflow.reveal_phone(officer, c) == SHOPPER_PHONE
     workflow.reveal_phone(officer, c)
     rows = list(db.session.scalars(sa.select(PhoneReveal)))
     assert [(r.complaint_id, r.officer_id) for r in rows] == [(c.id, officer.id)] * 2
     workflow.reassign(officer, c, other)
-    assert workflow.reveal_phone(other, c) == "13812345678"
+    assert workflow.reveal_phone(other, c) == SHOPPER_PHONE
     with pytest.raises(WorkflowError):
         workflow.reveal_phone(officer, c)
 
@@ -340,14 +331,12 @@ def test_masking():
 
 def test_station_officer_handles_only_its_station_cases(people):
     areas = list(db.session.scalars(sa.select(CommercialArea).order_by(CommercialArea.id)))[:2]
-    here = SupervisionStation(name="华发广场消费维权监督站", area_id=areas[0].id)
-    there = SupervisionStation(name="南洋广场消费维权监督站", area_id=areas[1].id)
-    db.session.add_all([here, there])
-    db.session.commit()
+    here = make_station(areas[0].id, "华发广场消费维权监督站")
+    there = make_station(areas[1].id, "南洋广场消费维权监督站")
     officer = make_station_officer(here)
-    ours = file(make_merchant(area_id=areas[0].id))
-    theirs = file(make_merchant(area_id=areas[1].id))
-    nobody = file(make_merchant(area_id=None))
+    ours = make_filed_complaint(make_merchant(area_id=areas[0].id))
+    theirs = make_filed_complaint(make_merchant(area_id=areas[1].id))
+    nobody = make_filed_complaint(make_merchant(area_id=None))
     assert (ours.station_id, theirs.station_id, nobody.station_id) == (here.id, there.id, None)
     assert workflow.can_handle(officer, ours)
     assert not workflow.can_handle(officer, theirs)
@@ -392,7 +381,7 @@ def test_merchant_answer_records_the_proposal(people):
 # --- filing --------------------------------------------------------------------------------------------
 
 def test_filing_is_idempotent(people):
-    data = new_data(people["merchant"], key="same-key-twice")
+    data = new_complaint(people["merchant"], idempotency_key="same-key-twice")
     first, created = workflow.file_complaint(data)
     again, created_again = workflow.file_complaint(data)
     assert (created, created_again) == (True, False)
@@ -405,13 +394,13 @@ def test_filing_is_idempotent(people):
 
 def test_same_phone_and_shop_within_7_days_is_a_possible_duplicate(people):
     start = datetime(2026, 11, 2, 2, tzinfo=UTC)
-    first = file(people["merchant"], now=start)
-    second = file(people["merchant"], now=start + timedelta(days=6))
-    later = file(people["merchant"], now=start + timedelta(days=20))
-    other_phone = file(people["merchant"], now=start + timedelta(days=1), phone="13987654321")
+    first = make_filed_complaint(people["merchant"], now=start)
+    second = make_filed_complaint(people["merchant"], now=start + timedelta(days=6))
+    later = make_filed_complaint(people["merchant"], now=start + timedelta(days=20))
+    other_phone = make_filed_complaint(people["merchant"], now=start + timedelta(days=1), shopper_phone="13987654321")
     assert (first.possible_duplicate, second.possible_duplicate, later.possible_duplicate,
             other_phone.possible_duplicate) == (False, True, False, False)
     workflow.link_duplicate(people["officer"], second, first)
     assert second.duplicate_of_id == first.id
     with pytest.raises(WorkflowError):
-        workflow.link_duplicate(people["officer"], second, file(make_merchant()))
+        workflow.link_duplicate(people["officer"], second, make_filed_complaint(make_merchant()))

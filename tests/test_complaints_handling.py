@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,36 +9,27 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.complaints import handling_views, workflow
-from pledge_registry.complaints.workflow import NewComplaint
 from pledge_registry.extensions import db
 from pledge_registry.models import (
-    REJECT_REASONS, CommercialArea, Complaint, Holiday, PhoneReveal, Setting, SupervisionStation,
+    REJECT_REASONS,
+    CommercialArea,
+    Complaint,
+    Holiday,
+    PhoneReveal,
+    Setting,
+    SupervisionStation,
 )
-from tests.conftest import csrf_token, form_post, login, make_merchant, make_user
+from tests.factories import make_filed_complaint, make_merchant, make_station, make_station_officer, make_user
+from tests.helpers import SHOPPER_NAME, SHOPPER_PHONE, csrf_token, form_post, login, missing_id
 
-PHONE, MASKED = "13812345678", "138****5678"
-NAME, MASKED_NAME = "王小明", "王**"
-_keys = itertools.count()
-
-
-def file(merchant, now: datetime | None = None, **overrides) -> Complaint:
-    fields = dict(
-        idempotency_key=f"http-{next(_keys)}", merchant_id=merchant.id, request_type="complaint",
-        item="电动自行车", purchased_on=None, amount_paid_cents=259900, problem_type="quality",
-        account="骑了两天电池就坏了。", wants=("refund",), shopper_name=NAME, shopper_phone=PHONE, consent=True)
-    fields.update(overrides)
-    complaint, _created = workflow.file_complaint(NewComplaint(**fields), now=now)
-    return complaint
+PHONE, MASKED = SHOPPER_PHONE, "139****1234"
+NAME, MASKED_NAME = SHOPPER_NAME, "王**"
 
 
 def case_ids(html: str) -> list[int]:
     """Case ids in the order the queue lists them."""
     ids = [int(i) for i in re.findall(r'href="/staff/complaints/(\d+)"', html)]
     return list(dict.fromkeys(ids))
-
-
-def make_station_officer(station: SupervisionStation):
-    return make_user("station", station_id=station.id)
 
 
 @pytest.fixture
@@ -56,7 +46,7 @@ def officer(app):
 
 @pytest.fixture
 def forwarded(shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     workflow.accept(officer, c)
     workflow.forward(officer, c)
     return c
@@ -65,7 +55,7 @@ def forwarded(shop, officer):
 # --- the merchant portal -----------------------------------------------------------------------------
 
 def test_merchant_sees_forwarded_cases_masked(client, shop, forwarded):
-    waiting = file(shop, item="waiting-for-acceptance")
+    waiting = make_filed_complaint(shop, item="waiting-for-acceptance")
     login(client, shop.owner)
     page = client.get("/portal/complaints/")
     html = page.get_data(as_text=True)
@@ -150,7 +140,7 @@ def _url(rule, case_id: int) -> str:
 
 
 def test_staff_endpoints_refuse_anonymous_and_merchants(app, client, shop):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     rules = _staff_rules(app)
     assert len(rules) >= 15
     token = csrf_token(client, "/account/login")
@@ -179,15 +169,15 @@ def test_admin_pages_refuse_plain_staff(client, officer):
 
 def test_queue_lists_the_next_deadline_first_and_highlights_overdue(client, shop, officer):
     now = datetime.now(UTC)
-    received = file(shop, item="received-case")
-    soon, late = file(shop, item="soon-case"), file(shop, item="late-case")
+    received = make_filed_complaint(shop, item="received-case")
+    soon, late = make_filed_complaint(shop, item="soon-case"), make_filed_complaint(shop, item="late-case")
     for c in (soon, late):
         workflow.accept(officer, c)
     # A received case is due by its acceptance deadline, whatever its completion deadline.
     received.acceptance_due_at, received.completion_due_at = now + timedelta(days=2), now - timedelta(days=5)
     soon.acceptance_due_at, soon.completion_due_at = now + timedelta(days=10), now + timedelta(days=1)
     late.completion_due_at = now - timedelta(days=1)
-    closed = file(shop, item="closed-case")
+    closed = make_filed_complaint(shop, item="closed-case")
     workflow.reject(officer, closed, "outside_scope")
     db.session.commit()
     login(client, officer)
@@ -201,10 +191,10 @@ def test_queue_lists_the_next_deadline_first_and_highlights_overdue(client, shop
 
 
 def test_queue_filters_mine_unassigned_and_duplicates(client, shop, officer):
-    mine = file(shop, shopper_phone="13900000001")
+    mine = make_filed_complaint(shop, shopper_phone="13900000001")
     workflow.accept(officer, mine)
-    unassigned = file(shop, shopper_phone="13900000002")
-    duplicate = file(shop, shopper_phone="13900000002")
+    unassigned = make_filed_complaint(shop, shopper_phone="13900000002")
+    duplicate = make_filed_complaint(shop, shopper_phone="13900000002")
     assert duplicate.possible_duplicate
     login(client, officer)
     assert case_ids(client.get("/staff/complaints/?who=mine").get_data(as_text=True)) == [mine.id]
@@ -233,7 +223,7 @@ def test_calendar_banner_when_today_is_in_a_year_without_data(client, officer, m
 # --- a case's page -----------------------------------------------------------------------------------
 
 def test_case_page_masks_for_a_non_assigned_officer(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     workflow.accept(officer, c)
     colleague = make_user("staff")
     login(client, colleague)
@@ -251,7 +241,7 @@ def test_case_page_masks_for_a_non_assigned_officer(client, shop, officer):
 
 
 def test_assigned_officer_reveals_once_and_it_is_audited(client, shop, officer, caplog):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     workflow.accept(officer, c)
     login(client, officer)
     url = f"/staff/complaints/{c.id}"
@@ -274,7 +264,7 @@ def test_assigned_officer_reveals_once_and_it_is_audited(client, shop, officer, 
 
 @pytest.mark.parametrize("reason", REJECT_REASONS)
 def test_reject_with_each_reason(client, shop, officer, reason):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     login(client, officer)
     url = f"/staff/complaints/{c.id}"
     assert "Decide by" in client.get(url + "?lang=en").get_data(as_text=True)
@@ -287,7 +277,7 @@ def test_reject_with_each_reason(client, shop, officer, reason):
 
 
 def test_reject_refuses_an_unknown_reason_and_an_accepted_case(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     login(client, officer)
     url = f"/staff/complaints/{c.id}"
     assert form_post(client, url + "/reject", {"reason": "bored"}, form_url=url).status_code == 400
@@ -298,7 +288,7 @@ def test_reject_refuses_an_unknown_reason_and_an_accepted_case(client, shop, off
 
 
 def test_accept_forward_mediate_and_close_with_an_amount(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     login(client, officer)
     url = f"/staff/complaints/{c.id}"
     assert form_post(client, url + "/accept", {"note": ""}, form_url=url).status_code == 302
@@ -316,7 +306,7 @@ def test_accept_forward_mediate_and_close_with_an_amount(client, shop, officer):
 
 
 def test_close_not_resolved_needs_advice(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     workflow.accept(officer, c)
     login(client, officer)
     url = f"/staff/complaints/{c.id}"
@@ -330,7 +320,7 @@ def test_close_not_resolved_needs_advice(client, shop, officer):
 
 
 def test_reassign_to_another_officer(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     workflow.accept(officer, c)
     colleague = make_user("staff", display_name="Officer Wang")
     login(client, officer)
@@ -345,8 +335,8 @@ def test_reassign_to_another_officer(client, shop, officer):
 
 
 def test_possible_duplicates_are_listed_and_linked(client, shop, officer):
-    first = file(shop)
-    second = file(shop)
+    first = make_filed_complaint(shop)
+    second = make_filed_complaint(shop)
     login(client, officer)
     url = f"/staff/complaints/{second.id}"
     html = client.get(url).get_data(as_text=True)
@@ -361,20 +351,18 @@ def test_possible_duplicates_are_listed_and_linked(client, shop, officer):
 
 def test_unknown_case_is_404(client, officer):
     login(client, officer)
-    assert client.get("/staff/complaints/999999").status_code == 404
+    assert client.get(f"/staff/complaints/{missing_id(Complaint)}").status_code == 404
 
 
 # --- station officers ------------------------------------------------------------------------------
 
 def test_station_officer_sees_only_its_station(client, officer):
     areas = list(db.session.scalars(sa.select(CommercialArea).order_by(CommercialArea.id)))[:2]
-    here = SupervisionStation(name="南洋广场站", area_id=areas[0].id)
-    there = SupervisionStation(name="华发广场站", area_id=areas[1].id)
-    db.session.add_all([here, there])
-    db.session.commit()
+    here = make_station(areas[0].id, "南洋广场站")
+    make_station(areas[1].id, "华发广场站")
     station_officer = make_station_officer(here)
-    ours = file(make_merchant(area_id=areas[0].id))
-    theirs = file(make_merchant(area_id=areas[1].id))
+    ours = make_filed_complaint(make_merchant(area_id=areas[0].id))
+    theirs = make_filed_complaint(make_merchant(area_id=areas[1].id))
     login(client, station_officer)
     assert case_ids(client.get("/staff/complaints/").get_data(as_text=True)) == [ours.id]
     assert client.get(f"/staff/complaints/{ours.id}").status_code == 200
@@ -436,7 +424,7 @@ def test_admin_manages_stations(client):
 
 
 def test_a_post_without_csrf_token_is_refused_never_500(client, shop, officer):
-    c = file(shop)
+    c = make_filed_complaint(shop)
     login(client, shop.owner)
     assert client.post(f"/staff/complaints/{c.id}/accept", data={"note": "x"}).status_code in (400, 403)
     client.post("/account/logout", data={"csrf_token": csrf_token(client, "/portal/complaints/")})

@@ -5,11 +5,9 @@ account, answering the shop's proposal, withdrawing, the survey.
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -19,63 +17,28 @@ from pledge_registry.complaints.forms import local_today
 from pledge_registry.complaints.shopper_views import format_tracking_code
 from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, ComplaintEvent, OutboxMessage, SurveyResponse
-from tests.conftest import csrf_token, form_post, login, make_merchant, make_user
+from tests.factories import make_merchant, make_user
+from tests.helpers import (
+    SHOPPER_NAME,
+    SHOPPER_PHONE,
+    complain_url,
+    complaint_data,
+    complaints,
+    csrf_token,
+    csrf_token_in,
+    english_browser,
+    file_complaint,
+    filed,
+    form_post,
+    idempotency_key_in,
+    jpeg_upload,
+    login,
+    track,
+)
 
-PHONE = "13900001234"
-NAME = "王小明"
+pytestmark = pytest.mark.usefixtures("english")
+
 _TRACKING = re.compile(r"\b([2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2})\b")
-
-
-@pytest.fixture
-def client(client: Any) -> Any:
-    """The shopper's browser, in English: the assertions read the English msgids."""
-    client.set_cookie("lang", "en")
-    return client
-
-
-def browser(app: Any) -> Any:
-    """Another browser (another phone), in English too."""
-    other = app.test_client()
-    other.set_cookie("lang", "en")
-    return other
-
-
-def complaint_data(**overrides: Any) -> dict[str, Any]:
-    """A valid complaint form as a browser posts it."""
-    data: dict[str, Any] = {
-        "idempotency_key": uuid.uuid4().hex, "request_type": "complaint", "item": "运动鞋 一双",
-        "purchased_on": (local_today() - timedelta(days=3)).isoformat(), "amount": "199.50",
-        "problem_type": "quality", "account": "穿了两天鞋底就开胶了，店家不给退。",
-        "wants": ["refund", "apology"], "shopper_name": NAME, "shopper_phone": PHONE, "consent": "y",
-    }
-    data.update(overrides)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def complain_url(merchant: Any) -> str:
-    return f"/m/{merchant.badge_code}/complain"
-
-
-def file_complaint(client: Any, merchant: Any, **overrides: Any) -> Any:
-    """POST the complaint form; multipart when photos are given."""
-    data = complaint_data(**overrides)
-    kwargs = {"content_type": "multipart/form-data"} if "photos" in data else {}
-    return form_post(client, complain_url(merchant), data, **kwargs)
-
-
-def complaints() -> list[Complaint]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(Complaint).order_by(Complaint.id)))
-
-
-def filed(client: Any, merchant: Any, **overrides: Any) -> Complaint:
-    response = file_complaint(client, merchant, **overrides)
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return complaints()[-1]
-
-
-def track(client: Any, code: str, last4: str) -> Any:
-    return form_post(client, "/track", {"tracking_code": code, "phone_last4": last4})
 
 
 def to_merchant_answered(c: Complaint, proposal_kind: str | None = "refund", amount: int | None = 19950) -> None:
@@ -110,13 +73,12 @@ def test_form_has_unticked_consent_and_privacy_notice(client):
     assert "1095 days" in page  # the configured retention period
     assert 'multiple' in re.search(r'<input[^>]*name="photos"[^>]*>', page).group(0)
     assert merchant.shop_name in page
-    key = re.search(r'name="idempotency_key"[^>]*value="([0-9a-f]{32})"', page)
-    assert key, "the form carries an idempotency key"
+    assert idempotency_key_in(page), "the form carries an idempotency key"
 
 
 def _own_values(page: str) -> tuple[str, str]:
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    key = re.search(r'name="idempotency_key"[^>]*value="([0-9a-f]{32})"', page).group(1)
+    token, key = csrf_token_in(page), idempotency_key_in(page)
+    assert token and key, page[:500]
     return token, key
 
 
@@ -135,10 +97,10 @@ def test_the_blank_form_from_the_cache_is_the_full_render_with_this_requests_val
 
     first, second = make_merchant(), make_merchant()
     owner = make_user()
-    shop_owner = browser(app)
+    shop_owner = english_browser(app)
     login(shop_owner, owner)  # a signed-in visitor gets the same form, with its own token
     pages = []
-    for phone, merchant in ((browser(app), first), (browser(app), second), (shop_owner, first)):
+    for phone, merchant in ((english_browser(app), first), (english_browser(app), second), (shop_owner, first)):
         pages.append((phone, merchant, phone.get(complain_url(merchant)).get_data(as_text=True)))
     assert len(app.extensions["blank_complaint_forms"]) == 1  # rendered once, then kept
     for phone, merchant, page in pages:
@@ -184,19 +146,19 @@ def test_file_a_complaint_from_the_scan_page(client):
     assert c.merchant_id == merchant.id
     assert c.amount_paid_cents == 19950
     assert c.wants == ["refund", "apology"]
-    assert c.shopper_phone == PHONE and c.shopper_name == NAME
+    assert c.shopper_phone == SHOPPER_PHONE and c.shopper_name == SHOPPER_NAME
     assert c.consent_version == workflow.CONSENT_VERSION and c.consent_at is not None
     assert c.status == "received"
     assert len(c.tracking_code) == 14
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.recipient == PHONE)) == 1
+        OutboxMessage.recipient == SHOPPER_PHONE)) == 1
 
     done = client.get("/complain/done")
     page = done.get_data(as_text=True)
     assert done.status_code == 200
     assert format_tracking_code(c.tracking_code) in page
     assert _TRACKING.search(page).group(1) == format_tracking_code(c.tracking_code)
-    assert "139****1234" in page and PHONE not in page
+    assert "139****1234" in page and SHOPPER_PHONE not in page
     assert done.headers["Cache-Control"] == "no-store"
 
 
@@ -219,7 +181,7 @@ def test_find_the_shop_without_a_badge(client):
 def test_confirmation_and_case_only_for_the_submitter(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    stranger = browser(app)
+    stranger = english_browser(app)
     response = stranger.get("/complain/done")
     assert response.status_code == 302 and response.headers["Location"] == "/track"
     response = stranger.get(f"/track/{c.tracking_code}")
@@ -263,10 +225,8 @@ def test_validation_error_keeps_input_and_the_key(client):
 
 
 def test_photos_must_be_chosen_again_after_an_error(client):
-    from tests.test_uploads import jpeg_bytes
-
     merchant = make_merchant()
-    response = file_complaint(client, merchant, consent=None, photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+    response = file_complaint(client, merchant, consent=None, photos=[jpeg_upload()])
     assert response.status_code == 400
     assert "choose them again" in response.get_data(as_text=True)
     assert complaints() == []
@@ -334,10 +294,10 @@ def test_unicode_and_emoji_are_kept(client):
 def test_wrong_digits_and_wrong_code_give_the_same_generic_error(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    stranger = browser(app)
+    stranger = english_browser(app)
     wrong_digits = track(stranger, c.tracking_code, "9999")
-    wrong_code = track(stranger, "ABCD-EFGH-JKLM-NP", PHONE[-4:])
-    malformed = track(stranger, "not a code", PHONE[-4:])
+    wrong_code = track(stranger, "ABCD-EFGH-JKLM-NP", SHOPPER_PHONE[-4:])
+    malformed = track(stranger, "not a code", SHOPPER_PHONE[-4:])
     generic = "We found no case with this tracking code and these digits"
     for response in (wrong_digits, wrong_code, malformed):
         assert response.status_code == 400
@@ -349,16 +309,16 @@ def test_wrong_digits_and_wrong_code_give_the_same_generic_error(client, app):
 def test_tracking_opens_the_case_with_masked_phone(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    shopper = browser(app)
+    shopper = english_browser(app)
     # Lower case, spaces instead of dashes: read aloud over a phone, typed on another.
-    response = track(shopper, format_tracking_code(c.tracking_code).lower().replace("-", " "), PHONE[-4:])
+    response = track(shopper, format_tracking_code(c.tracking_code).lower().replace("-", " "), SHOPPER_PHONE[-4:])
     assert response.status_code == 302
     assert response.headers["Location"] == f"/track/{c.tracking_code}"
     page = shopper.get(response.headers["Location"])
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
-    assert "139****1234" in text and PHONE not in text
+    assert "139****1234" in text and SHOPPER_PHONE not in text
     assert "You filed the case" in text
     assert "Acceptance due by" in text
 
@@ -394,7 +354,7 @@ def test_add_information(client):
 def test_actions_refused_without_the_session(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    stranger = browser(app)
+    stranger = english_browser(app)
     token = csrf_token(stranger, "/track")
     for action in ("info", "respond", "withdraw"):
         response = stranger.post(f"/track/{c.tracking_code}/{action}",
@@ -481,7 +441,7 @@ def _closed_case_survey_path(client, app) -> tuple[Complaint, str]:
 
 def test_survey_is_answered_once(client, app):
     case, path = _closed_case_survey_path(client, app)
-    shopper, other_tab = browser(app), browser(app)
+    shopper, other_tab = english_browser(app), english_browser(app)
     page = shopper.get(path)
     assert page.status_code == 200 and "How did we do?" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
@@ -524,10 +484,10 @@ def test_public_pages_never_show_the_shoppers_data(client, app):
     case = db.session.get(Complaint, c.id)
     workflow.accept(officer, case)
     workflow.close(officer, case, "resolved", "已退款")
-    public = browser(app)
+    public = english_browser(app)
     for url in (f"/m/{merchant.badge_code}", f"/m/{merchant.badge_code}.json", "/merchants",
                 f"/merchants?q={merchant.shop_name}", "/", f"/complain?q={merchant.shop_name}",
                 complain_url(merchant)):
         body = public.get(url).get_data(as_text=True)
-        assert PHONE not in body and "139****1234" not in body and NAME not in body, url
+        assert SHOPPER_PHONE not in body and "139****1234" not in body and SHOPPER_NAME not in body, url
         assert "/complaints/photos/" not in body, url

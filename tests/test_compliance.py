@@ -3,8 +3,6 @@ a pledge after repeated breaches. Through HTTP with CSRF on, on SQLite and Postg
 
 from __future__ import annotations
 
-import re
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,10 +12,19 @@ import sqlalchemy as sa
 from pledge_registry.compliance import services
 from pledge_registry.extensions import db
 from pledge_registry.models import (
-    Complaint, Inspection, Merchant, Penalty, Pledge, PledgeEvent, Rating, RatingAppeal, RatingReply,
+    Complaint,
+    Inspection,
+    Merchant,
+    Penalty,
+    Pledge,
+    PledgeEvent,
+    Rating,
+    RatingAppeal,
+    RatingReply,
     SuspensionProposal,
 )
-from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
+from tests.factories import make_complaint, make_merchant, make_pledge, make_rating, make_user
+from tests.helpers import csrf_token, form_post, login, text
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -26,36 +33,11 @@ TODAY = services.local_today()
 
 
 
-# --- factories ---------------------------------------------------------------------------
-
-def make_rating(merchant: Merchant, grade: str = "B", computed_at: datetime | None = None) -> Rating:
-    db.session.execute(sa.update(Rating).where(Rating.merchant_id == merchant.id).values(is_current=False))
-    rating = Rating(merchant_id=merchant.id, grade=grade, score={"A": 90, "B": 75, "C": 60, "D": 40}.get(grade, 0),
-                    breakdown={}, model_version="test", is_current=True, cause="test",
-                    computed_at=computed_at or NOW)
-    db.session.add(rating)
-    db.session.commit()
-    return rating
-
-
-def make_complaint(merchant: Merchant, problem_type: str = "genuine_doubt", closed: bool = True,
-                   upheld: bool | None = True, closed_at: datetime | None = None,
-                   completion_due_at: datetime | None = None) -> Complaint:
-    now = datetime.now(UTC)
-    complaint = Complaint(
-        idempotency_key=secrets.token_hex(16), merchant_id=merchant.id, item="一双鞋", problem_type=problem_type,
-        account="鞋子是假的", consent_version="test", consent_at=now, acceptance_due_at=now + timedelta(days=1),
-        completion_due_at=completion_due_at or now + timedelta(days=7), status="closed" if closed else "accepted",
-        outcome="resolved" if closed else None, upheld=upheld if closed else None,
-        closed_at=(closed_at or now) if closed else None,
-    )
-    db.session.add(complaint)
-    db.session.commit()
-    return complaint
-
-
-def page(response: Any) -> str:
-    return response.get_data(as_text=True)
+def closed_complaint(merchant: Merchant, problem_type: str, upheld: bool = True,
+                     closed_at: datetime | None = None) -> Complaint:
+    """A complaint about `problem_type` closed as resolved (now unless `closed_at`), upheld unless said."""
+    return make_complaint(merchant, problem_type=problem_type, status="closed", outcome="resolved", upheld=upheld,
+                          closed_at=closed_at or datetime.now(UTC))
 
 
 @pytest.fixture
@@ -117,18 +99,18 @@ def test_record_inspection_and_penalty(client: Any, shop: Merchant, staff: Any) 
     url = f"/staff/shops/{shop.id}/inspections/new"
     response = form_post(client, url, {"inspected_on": "2025-03-05", "subject": "进货凭证", "result": "failed",
                                        "findings": "缺少两批次进货票据"})
-    assert response.status_code == 302, page(response)[:2000]
+    assert response.status_code == 302, text(response)[:2000]
     inspection = db.session.scalar(sa.select(Inspection))
     assert (inspection.merchant_id, inspection.result, inspection.recorded_by_id) == (shop.id, "failed", staff.id)
 
     url = f"/staff/shops/{shop.id}/penalties/new"
     response = form_post(client, url, {"case_number": "太市监处罚〔2025〕12号", "decided_on": "2025-03-20",
                                        "reason": "销售假冒商品", "amount": "1500.50"})
-    assert response.status_code == 302, page(response)[:2000]
+    assert response.status_code == 302, text(response)[:2000]
     penalty = db.session.scalar(sa.select(Penalty))
     assert (penalty.amount_cents, penalty.recorded_by_id) == (150050, staff.id)
 
-    file_page = page(client.get(f"/staff/shops/{shop.id}/compliance"))
+    file_page = text(client.get(f"/staff/shops/{shop.id}/compliance"))
     assert "缺少两批次进货票据" in file_page and "太市监处罚〔2025〕12号" in file_page and "1500.50" in file_page
 
 
@@ -144,11 +126,11 @@ def test_inspection_form_errors_keep_input(client: Any, shop: Merchant, staff: A
     login(client, staff)
     response = form_post(client, f"/staff/shops/{shop.id}/inspections/new", data)
     assert response.status_code == 400
-    assert f'id="{field}-error"' in page(response)
+    assert f'id="{field}-error"' in text(response)
     if message:
-        assert message in page(response)
+        assert message in text(response)
     if data["subject"]:
-        assert f'value="{data["subject"]}"' in page(response)
+        assert f'value="{data["subject"]}"' in text(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
 
 
@@ -159,14 +141,14 @@ def test_duplicate_case_number_refused(client: Any, shop: Merchant, staff: Any) 
     assert form_post(client, url, data).status_code == 302
     response = form_post(client, url, data)
     assert response.status_code == 409
-    assert "already recorded" in page(response)
+    assert "already recorded" in text(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Penalty)) == 1
 
 
 # --- the right to reply ------------------------------------------------------------------
 
 def scan(client: Any, merchant: Merchant) -> str:
-    return page(client.get(f"/m/{merchant.badge_code}"))
+    return text(client.get(f"/m/{merchant.badge_code}"))
 
 
 def test_reply_publish_replace_and_staff_removal(client: Any, shop: Merchant, staff: Any) -> None:
@@ -180,14 +162,13 @@ def test_reply_publish_replace_and_staff_removal(client: Any, shop: Merchant, st
     assert [r.removed_at is None for r in replies] == [False, True]
     assert services.current_reply(shop.id).text == "已于三月整改完毕，欢迎监督。"
     assert db.session.get(Merchant, shop.id).public_version == version + 2
-    assert "已于三月整改完毕" in page(client.get(url))  # the form shows the current reply
+    assert "已于三月整改完毕" in text(client.get(url))  # the form shows the current reply
 
     too_long = form_post(client, url, {"text": "字" * 301})
     assert too_long.status_code == 400
     assert services.current_reply(shop.id).text == "已于三月整改完毕，欢迎监督。"
 
-    client.post("/account/logout", data={"csrf_token": re.search(
-        r'name="csrf_token"[^>]*value="([^"]+)"', page(client.get(url))).group(1)})
+    client.post("/account/logout", data={"csrf_token": csrf_token(client, url)})
     login(client, staff)
     reply = services.current_reply(shop.id)
     remove = f"/staff/replies/{reply.id}/remove"
@@ -203,7 +184,7 @@ def test_merchant_sees_removal_reason(client: Any, shop: Merchant, staff: Any) -
     reply = services.publish_reply(shop.owner, shop, "骂人的话")
     services.remove_reply(staff, reply, "含辱骂内容")
     login(client, shop.owner)
-    assert "含辱骂内容" in page(client.get(f"/portal/shops/{shop.id}/rating/reply"))
+    assert "含辱骂内容" in text(client.get(f"/portal/shops/{shop.id}/rating/reply"))
 
 
 # --- appeals -----------------------------------------------------------------------------
@@ -215,9 +196,9 @@ def test_appeal_within_21_days_and_decided_by_another_officer(client: Any, shop:
     make_rating(shop, "C")
     login(client, shop.owner)
     url = f"/portal/shops/{shop.id}/rating/appeal"
-    assert "价格标签" in page(client.get(url))  # the finding is offered in the list
+    assert "价格标签" in text(client.get(url))  # the finding is offered in the list
     response = form_post(client, url, {"finding": f"i{inspection.id}", "grounds": "当天标签已更换，附照片。"})
-    assert response.status_code == 302, page(response)[:2000]
+    assert response.status_code == 302, text(response)[:2000]
     appeal = db.session.scalar(sa.select(RatingAppeal))
     assert appeal.inspection_id == inspection.id and appeal.status == "open"
     # A second appeal while one is open is refused.
@@ -244,7 +225,7 @@ def test_appeal_within_21_days_and_decided_by_another_officer(client: Any, shop:
     assert response.status_code == 302
     appeal = db.session.get(RatingAppeal, appeal.id)
     assert (appeal.status, appeal.decided_by_id, appeal.decision_reason) == ("upheld", other.id, "照片证明已整改")
-    assert "照片证明已整改" in page(client.get(url))  # the merchant sees the decision
+    assert "照片证明已整改" in text(client.get(url))  # the merchant sees the decision
 
 
 def test_appeal_after_21_days_is_refused(client: Any, shop: Merchant) -> None:
@@ -253,7 +234,7 @@ def test_appeal_after_21_days_is_refused(client: Any, shop: Merchant) -> None:
     url = f"/portal/shops/{shop.id}/rating/appeal"
     response = form_post(client, url, {"finding": "", "grounds": "不服"})
     assert response.status_code == 409
-    assert "21 days" in page(response)
+    assert "21 days" in text(response)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(RatingAppeal)) == 0
 
 
@@ -282,13 +263,13 @@ def test_appeal_without_rating(client: Any, shop: Merchant) -> None:
 def test_two_breaches_open_one_proposal_and_staff_decide(client: Any, shop: Merchant, staff: Any) -> None:
     genuine = make_pledge(shop, "genuine")
     returns = make_pledge(shop, "returns")
-    make_complaint(shop, "genuine_doubt")
-    make_complaint(shop, "refused_return")
-    make_complaint(shop, "genuine_doubt", upheld=False)               # not upheld: no breach
-    make_complaint(shop, "genuine_doubt", closed_at=NOW - timedelta(days=400))  # too old
+    closed_complaint(shop, "genuine_doubt")
+    closed_complaint(shop, "refused_return")
+    closed_complaint(shop, "genuine_doubt", upheld=False)               # not upheld: no breach
+    closed_complaint(shop, "genuine_doubt", closed_at=NOW - timedelta(days=400))  # too old
     assert services.propose_suspensions() == []
 
-    make_complaint(shop, "genuine_doubt")
+    closed_complaint(shop, "genuine_doubt")
     created = services.propose_suspensions()
     assert [(p.pledge_id, p.breaches) for p in created] == [(genuine.id, 2)]
     assert services.propose_suspensions() == []  # one open proposal per pledge
@@ -299,27 +280,27 @@ def test_two_breaches_open_one_proposal_and_staff_decide(client: Any, shop: Merc
     proposal = created[0]
     url = f"/staff/suspension-proposals/{proposal.id}/decision"
     listing = "/staff/suspension-proposals"
-    assert shop.shop_name in page(client.get(listing))
+    assert shop.shop_name in text(client.get(listing))
     assert form_post(client, url, {"reason": "", "accept": "Suspend the pledge"}, form_url=listing).status_code == 400
     response = form_post(client, url, {"reason": "一年内两次售假", "accept": "Suspend the pledge"}, form_url=listing)
-    assert response.status_code == 302, page(response)[:2000]
+    assert response.status_code == 302, text(response)[:2000]
     assert db.session.get(Pledge, genuine.id).status == "suspended"
     assert db.session.get(SuspensionProposal, proposal.id).status == "accepted"
     event = db.session.scalar(sa.select(PledgeEvent).where(PledgeEvent.pledge_id == genuine.id)
                               .order_by(PledgeEvent.id.desc()))
     assert (event.to_status, event.actor_id, event.note) == ("suspended", staff.id, "一年内两次售假")
-    assert 'verdict-suspended' in page(client.get(f"/m/{shop.badge_code}"))
+    assert 'verdict-suspended' in text(client.get(f"/m/{shop.badge_code}"))
 
 
 def test_declined_proposal_returns_only_after_a_new_breach(shop: Merchant, staff: Any) -> None:
     make_pledge(shop, "returns")
-    make_complaint(shop, "refused_return", closed_at=NOW - timedelta(days=10))
-    make_complaint(shop, "refused_return", closed_at=NOW - timedelta(days=5))
+    closed_complaint(shop, "refused_return", closed_at=NOW - timedelta(days=10))
+    closed_complaint(shop, "refused_return", closed_at=NOW - timedelta(days=5))
     [proposal] = services.propose_suspensions()
     services.decide_proposal(staff, proposal, False, "商户已退款并整改")
     assert db.session.get(SuspensionProposal, proposal.id).status == "declined"
     assert services.propose_suspensions() == []
-    make_complaint(shop, "refused_return", closed_at=datetime.now(UTC) + timedelta(seconds=1))
+    closed_complaint(shop, "refused_return", closed_at=datetime.now(UTC) + timedelta(seconds=1))
     [again] = services.propose_suspensions(now=datetime.now(UTC) + timedelta(seconds=2))
     assert again.breaches == 3
 
@@ -327,7 +308,7 @@ def test_declined_proposal_returns_only_after_a_new_breach(shop: Merchant, staff
 def test_owner_cannot_accept_a_proposal_on_own_pledge(shop: Merchant) -> None:
     make_pledge(shop, "genuine")
     for _ in range(2):
-        make_complaint(shop, "genuine_doubt")
+        closed_complaint(shop, "genuine_doubt")
     [proposal] = services.propose_suspensions()
     shop.owner.role = "staff"  # an officer who also owns the shop
     db.session.commit()
@@ -340,7 +321,7 @@ def test_owner_cannot_accept_a_proposal_on_own_pledge(shop: Merchant) -> None:
 def test_propose_suspensions_cli(runner: Any, shop: Merchant) -> None:
     make_pledge(shop, "genuine")
     for _ in range(2):
-        make_complaint(shop, "genuine_doubt")
+        closed_complaint(shop, "genuine_doubt")
     result = runner.invoke(args=["compliance", "propose-suspensions"])
     assert result.exit_code == 0, result.output
     assert "1 new suspension proposal" in result.output
@@ -348,8 +329,8 @@ def test_propose_suspensions_cli(runner: Any, shop: Merchant) -> None:
 
 def test_complaint_close_hook_opens_the_proposal_in_the_callers_transaction(shop: Merchant) -> None:
     pledge = make_pledge(shop, "genuine")
-    make_complaint(shop, "genuine_doubt")
-    second = make_complaint(shop, "genuine_doubt", closed=False)
+    closed_complaint(shop, "genuine_doubt")
+    second = make_complaint(shop, problem_type="genuine_doubt", status="accepted")
     # What complaints.workflow._close does, then the hook, then the workflow's commit.
     second.status, second.outcome, second.upheld, second.closed_at = "closed", "resolved", True, datetime.now(UTC)
     [proposal] = services.on_complaint_closed(shop.id)

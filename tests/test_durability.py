@@ -37,7 +37,8 @@ import pytest
 from pledge_registry import create_app
 from pledge_registry.backup import integrity_check
 from pledge_registry.extensions import db
-from tests.conftest import base_config, make_merchant
+from tests.factories import make_merchant
+from tests.helpers import base_config, csrf_token_in, free_port, idempotency_key_in
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +46,6 @@ ROOT = Path(__file__).resolve().parents[1]
 REDIS_URL = os.environ.get("TEST_DURABILITY_REDIS_URL", "redis://127.0.0.1:6379/12")
 SECRET_KEY = "durability-test-secret-key-not-for-production"
 RAISED_LIMITS = {"COMPLAINT_LIMIT_PER_IP": "100000 per hour", "COMPLAINT_LIMIT_PER_PHONE": "100000 per day"}
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-_KEY = re.compile(r'name="idempotency_key"[^>]*value="([0-9a-f]{32})"')
 _TRACKING = re.compile(r'class="tracking-code"><strong>([0-9A-Z-]{14,20})</strong>')
 
 
@@ -105,9 +104,7 @@ class Gunicorn:
     def __init__(self, shop: Shop, workers: int) -> None:
         self.shop = shop
         self.workers = workers
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
 
     def __enter__(self) -> "Gunicorn":
         gunicorn = Path(sys.executable).parent / "gunicorn"
@@ -196,8 +193,8 @@ class Phone:
         status, headers, page = server.request("GET", self.path)
         assert status == 200, page[:500]
         self.cookie = headers["session-cookie"]
-        self.token = _CSRF.search(page).group(1)
-        self.key = _KEY.search(page).group(1)
+        self.token, self.key = csrf_token_in(page), idempotency_key_in(page)
+        assert self.token and self.key, page[:500]
 
     def fields(self) -> dict[str, Any]:
         return {"csrf_token": self.token, "idempotency_key": self.key, "request_type": "complaint",

@@ -15,7 +15,8 @@ from openpyxl import Workbook
 from pledge_registry.compliance import importer, services
 from pledge_registry.extensions import db
 from pledge_registry.models import Inspection, Merchant, Penalty
-from tests.conftest import form_post, login, make_merchant, make_user
+from tests.factories import make_merchant, make_user
+from tests.helpers import form_post, login
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -11,31 +11,18 @@ import sqlalchemy as sa
 
 from pledge_registry.complaints import deadlines, jobs, uploads
 from pledge_registry.extensions import db
-from pledge_registry.models import (
-    Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, PhoneReveal, SurveyResponse,
-)
+from pledge_registry.models import Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, PhoneReveal, SurveyResponse
 from pledge_registry.outbox import enqueue
-
-from .conftest import make_merchant, make_user
+from tests.factories import make_complaint, make_merchant, make_user
 
 NOW = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)   # Monday 09:00 in Taicang
 SHOPPER_PHONE = "13987654321"
 
 
-def make_complaint(merchant: Any, **overrides: Any) -> Complaint:
-    received = overrides.pop("received_at", NOW - timedelta(days=1))
-    fields: dict[str, Any] = {
-        "idempotency_key": secrets.token_hex(16), "merchant_id": merchant.id, "item": "电动自行车",
-        "problem_type": "quality", "account": "车骑了三天电池就鼓包了，商家不给退", "wants": ["refund"],
-        "shopper_name": "王五", "shopper_phone": SHOPPER_PHONE, "consent_version": "2026-11",
-        "consent_at": received, "received_at": received, "status": "received",
-        "acceptance_due_at": received + timedelta(days=5), "completion_due_at": received + timedelta(days=20),
-    }
-    fields.update(overrides)
-    complaint = Complaint(**fields)
-    db.session.add(complaint)
-    db.session.commit()
-    return complaint
+def complaint_for(merchant: Any, **overrides: Any) -> Complaint:
+    """A complaint from SHOPPER_PHONE, received the day before NOW unless said otherwise."""
+    return make_complaint(merchant, **{"received_at": NOW - timedelta(days=1), "shopper_phone": SHOPPER_PHONE,
+                                       **overrides})
 
 
 def _messages(template: str | None = None) -> list[OutboxMessage]:
@@ -50,10 +37,10 @@ def _messages(template: str | None = None) -> list[OutboxMessage]:
 def test_merchant_is_reminded_once_per_deadline(app):
     merchant = make_merchant(contact_phone="13811112222")
     due = NOW + timedelta(hours=10)
-    c = make_complaint(merchant, status="with_merchant", accepted_at=NOW - timedelta(days=1),
+    c = complaint_for(merchant, status="with_merchant", accepted_at=NOW - timedelta(days=1),
                        forwarded_at=NOW - timedelta(days=1), merchant_reply_due_at=due)
-    make_complaint(merchant, status="with_merchant", merchant_reply_due_at=NOW + timedelta(hours=30))  # later
-    make_complaint(merchant, status="with_merchant", merchant_reply_due_at=NOW - timedelta(hours=1))   # overdue
+    complaint_for(merchant, status="with_merchant", merchant_reply_due_at=NOW + timedelta(hours=30))  # later
+    complaint_for(merchant, status="with_merchant", merchant_reply_due_at=NOW - timedelta(hours=1))   # overdue
 
     first = jobs.send_reminders(now=NOW)
     again = jobs.send_reminders(now=NOW + timedelta(hours=1))
@@ -75,14 +62,14 @@ def test_officer_reminders_by_email_or_sms_and_unassigned_counted(app):
     merchant = make_merchant()
     by_mail = make_user(role="staff", email="officer@bureau.example")
     by_phone = make_user(role="staff", email=None, phone="13700001111")
-    accept_soon = make_complaint(merchant, acceptance_due_at=NOW + timedelta(hours=5),
+    accept_soon = complaint_for(merchant, acceptance_due_at=NOW + timedelta(hours=5),
                                  assigned_officer_id=by_mail.id)
-    finish_soon = make_complaint(merchant, status="mediating", accepted_at=NOW - timedelta(days=6),
+    finish_soon = complaint_for(merchant, status="mediating", accepted_at=NOW - timedelta(days=6),
                                  completion_due_at=NOW + timedelta(hours=12), assigned_officer_id=by_phone.id)
-    make_complaint(merchant, acceptance_due_at=NOW + timedelta(hours=5))           # nobody assigned
-    make_complaint(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(hours=1),
+    complaint_for(merchant, acceptance_due_at=NOW + timedelta(hours=5))           # nobody assigned
+    complaint_for(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(hours=1),
                    completion_due_at=NOW + timedelta(hours=3), assigned_officer_id=by_mail.id)  # closed
-    make_complaint(merchant, status="accepted", accepted_at=NOW - timedelta(hours=2),
+    complaint_for(merchant, status="accepted", accepted_at=NOW - timedelta(hours=2),
                    acceptance_due_at=NOW + timedelta(hours=5), assigned_officer_id=by_mail.id)   # already accepted
 
     report = jobs.send_reminders(now=NOW)
@@ -98,7 +85,7 @@ def test_officer_reminders_by_email_or_sms_and_unassigned_counted(app):
 
 def test_remind_command(app, runner):
     merchant = make_merchant()
-    make_complaint(merchant, status="with_merchant", merchant_reply_due_at=datetime.now(UTC) + timedelta(hours=2))
+    complaint_for(merchant, status="with_merchant", merchant_reply_due_at=datetime.now(UTC) + timedelta(hours=2))
     result = runner.invoke(args=["complaints", "remind"])
     assert result.exit_code == 0, result.output
     assert "Reminders queued: 1 to merchants, 0 to officers." in result.output
@@ -121,7 +108,7 @@ def test_anonymise_removes_personal_data_and_photos_and_is_idempotent(app, runne
     retention = deadlines.current_deadlines().retention_days
     merchant = make_merchant()
     officer = make_user(role="staff")
-    old = make_complaint(merchant, received_at=NOW - timedelta(days=retention + 40), status="closed",
+    old = complaint_for(merchant, received_at=NOW - timedelta(days=retention + 40), status="closed",
                          outcome="resolved", amount_recovered_cents=50000,
                          closed_at=NOW - timedelta(days=retention + 1), assigned_officer_id=officer.id)
     old_file = _photo(old)
@@ -136,8 +123,8 @@ def test_anonymise_removes_personal_data_and_photos_and_is_idempotent(app, runne
     enqueue("sms", SHOPPER_PHONE, "complaint_closed", {"tracking_code": old.tracking_code, "shop": "x",
                                                        "outcome": "resolved"}, f"complaint:{old.id}:complaint_closed:")
     db.session.commit()
-    recent = make_complaint(merchant, status="closed", outcome="withdrawn", closed_at=NOW - timedelta(days=10))
-    open_old = make_complaint(merchant, received_at=NOW - timedelta(days=retention + 100), status="mediating")
+    recent = complaint_for(merchant, status="closed", outcome="withdrawn", closed_at=NOW - timedelta(days=10))
+    open_old = complaint_for(merchant, received_at=NOW - timedelta(days=retention + 100), status="mediating")
     open_file = _photo(open_old)
 
     assert jobs.anonymise_closed(now=NOW) == 1
@@ -173,7 +160,7 @@ def test_anonymise_removes_personal_data_and_photos_and_is_idempotent(app, runne
 def test_anonymise_finishes_when_a_photo_file_is_already_gone(app):
     """A run that deleted the files and then failed to commit: the next run completes."""
     retention = deadlines.current_deadlines().retention_days
-    c = make_complaint(make_merchant(), status="closed", outcome="rejected", reject_reason="outside_scope",
+    c = complaint_for(make_merchant(), status="closed", outcome="rejected", reject_reason="outside_scope",
                        closed_at=NOW - timedelta(days=retention + 5))
     os.unlink(_photo(c))
     assert jobs.anonymise_closed(now=NOW) == 1
@@ -184,6 +171,6 @@ def test_retention_period_comes_from_the_settings(app):
     admin = make_user(role="admin")
     deadlines.save_deadlines(deadlines.Deadlines(retention_days=30), admin.id)
     merchant = make_merchant()
-    make_complaint(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(days=31))
-    make_complaint(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(days=29))
+    complaint_for(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(days=31))
+    complaint_for(merchant, status="closed", outcome="resolved", closed_at=NOW - timedelta(days=29))
     assert jobs.anonymise_closed(now=NOW) == 1

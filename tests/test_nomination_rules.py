@@ -7,7 +7,13 @@ from datetime import date
 import pytest
 
 from pledge_registry.nominations.rules import (
-    Facts, PledgeSpan, continuous_since, eligibility, failed, is_eligible, months_before,
+    Facts,
+    PledgeSpan,
+    continuous_since,
+    eligibility,
+    failed,
+    is_eligible,
+    months_before,
 )
 
 TODAY = date(2025, 6, 15)

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 
 from pledge_registry.compliance import services as compliance
 from pledge_registry.extensions import db
-from pledge_registry.models import Merchant, Nomination, NominationEvent, Rating, Town
+from pledge_registry.models import Merchant, Nomination, NominationEvent, Town
 from pledge_registry.nominations import services
-from tests.conftest import IsolatedClient, form_post, login, make_merchant, make_pledge, make_user
+from tests.factories import make_complaint, make_merchant, make_pledge, make_pledged_merchant, make_rating, make_user
+from tests.helpers import form_post, login, signed_in_client, text
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -21,19 +22,9 @@ NOW = datetime.now(UTC)
 
 
 
-def make_rating(merchant: Merchant, grade: str) -> Rating:
-    db.session.execute(sa.update(Rating).where(Rating.merchant_id == merchant.id).values(is_current=False))
-    rating = Rating(merchant_id=merchant.id, grade=grade, score=90 if grade == "A" else 60, breakdown={},
-                    model_version="test", is_current=True, cause="test", computed_at=NOW)
-    db.session.add(rating)
-    db.session.commit()
-    return rating
-
-
 def eligible_shop(grade: str = "A", **overrides: Any) -> Merchant:
-    merchant = make_merchant(**overrides)
-    for kind in ("genuine", "returns"):
-        make_pledge(merchant, kind, activated_at=NOW - timedelta(days=240))
+    """A shop with both pledges in force for eight months, rated `grade`."""
+    merchant = make_pledged_merchant(since=NOW - timedelta(days=240), **overrides)
     make_rating(merchant, grade)
     return merchant
 
@@ -51,18 +42,6 @@ def town_officer(shop: Merchant) -> Any:
 @pytest.fixture
 def city_officer(app: Any) -> Any:
     return make_user("staff", display_name="市officer")
-
-
-def text(response: Any) -> str:
-    return response.get_data(as_text=True)
-
-
-def as_user(app: Any, user: Any) -> Any:
-    """A client of its own, signed in as `user` (each request in its own context)."""
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def apply(client: Any, merchant: Merchant, level: str = "demonstration", statement: str = "") -> Any:
@@ -103,9 +82,8 @@ def test_why_not(client: Any, app: Any) -> None:
     compliance.record_penalty(make_user("staff"), merchant,
                               compliance.PenaltyData("P-1", NOW.date() - timedelta(days=40), "虚假宣传", 100000))
     make_rating(merchant, "B")  # keep the grade this test is about (the penalty re-rated the shop)
-    from tests.test_compliance import make_complaint
-
-    make_complaint(merchant, closed=False, completion_due_at=NOW - timedelta(days=1))
+    make_complaint(merchant, problem_type="genuine_doubt", status="accepted",
+                   completion_due_at=NOW - timedelta(days=1))
     login(client, merchant.owner)
     response = apply(client, merchant, "demonstration")
     assert response.status_code == 409
@@ -143,8 +121,8 @@ def test_two_steps_with_reasons_visible_to_the_merchant(app: Any, client: Any, s
     scan_before = text(client.get(f"/m/{shop.badge_code}"))
     assert "unit-title" not in scan_before
 
-    town = as_user(app, town_officer)
-    city = as_user(app, city_officer)
+    town = signed_in_client(app, town_officer)
+    city = signed_in_client(app, city_officer)
     # The city cannot go first; a town step needs a reason.
     assert decide(city, nomination, "town").status_code == 403
     assert decide(town, nomination, "town", reason="").status_code == 400
@@ -176,7 +154,7 @@ def test_two_steps_with_reasons_visible_to_the_merchant(app: Any, client: Any, s
 
 def test_rejection_at_town_step(app: Any, shop: Merchant, town_officer: Any) -> None:
     nomination = services.apply(shop.owner, shop, "participant")
-    assert decide(as_user(app, town_officer), nomination, "town", approve=False, reason="投诉处理不及时").status_code == 302
+    assert decide(signed_in_client(app, town_officer), nomination, "town", approve=False, reason="投诉处理不及时").status_code == 302
     nomination = db.session.get(Nomination, nomination.id)
     assert (nomination.status, nomination.town_reason) == ("rejected", "投诉处理不及时")
     assert services.apply(shop.owner, shop, "participant").status == "submitted"  # may apply again
@@ -186,7 +164,7 @@ def test_officer_of_another_town_cannot_decide(app: Any, shop: Merchant) -> None
     other_town = db.session.scalar(sa.select(Town.id).where(Town.id != shop.town_id))
     stranger = make_user("staff", town_id=other_town)
     nomination = services.apply(shop.owner, shop, "participant")
-    assert decide(as_user(app, stranger), nomination, "town").status_code == 403
+    assert decide(signed_in_client(app, stranger), nomination, "town").status_code == 403
     assert nomination.id not in [n.id for n in services.queue_for(stranger)]
 
 
@@ -201,7 +179,7 @@ def test_same_officer_never_takes_both_steps(shop: Merchant, town_officer: Any) 
 
 
 def test_town_officer_applies_and_another_officer_decides(app: Any, shop: Merchant, town_officer: Any) -> None:
-    response = form_post(as_user(app, town_officer), f"/staff/shops/{shop.id}/nominations",
+    response = form_post(signed_in_client(app, town_officer), f"/staff/shops/{shop.id}/nominations",
                          {"level": "participant", "statement": "辖区推荐"})
     assert response.status_code == 302, text(response)[:2000]
     nomination = db.session.scalar(sa.select(Nomination))
@@ -254,12 +232,12 @@ def test_review_standing_flags_then_delist(app: Any, runner: Any, client: Any, s
     assert nomination.status == "approved"  # flagged only: staff decide
     assert "unit-title" in text(client.get(f"/m/{shop.badge_code}"))
 
-    city = as_user(app, city_officer)
+    city = signed_in_client(app, city_officer)
     assert nomination.id in [n.id for n in services.flagged_units()]
     assert "penalty decided on" in text(city.get("/staff/nominations"))
     url = f"/staff/nominations/{nomination.id}/delist"
     assert form_post(city, url, {"reason": ""}, form_url=f"/staff/nominations/{nomination.id}").status_code == 400
-    assert form_post(as_user(app, town_officer), url, {"reason": "x"},
+    assert form_post(signed_in_client(app, town_officer), url, {"reason": "x"},
                      form_url=f"/staff/nominations/{nomination.id}").status_code == 403
     response = form_post(city, url, {"reason": "一年内受到行政处罚，摘牌"}, form_url=f"/staff/nominations/{nomination.id}")
     assert response.status_code == 302
@@ -301,7 +279,7 @@ def test_titles_expire_yearly(app: Any, runner: Any, client: Any, shop: Merchant
 
 def test_renewal_only_in_the_last_60_days(app: Any, shop: Merchant, town_officer: Any, city_officer: Any) -> None:
     nomination = named(app, shop, town_officer, city_officer)
-    city = as_user(app, city_officer)
+    city = signed_in_client(app, city_officer)
     url = f"/staff/nominations/{nomination.id}/renew"
     assert form_post(city, url, {"reason": "续期"}, form_url=f"/staff/nominations/{nomination.id}").status_code == 409
     ends = compliance.local_today() + timedelta(days=20)

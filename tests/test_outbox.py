@@ -6,7 +6,6 @@ from __future__ import annotations
 import email
 import json
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,17 +21,11 @@ from pledge_registry.extensions import db
 from pledge_registry.models import OutboxMessage
 from pledge_registry.outbox import delivery, enqueue, messages
 from pledge_registry.outbox.backends import LogBackend, Outgoing, WebhookBackend, mask_recipient
-
-from .conftest import make_merchant
+from tests.factories import make_filed_complaint, make_merchant
+from tests.helpers import free_port
 
 T0 = datetime(2030, 1, 7, 2, 0, tzinfo=UTC)  # later than any message the tests enqueue: all due
 PHONE = "13912345678"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _message(key: str = "test:1") -> OutboxMessage:
@@ -83,7 +76,7 @@ def smtp_server() -> Iterator[tuple[_Mailbox, int]]:
     from aiosmtpd.controller import Controller
 
     mailbox = _Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
@@ -223,7 +216,7 @@ def test_backoff_doubles_and_is_capped():
 
 
 def test_gives_up_after_max_attempts_keeps_the_row_and_retry_failed_requeues(app, runner):
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     _use_webhook(app, f"http://127.0.0.1:{port}/sms")
     app.config["OUTBOX_MAX_ATTEMPTS"] = 2
     _enqueue_sms()
@@ -372,14 +365,9 @@ def test_enqueue_in_a_rolled_back_transaction_leaves_no_message(app):
 
 
 def test_a_filed_complaint_commits_its_message_and_sms_carries_no_account(app):
-    from pledge_registry.complaints.workflow import NewComplaint, file_complaint
-
     merchant = make_merchant()
-    complaint, _ = file_complaint(NewComplaint(
-        idempotency_key="k" * 32, merchant_id=merchant.id, request_type="complaint", item="电饭煲",
-        purchased_on=None, amount_paid_cents=29900, problem_type="quality",
-        account="买回家第二天就坏了，店员态度很差", wants=("refund",), shopper_name="李四",
-        shopper_phone=PHONE, consent=True))
+    complaint = make_filed_complaint(merchant, account="买回家第二天就坏了，店员态度很差", shopper_name="李四",
+                                     shopper_phone=PHONE)
     backend = RecordingBackend()
     assert delivery.deliver_due(backend=backend, now=datetime.now(UTC) + timedelta(seconds=1)).sent == 1
     [sms] = backend.sent
@@ -422,7 +410,7 @@ def test_log_backend_masks_the_phone_and_keeps_the_text_out(app, caplog):
 
 
 def test_failures_log_no_phone(app, caplog):
-    _use_webhook(app, f"http://127.0.0.1:{_free_port()}/sms")
+    _use_webhook(app, f"http://127.0.0.1:{free_port()}/sms")
     _enqueue_sms()
     with caplog.at_level(logging.DEBUG):
         delivery.deliver_due(now=T0)

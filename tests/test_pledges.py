@@ -9,14 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from pledge_registry.extensions import db
-from pledge_registry.models import Pledge, PledgeEvent
-from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
+from pledge_registry.models import Pledge, PledgeEvent, PledgeTemplate
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import form_post, login, tag_with
 
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Assertions read the English msgids; Chinese is the default language."""
-    client.set_cookie("lang", "en")
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture
@@ -55,12 +52,6 @@ def _events(pledge) -> list[tuple[str | None, str]]:
     return [(e.from_status, e.to_status) for e in rows]
 
 
-def _tag(page: str, marker: str) -> str:
-    """The whole HTML tag that contains `marker`."""
-    before, after = page.split(marker, 1)
-    return before.rsplit("<", 1)[1] + marker + after.split(">", 1)[0]
-
-
 def _detail(pledge) -> str:
     return f"/portal/pledges/{pledge.id}"
 
@@ -94,9 +85,9 @@ def test_six_days_refused_with_input_kept(client, shop):
     assert "At least 7 days, at most 365." in page
     assert 'name="return_days"' in page and 'value="6"' in page
     assert "须保留小票" in page and "定制眼镜" in page
-    assert "selected" in _tag(page, 'value="cash"')
-    assert "checked" in _tag(page, 'value="custom"') and "checked" not in _tag(page, 'value="media"')
-    assert 'value="5"' in _tag(page, 'name="refund_days"')
+    assert "selected" in tag_with(page, 'value="cash"')
+    assert "checked" in tag_with(page, 'value="custom"') and "checked" not in tag_with(page, 'value="media"')
+    assert 'value="5"' in tag_with(page, 'name="refund_days"')
     assert _pledges(shop) == []
 
 
@@ -142,13 +133,15 @@ def test_save_draft_without_agreeing(client, shop):
 def test_sign_ignores_posted_status_and_shop(client, shop, owner):
     other_shop = make_merchant()
     staff = make_user("staff")
+    genuine_terms = db.session.scalar(select(PledgeTemplate.id).where(PledgeTemplate.kind == "genuine"))
     response = form_post(client, sign_url(shop, "returns"), returns_form(
         status="active", merchant_id=other_shop.id, signed_by_id=staff.id, decided_by_id=staff.id,
-        expires_at="2099-01-01", template_id=999))
+        expires_at="2099-01-01", template_id=genuine_terms))
     assert response.status_code == 302
     (pledge,) = _pledges(shop)
     assert (pledge.status, pledge.signed_by_id, pledge.decided_by_id, pledge.expires_at) == (
         "submitted", owner.id, None, None)
+    assert pledge.template_id != genuine_terms and pledge.template.kind == "returns"
     assert _pledges(other_shop) == []
 
 
@@ -360,5 +353,5 @@ def test_expired_page_keeps_the_terms_typed(client, shop):
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "This page was open too long and has expired." in page
-    assert 'value="21"' in _tag(page, 'name="return_days"') and "须保留小票" in page
+    assert 'value="21"' in tag_with(page, 'name="return_days"') and "须保留小票" in page
     assert _pledges(shop) == []

@@ -14,7 +14,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,10 +27,19 @@ import pytest
 
 from pledge_registry.config import load as load_config
 from pledge_registry.models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
-from tests.conftest import csrf_token, form_post, make_merchant
-from tests.test_complaints_shopper import (  # noqa: F401 - `client`: the English-speaking browser fixture
-    client, complain_url, complaint_data, complaints, filed,
+from tests.factories import make_merchant
+from tests.helpers import (
+    complain_url,
+    complaint_data,
+    complaints,
+    csrf_token,
+    csrf_token_in,
+    filed,
+    form_post,
+    free_port,
 )
+
+pytestmark = pytest.mark.usefixtures("english")
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -148,12 +156,6 @@ def _redis_or_skip(url: str) -> None:
     connection.flushdb()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -184,7 +186,7 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
     shutil.copy(sqlite_template, db_path)  # migrated once per test session (conftest)
     started = time.monotonic()
     limit_value = load_config(str(tmp_path))["TRACK_LIMIT_PER_IP"]
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "APP_ENV": "development", "SECRET_KEY": "gunicorn-test-secret",
            "DATABASE_URL": f"sqlite:///{db_path}", "RATELIMIT_STORAGE_URI": REDIS_URL,
@@ -205,7 +207,7 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         status, page = _status(opener, base + "/track")
         assert status == 200
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        token = csrf_token_in(page)
         # Three at a time, so that the workers share them out (one after another, the worker
         # that has just answered may take every next one); then two more, one after another.
         def look_up(_: int) -> int:

@@ -10,14 +10,21 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.complaints import workflow
-from pledge_registry.complaints.workflow import NewComplaint
 from pledge_registry.extensions import db
-from pledge_registry.models import Complaint, Inspection, Merchant, Penalty, Rating, Setting, SurveyResponse
+from pledge_registry.models import Complaint, Inspection, Merchant, Penalty, Rating, Setting
 from pledge_registry.pledges import services as pledge_services
 from pledge_registry.rating_model import FACTOR_KEYS
 from pledge_registry.ratings import aggregate, hooks, services
 from pledge_registry.ratings.aggregate import Scope
-from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
+from tests.factories import (
+    make_complaint,
+    make_filed_complaint,
+    make_merchant,
+    make_pledge,
+    make_pledged_merchant,
+    make_user,
+)
+from tests.helpers import form_post, login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -26,33 +33,21 @@ _keys = itertools.count()
 
 def established(**overrides):
     """An approved shop with both pledges in force for 200 days: rated A when clean."""
-    merchant = make_merchant(**overrides)
-    long_ago = datetime.now(UTC) - timedelta(days=200)
-    make_pledge(merchant, "genuine", activated_at=long_ago)
-    make_pledge(merchant, "returns", activated_at=long_ago)
-    return merchant
+    return make_pledged_merchant(since=datetime.now(UTC) - timedelta(days=200), **overrides)
 
 
 def add_complaint(merchant, *, upheld=False, problem_type="quality", outcome="resolved",
                   received_days_ago=30, replied=True, late=False, survey=None):
     """A closed complaint written straight into the table (the workflow has its own tests)."""
-    now = datetime.now(UTC)
-    received = now - timedelta(days=received_days_ago)
+    received = datetime.now(UTC) - timedelta(days=received_days_ago)
     due = received + timedelta(days=5)
-    c = Complaint(
-        idempotency_key=f"rk-{next(_keys)}", merchant_id=merchant.id, item="电饭煲", problem_type=problem_type,
-        account="坏了", consent_version="t", consent_at=received, received_at=received,
+    return make_complaint(
+        merchant, received_at=received, survey=survey, item="电饭煲", problem_type=problem_type, account="坏了",
         acceptance_due_at=received + timedelta(days=1), completion_due_at=received + timedelta(days=10),
         accepted_at=received, forwarded_at=received, merchant_reply_due_at=due,
         merchant_replied_at=(due + timedelta(days=2) if late else due - timedelta(days=1)) if replied else None,
         status="closed" if outcome else "with_merchant", outcome=outcome,
-        closed_at=received + timedelta(days=8) if outcome else None, upheld=upheld, shopper_phone="13812345678")
-    db.session.add(c)
-    db.session.flush()
-    if survey:
-        db.session.add(SurveyResponse(complaint_id=c.id, answer=survey))
-    db.session.commit()
-    return c
+        closed_at=received + timedelta(days=8) if outcome else None, upheld=upheld)
 
 
 def rate(merchant) -> Rating | None:
@@ -153,12 +148,8 @@ def test_event_updates_rating_and_the_cached_scan_page(app, client) -> None:
     rate(m)
     officer = make_user("staff")
     # An upheld complaint about a fake, closed through the workflow as an officer would.
-    for _ in range(1):
-        c, _created = workflow.file_complaint(NewComplaint(
-            idempotency_key=f"ev-{next(_keys)}", merchant_id=m.id, request_type="complaint", item="手机",
-            purchased_on=None, amount_paid_cents=100, problem_type="genuine_doubt", account="假货",
-            wants=("refund",), shopper_name=None, shopper_phone="13812345678", consent=True))
-        workflow.accept(officer, c)
+    c = make_filed_complaint(m, item="手机", amount_paid_cents=100, problem_type="genuine_doubt", account="假货")
+    workflow.accept(officer, c)
     before = client.get(f"/m/{m.badge_code}").get_data(as_text=True)
     assert "<strong>A</strong>" in before
     for c in db.session.scalars(sa.select(Complaint).where(Complaint.merchant_id == m.id)).all():

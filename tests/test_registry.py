@@ -11,16 +11,13 @@ from sqlalchemy import func, select
 from pledge_registry import demo, uscc
 from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, MerchantEvent, Town
-from tests.conftest import form_post, login, make_merchant, make_pledge, make_user
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import form_post, login, missing_id, tag_with
+
+pytestmark = pytest.mark.usefixtures("english")
 
 NEW_SHOP = "/portal/shops/new"
 DASHBOARD = "/portal/"
-
-
-@pytest.fixture(autouse=True)
-def english(client):
-    """Assertions read the English msgids; Chinese is the default language."""
-    client.set_cookie("lang", "en")
 
 
 def _code(seed: int = 1) -> str:
@@ -49,12 +46,6 @@ def _merchants(**where: object) -> list[Merchant]:
     for name, value in where.items():
         query = query.where(getattr(Merchant, name) == value)
     return list(db.session.scalars(query))
-
-
-def _tag(page: str, marker: str) -> str:
-    """The whole HTML tag that contains `marker`."""
-    before, after = page.split(marker, 1)
-    return before.rsplit("<", 1)[1] + marker + after.split(">", 1)[0]
 
 
 def _location_path(response) -> str:
@@ -143,7 +134,6 @@ def test_same_code_elsewhere_is_a_branch(client, merchant_user, existing_status,
     ("contact_phone", "23912345678", "Enter an 11-digit mainland mobile number"),
     ("contact_phone", "139123456789", None),
     ("town_id", 0, "This field is required."),
-    ("town_id", 999999, "Not a valid choice"),
     ("shop_name", "", "This field is required."),
     ("shop_name", "x" * 101, None),
     ("legal_name", "太仓\x00公司", "Remove the control characters"),
@@ -154,6 +144,13 @@ def test_register_field_rules(client, merchant_user, field, value, message):
     assert response.status_code == 400
     if message:
         assert message in response.get_data(as_text=True)
+    assert _merchants() == []
+
+
+def test_register_refuses_an_unknown_town(client, merchant_user):
+    response = form_post(client, NEW_SHOP, shop_form(town_id=missing_id(Town)))
+    assert response.status_code == 400
+    assert "Not a valid choice" in response.get_data(as_text=True)
     assert _merchants() == []
 
 
@@ -176,12 +173,13 @@ def test_staff_cannot_register_shops(client):
 
 def test_register_ignores_posted_status_and_owner(client, merchant_user):
     other = make_user()
+    other_shop = make_merchant(owner=other)
     staff = make_user("staff")
     response = form_post(client, NEW_SHOP, shop_form(
-        status="approved", owner_id=other.id, merchant_id=1, reviewed_by_id=staff.id,
+        status="approved", owner_id=other.id, merchant_id=other_shop.id, reviewed_by_id=staff.id,
         badge_code="aaaaaaaaaaaaa", public_version=99, review_note="self-approved"))
     assert response.status_code == 302
-    (merchant,) = _merchants()
+    (merchant,) = [m for m in _merchants() if m.id != other_shop.id]
     assert merchant.status == "pending"
     assert merchant.owner_id == merchant_user.id
     assert merchant.reviewed_by_id is None
@@ -211,9 +209,9 @@ def test_approved_shop_form_says_what_can_change(client, merchant_user):
     page = client.get(f"/portal/shops/{merchant.id}/edit").get_data(as_text=True)
     assert "only the contact person, contact mobile and opening hours can change" in page
     for name in ("credit_code", "legal_name", "shop_name", "address", "town_id", "area_id", "category"):
-        assert "disabled" in _tag(page, f'name="{name}"'), name
+        assert "disabled" in tag_with(page, f'name="{name}"'), name
     for name in ("contact_name", "contact_phone", "opening_hours"):
-        assert "disabled" not in _tag(page, f'name="{name}"'), name
+        assert "disabled" not in tag_with(page, f'name="{name}"'), name
 
 
 def test_approved_shop_edit_as_a_browser_sends_it(client, merchant_user):
@@ -377,7 +375,7 @@ def test_another_merchants_shop_is_not_found(client, merchant_user, method, path
 
 
 def test_unknown_shop_is_not_found(client, merchant_user):
-    assert client.get("/portal/shops/999999").status_code == 404
+    assert client.get(f"/portal/shops/{missing_id(Merchant)}").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/portal/", "/portal/shops/new", "/account/password"])

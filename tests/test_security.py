@@ -8,7 +8,8 @@ import pytest
 
 from pledge_registry import create_app
 from pledge_registry.config import load
-from tests.conftest import login, make_merchant, make_pledge, make_user
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import login
 
 # Endpoints anyone may use. Every other endpoint must refuse an anonymous visitor.
 PUBLIC_ENDPOINTS = {
@@ -153,7 +154,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch) -> None:
 
 
 def test_hsts_in_production(database_url, tmp_path, monkeypatch) -> None:
-    from tests.conftest import base_config
+    from tests.helpers import base_config
 
     monkeypatch.setenv("APP_ENV", "production")
     app = create_app({**base_config(database_url, tmp_path), "HSTS": True})
@@ -164,7 +165,7 @@ def test_hsts_in_production(database_url, tmp_path, monkeypatch) -> None:
 def test_security_events_are_logged_without_secrets(client, caplog) -> None:
     user = make_user()
     caplog.set_level("WARNING", logger="pledge_registry.security")
-    from tests.conftest import TEST_PASSWORD, form_post
+    from tests.helpers import TEST_PASSWORD, form_post
 
     form_post(client, "/account/login", {"login": user.login_name, "password": "wrong password here"})
     login(client, user)

@@ -1,4 +1,5 @@
-from tests.conftest import form_post, make_merchant, make_pledge, make_user
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import form_post
 
 
 def test_scan_page_of_a_valid_shop(client):

@@ -13,11 +13,10 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.extensions import db
+from pledge_registry.models import Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate
 from pledge_registry.staff import views as staff_views
-from pledge_registry.models import (
-    Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate,
-)
-from tests.conftest import csrf_token, form_post, login, make_merchant, make_pledge, make_user
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import csrf_token, form_post, login, missing_id
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -373,8 +372,8 @@ def test_the_pledge_page_shows_terms_signer_and_history(client, staff):
 
 
 def test_missing_records_are_404(client, staff):
-    assert client.get("/staff/shops/987654").status_code == 404
-    assert client.get("/staff/pledges/987654").status_code == 404
+    assert client.get(f"/staff/shops/{missing_id(Merchant)}").status_code == 404
+    assert client.get(f"/staff/pledges/{missing_id(Pledge)}").status_code == 404
 
 
 # --- access ------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +16,9 @@ import sqlalchemy as sa
 from pledge_registry.complaints.stats import StatsFilter, service_levels
 from pledge_registry.complaints.stats_views import CSV_HEADER
 from pledge_registry.extensions import db
-from pledge_registry.models import Complaint, SurveyResponse, Town
-
-from .conftest import login, make_merchant, make_user
+from pledge_registry.models import Complaint, Town
+from tests.factories import make_complaint, make_merchant, make_user
+from tests.helpers import login, missing_id
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
@@ -31,19 +30,16 @@ def at(month: int, day: int, hour: int = 10) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=TZ).astimezone(UTC)
 
 
-def _complaint(merchant: Any, received: datetime, problem_type: str = "quality", survey: str | None = None,
-               **fields: Any) -> Complaint:
-    c = Complaint(idempotency_key=secrets.token_hex(16), merchant_id=merchant.id, item="商品",
-                  problem_type=problem_type, account="经过", wants=["refund"], shopper_name="赵六",
-                  shopper_phone="13955556666", consent_version="2026-11", consent_at=received,
-                  received_at=received, acceptance_due_at=received, completion_due_at=received,
-                  status=fields.pop("status", "closed" if "outcome" in fields else "received"), **fields)
-    db.session.add(c)
-    db.session.flush()
-    if survey:
-        db.session.add(SurveyResponse(complaint_id=c.id, answer=survey))
-    db.session.commit()
-    return c
+# What the statistics pages and the CSV must never show.
+SHOPPER = {"shopper_name": "赵六", "shopper_phone": "13955556666", "account": "经过"}
+
+
+def _complaint(merchant: Any, received: datetime, survey: str | None = None, **fields: Any) -> Complaint:
+    """Received at `received` and closed when it has an outcome; the statistics count working
+    days from the dates, not from the stored deadlines."""
+    fields.setdefault("status", "closed" if "outcome" in fields else "received")
+    return make_complaint(merchant, received_at=received, survey=survey, item="商品", acceptance_due_at=received,
+                          completion_due_at=received, **SHOPPER, **fields)
 
 
 @pytest.fixture
@@ -151,7 +147,7 @@ def test_staff_page_shows_the_levels(city, client):
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "60.0%" in html and "40.0%" in html and "66.7%" in html and "420.50" in html
-    assert "13955556666" not in html and "赵六" not in html
+    assert SHOPPER["shopper_phone"] not in html and SHOPPER["shopper_name"] not in html
     assert client.get("/staff/complaints/stats").status_code == 200   # default period
 
 
@@ -159,7 +155,7 @@ def test_invalid_filter_is_a_400_with_the_form(city, client):
     login(client, make_user(role="staff"))
     assert client.get("/staff/complaints/stats?start=2026-10-01&end=2026-09-01").status_code == 400
     assert client.get("/staff/complaints/stats?start=not-a-date").status_code == 400
-    assert client.get("/staff/complaints/stats?town=999999").status_code == 400
+    assert client.get(f"/staff/complaints/stats?town={missing_id(Town)}").status_code == 400
     assert client.get("/staff/complaints/stats.csv?start=2026-10-01&end=2026-09-01").status_code == 400
 
 
@@ -180,7 +176,7 @@ def test_csv_export(city, client):
     town_rows = {r[1]: r for r in rows if r[0] == "town"}
     assert town_rows[t1.name][2:] == ["3", "100.0", "33.3", "1", "6.5", "50.0", "2", "420.50"]
     assert not re.search(r"1[3-9]\d{9}", text)           # no phone number, shopper's or merchant's
-    assert "赵六" not in text and "经过" not in text
+    assert SHOPPER["shopper_name"] not in text and SHOPPER["account"] not in text
 
 
 def test_csv_respects_the_filter(city, client):

@@ -18,28 +18,24 @@ from sqlalchemy.exc import OperationalError
 from pledge_registry.complaints import uploads, workflow
 from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, ComplaintPhoto
-from tests.conftest import csrf_token, login, make_merchant, make_user
-from tests.test_complaints_shopper import (  # noqa: F401 - `client`: the English-speaking browser fixture
-    browser, client, complain_url, complaint_data, complaints, file_complaint, filed, track,
+from tests.factories import make_merchant, make_user
+from tests.helpers import (
+    GPS_IFD,
+    complain_url,
+    complaint_data,
+    complaints,
+    csrf_token,
+    english_browser,
+    file_complaint,
+    filed,
+    jpeg_bytes,
+    jpeg_upload,
+    login,
+    missing_id,
+    track,
 )
 
-GPS_IFD = 0x8825
-ORIENTATION = 0x0112
-
-
-def jpeg_bytes(size: tuple[int, int] = (64, 48), gps: bool = False, orientation: int | None = None,
-               trailer: bytes = b"") -> bytes:
-    image = Image.new("RGB", size, (200, 30, 30))
-    image.paste((20, 20, 200), (0, 0, size[0] // 2, size[1] // 4))  # so that turning shows
-    exif = Image.Exif()
-    exif[0x010F] = "TestCam"  # Make
-    if orientation:
-        exif[ORIENTATION] = orientation
-    if gps:
-        exif[GPS_IFD] = {1: "N", 2: (31.0, 27.0, 36.5), 3: "E", 4: (121.0, 6.0, 12.25)}
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif.tobytes())
-    return out.getvalue() + trailer
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (50, 40), mode: str = "RGBA") -> bytes:
@@ -150,7 +146,7 @@ def test_orphan_files_are_found(tmp_path):
 
 def test_photos_are_stored_clean_under_random_names(client, app):
     merchant = make_merchant()
-    c = filed(client, merchant, photos=[(io.BytesIO(jpeg_bytes(gps=True)), "IMG_0001.jpg", "image/jpeg"),
+    c = filed(client, merchant, photos=[jpeg_upload("IMG_0001.jpg", gps=True),
                                         (io.BytesIO(image_bytes("PNG")), "screen.png", "image/png")])
     assert len(c.photos) == 2
     folder = app.config["UPLOAD_FOLDER"]
@@ -170,7 +166,7 @@ def test_photos_are_stored_clean_under_random_names(client, app):
 
 def test_four_photos_are_refused(client, app):
     merchant = make_merchant()
-    photos = [(io.BytesIO(jpeg_bytes()), f"{i}.jpg", "image/jpeg") for i in range(4)]
+    photos = [jpeg_upload(f"{i}.jpg") for i in range(4)]
     response = file_complaint(client, merchant, photos=photos)
     assert response.status_code == 400
     assert "Attach at most 3 photos" in response.get_data(as_text=True)
@@ -180,7 +176,7 @@ def test_four_photos_are_refused(client, app):
 @pytest.mark.parametrize("payload", [HTML, SVG, PDF], ids=["html", "svg", "pdf"])
 def test_disguised_files_are_refused_and_nothing_is_written(client, app, payload):
     merchant = make_merchant()
-    photos = [(io.BytesIO(jpeg_bytes()), "good.jpg", "image/jpeg"), (io.BytesIO(payload), "photo.jpg", "image/jpeg")]
+    photos = [jpeg_upload("good.jpg"), (io.BytesIO(payload), "photo.jpg", "image/jpeg")]
     response = file_complaint(client, merchant, photos=photos)
     assert response.status_code == 400
     assert "Only photos (JPEG, PNG or WebP)" in response.get_data(as_text=True)
@@ -232,7 +228,7 @@ def test_failed_commit_leaves_no_file(client, app, monkeypatch):
         raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
     monkeypatch.setattr(db.session, "commit", fail)
-    response = file_complaint(client, merchant, photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+    response = file_complaint(client, merchant, photos=[jpeg_upload()])
     monkeypatch.undo()
     assert response.status_code == 500
     assert complaints() == [] and stored_files(app) == []
@@ -245,7 +241,7 @@ def test_a_retry_keeps_only_the_first_photos(client, app, monkeypatch):
     key = uuid.uuid4().hex
     for _ in range(2):
         response = file_complaint(client, merchant, idempotency_key=key,
-                                  photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+                                  photos=[jpeg_upload()])
         assert response.status_code == 302
         # The retry is answered before its photos are decoded or stored: a full disk then
         # cannot turn an already filed complaint into an error.
@@ -262,17 +258,17 @@ def test_photo_access_matrix(client, app):
     merchant = make_merchant(owner=owner)
     other_owner = make_user()
     make_merchant(owner=other_owner)
-    c = filed(client, merchant, photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+    c = filed(client, merchant, photos=[jpeg_upload()])
     url = f"/complaints/photos/{c.photos[0].id}"
     staff = make_user(role="staff")
 
     # Another shopper, following a case of their own.
-    other_shopper = browser(app)
+    other_shopper = english_browser(app)
     other_case = filed(other_shopper, merchant, shopper_phone="13700005678")
     assert other_case.id != c.id
 
     def get(user: Any = None, using: Any = None) -> Any:
-        using = using or browser(app)
+        using = using or english_browser(app)
         if user is not None:
             login(using, user)
         return using.get(url)
@@ -289,7 +285,7 @@ def test_photo_access_matrix(client, app):
         assert Image.open(io.BytesIO(allowed.data)).format == "JPEG"
 
     # A shopper on another phone, after looking the case up with the code and the digits.
-    looked_up = browser(app)
+    looked_up = english_browser(app)
     assert track(looked_up, c.tracking_code, "1234").status_code == 302
     assert get(using=looked_up).status_code == 200
 
@@ -298,12 +294,12 @@ def test_photo_access_matrix(client, app):
     workflow.forward(staff, case)
     assert get(owner).status_code == 200                 # the shop, once forwarded
     assert get(other_owner).status_code == 404
-    assert browser(app).get("/complaints/photos/999999").status_code == 404
+    assert english_browser(app).get(f"/complaints/photos/{missing_id(ComplaintPhoto)}").status_code == 404
 
 
 def test_orphan_sweep_keeps_recorded_photos(client, app):
     merchant = make_merchant()
-    c = filed(client, merchant, photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+    c = filed(client, merchant, photos=[jpeg_upload()])
     folder = app.config["UPLOAD_FOLDER"]
     orphan, fresh = os.path.join(folder, "0" * 32 + ".jpg"), os.path.join(folder, "1" * 32 + ".jpg")
     for path in (orphan, fresh):
@@ -318,7 +314,7 @@ def test_orphan_sweep_keeps_recorded_photos(client, app):
 
 def test_missing_file_is_404_not_500(client, app):
     merchant = make_merchant()
-    c = filed(client, merchant, photos=[(io.BytesIO(jpeg_bytes()), "a.jpg", "image/jpeg")])
+    c = filed(client, merchant, photos=[jpeg_upload()])
     photo = db.session.get(ComplaintPhoto, c.photos[0].id)
     os.unlink(os.path.join(app.config["UPLOAD_FOLDER"], photo.stored_name))
     assert client.get(f"/complaints/photos/{photo.id}").status_code == 404

@@ -8,7 +8,6 @@ installs `chromium` and `fonts-noto-cjk`); they never fail for that reason.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -20,15 +19,14 @@ from werkzeug.serving import make_server
 
 from pledge_registry import create_app
 from pledge_registry.extensions import db
-from tests.conftest import base_config
+from tests.e2e.helpers import PHONE
+from tests.helpers import base_config, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
-         "has_touch": True, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 
 
 def _why_no_browser() -> str | None:
@@ -59,12 +57,6 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_app(sqlite_template: Path, tmp_path: Path) -> Iterator[Any]:
     """The app on a real HTTP server at app.config['BASE_URL'], with its own database."""
@@ -72,7 +64,7 @@ def live_app(sqlite_template: Path, tmp_path: Path) -> Iterator[Any]:
 
     path = tmp_path / "e2e.sqlite3"
     shutil.copy(sqlite_template, path)
-    port = _free_port()
+    port = free_port()
     app = create_app({**base_config(f"sqlite:///{path}", tmp_path), "TESTING": False,
                       "BASE_URL": f"http://127.0.0.1:{port}", "WTF_CSRF_SSL_STRICT": False})
     with app.app_context():

@@ -12,27 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import PHONE
+from tests.e2e.helpers import PASSWORD, PHONE, click_and_wait, sign_in
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "我的店铺密码很长也很好记"  # 12+ characters of any script
 SHOPPER_PHONE = "13912348866"
 MASKED_PHONE = "139****8866"
-
-
-def _login(page: Any, base: str, login: str, landing: str) -> None:
-    page.goto(f"{base}/account/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(landing))
-
-
-def _click_and_wait(page: Any, selector: str) -> None:
-    """Submit a form and wait for the page the redirect leads to."""
-    with page.expect_navigation():
-        page.click(selector)
 
 
 def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, desk: Any,
@@ -43,7 +28,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     from pledge_registry.complaints.forms import local_today
     from pledge_registry.extensions import db
     from pledge_registry.models import Complaint, ComplaintPhoto, OutboxMessage, Role, SurveyResponse
-    from tests.conftest import make_merchant, make_pledge
+    from tests.factories import make_merchant, make_pledge
 
     base = live_app.config["BASE_URL"]
     with live_app.app_context():
@@ -57,7 +42,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     # A shopper scans the badge and follows the complain link.
     phone.goto(f"{base}/m/{badge_code}")
     assert "verdict-valid" in (phone.locator(".verdict").get_attribute("class") or "")
-    _click_and_wait(phone, f"a[href$='/m/{badge_code}/complain']")
+    click_and_wait(phone, f"a[href$='/m/{badge_code}/complain']")
     assert "鑫华电器" in phone.locator("h1").inner_text()
 
     # The complaint form, with a photo of the receipt.
@@ -74,7 +59,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     phone.fill("input[name=shopper_name]", "陈小姐")
     phone.fill("input[name=shopper_phone]", SHOPPER_PHONE)
     phone.check("input[name=consent]")
-    _click_and_wait(phone, "form input[name=submit]")
+    click_and_wait(phone, "form input[name=submit]")
 
     # The confirmation shows the tracking code and the masked number.
     assert phone.url.endswith("/complain/done"), phone.url
@@ -96,19 +81,19 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     phone.goto(f"{base}/track")
     phone.fill("input[name=tracking_code]", code.lower())  # typed in lower case: normalised
     phone.fill("input[name=phone_last4]", SHOPPER_PHONE[-4:])
-    _click_and_wait(phone, "form input[name=submit]")
+    click_and_wait(phone, "form input[name=submit]")
     assert re.search(r"/track/[0-9A-Z]{14}$", phone.url), phone.url
     case_url = phone.url
     assert "您提交了案件" in phone.locator("ol.timeline").inner_text()
     assert phone.locator("a[href*='/complaints/photos/']").count() == 1
 
     # An officer accepts the case (and so becomes its handler), then forwards it to the shop.
-    _login(desk, base, "officer@bureau.test", r"/staff/")
+    sign_in(desk, base, "officer@bureau.test", r"/staff/")
     desk.goto(f"{base}/staff/complaints/{complaint_id}")
     assert desk.locator(".phone").inner_text() == MASKED_PHONE  # masked until an audited reveal
-    _click_and_wait(desk, f"form[action$='/{complaint_id}/accept'] button[type=submit]")
+    click_and_wait(desk, f"form[action$='/{complaint_id}/accept'] button[type=submit]")
     assert "王科长" in desk.content()  # the officer column now names the handler
-    _click_and_wait(desk, f"form[action$='/{complaint_id}/forward'] button[type=submit]")
+    click_and_wait(desk, f"form[action$='/{complaint_id}/forward'] button[type=submit]")
     assert desk.locator(f"form[action$='/{complaint_id}/forward']").count() == 0
 
     # Another officer, not assigned, sees the shopper's number and name masked only.
@@ -117,7 +102,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     try:
         colleague = other.new_page()
         colleague.set_default_timeout(15000)
-        _login(colleague, base, "colleague@bureau.test", r"/staff/")
+        sign_in(colleague, base, "colleague@bureau.test", r"/staff/")
         colleague.goto(f"{base}/staff/complaints/{complaint_id}")
         assert colleague.locator(".phone").inner_text() == MASKED_PHONE
         assert "只有承办人可以查看完整号码。" in colleague.content()
@@ -132,14 +117,14 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     try:
         shop = shop_context.new_page()
         shop.set_default_timeout(15000)
-        _login(shop, base, "owner@shop.test", r"/portal")
+        sign_in(shop, base, "owner@shop.test", r"/portal")
         shop.goto(f"{base}/portal/complaints/{complaint_id}")
         assert MASKED_PHONE in shop.content() and SHOPPER_PHONE not in shop.content()
         assert "买回家第二天就漏水" in shop.content()
         shop.fill("textarea[name=reply]", "很抱歉，同意全额退款，请带上水壶到店办理。")
         shop.select_option("select[name=proposal_kind]", "refund")
         shop.fill("input[name=proposal_amount]", "199")
-        _click_and_wait(shop, f"form[action$='/{complaint_id}/reply'] input[name=submit]")
+        click_and_wait(shop, f"form[action$='/{complaint_id}/reply'] input[name=submit]")
         assert "¥199.00" in shop.content()
     finally:
         shop_context.close()
@@ -148,7 +133,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     phone.goto(case_url)
     assert "同意全额退款" in phone.content()
     assert "门店已答复" in phone.locator("ol.timeline").inner_text()
-    _click_and_wait(phone, "form input[name=accept]")
+    click_and_wait(phone, "form input[name=accept]")
     assert "已办结：和解解决" in phone.locator("ol.timeline").inner_text()
     assert phone.locator("form[action$='/respond']").count() == 0
 
@@ -167,7 +152,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     assert "鑫华电器" in phone.content()
     phone.check("input[name=answer][value=satisfied]")
     phone.fill("textarea[name=comment]", "处理很快，谢谢")
-    _click_and_wait(phone, "form input[name=submit]")
+    click_and_wait(phone, "form input[name=submit]")
     assert "谢谢" in phone.locator("h1").inner_text()
     with live_app.app_context():
         answers = db.session.scalars(

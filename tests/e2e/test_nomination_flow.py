@@ -4,38 +4,24 @@ the grade show on its scan page, and "why" opens the factor-by-factor breakdown.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from tests.e2e.helpers import PASSWORD, click_and_wait, sign_in
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "我的店铺密码很长也很好记"  # 12+ characters of any script
 FACTORS = ("pledges", "complaint_volume", "on_time", "resolution", "satisfaction", "inspections", "penalties")
-
-
-def _login(page: Any, base: str, login: str, landing: str) -> None:
-    page.goto(f"{base}/account/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(landing))
-
-
-def _click_and_wait(page: Any, selector: str) -> None:
-    """Submit a form and wait for the page the redirect leads to."""
-    with page.expect_navigation():
-        page.click(selector)
 
 
 def _decide(page: Any, base: str, nomination_id: int, step: str, reason: str) -> None:
     page.goto(f"{base}/staff/nominations/{nomination_id}")
     form = f"form[action$='/{nomination_id}/{step}']"
     page.fill(f"{form} textarea[name=reason]", reason)
-    _click_and_wait(page, f"{form} input[name=approve]")
+    click_and_wait(page, f"{form} input[name=approve]")
 
 
 def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any, phone: Any, desk: Any,
@@ -44,7 +30,7 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
     from pledge_registry.extensions import db
     from pledge_registry.models import Nomination, Role
     from pledge_registry.ratings import services as ratings
-    from tests.conftest import make_merchant, make_pledge
+    from tests.factories import make_merchant, make_pledge
 
     base = live_app.config["BASE_URL"]
     with live_app.app_context():
@@ -69,14 +55,14 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
     assert phone.locator(".unit-title").count() == 0
 
     # The merchant signs in on its phone and applies to be a demonstration unit.
-    _login(phone, base, "owner@shop.test", r"/portal")
+    sign_in(phone, base, "owner@shop.test", r"/portal")
     phone.goto(f"{base}/portal/shops/{merchant_id}/nominations")
     checklist = phone.locator("section[aria-labelledby=check-demonstration] li.rule")
     assert checklist.count() == 5
     assert phone.locator("section[aria-labelledby=check-demonstration] li.rule-fail").count() == 0
     phone.select_option("select[name=level]", "demonstration")
     phone.fill("textarea[name=statement]", "坚持正品经营，七天无理由退货，投诉当天响应。")
-    _click_and_wait(phone, "form[action$='/nominations'] input[name=submit]")
+    click_and_wait(phone, "form[action$='/nominations'] input[name=submit]")
     assert phone.locator(".nomination-submitted").count() == 1
     assert "示范单位" in phone.locator(".nomination-submitted h3").inner_text()
 
@@ -86,9 +72,9 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
         nomination_id = nomination.id
 
     # Step 1: the officer of the shop's town finds it in the queue and recommends it.
-    _login(desk, base, "town@bureau.test", r"/staff/")
+    sign_in(desk, base, "town@bureau.test", r"/staff/")
     desk.goto(f"{base}/staff/nominations")
-    _click_and_wait(desk, f"a[href$='/staff/nominations/{nomination_id}']")
+    click_and_wait(desk, f"a[href$='/staff/nominations/{nomination_id}']")
     assert "坚持正品经营" in desk.content()
     assert desk.locator(f"form[action$='/{nomination_id}/city']").count() == 0  # not the town's step
     _decide(desk, base, nomination_id, "town", "近两年无投诉，两项承诺均在有效期内，推荐。")
@@ -100,7 +86,7 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
     try:
         city = city_context.new_page()
         city.set_default_timeout(15000)
-        _login(city, base, "city@bureau.test", r"/staff/")
+        sign_in(city, base, "city@bureau.test", r"/staff/")
         _decide(city, base, nomination_id, "city", "经复核符合示范单位条件，予以命名。")
         assert city.locator(".nstatus-approved").count() == 1
     finally:
@@ -118,7 +104,7 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
     assert "放心消费示范单位" in banner.inner_text()
     assert phone.locator(".rating .grade-A").count() == 1
     phone.screenshot(path=str(tmp_path / "scan-demonstration.png"), full_page=True)
-    _click_and_wait(phone, f".rating a[href$='/m/{badge_code}/rating']")
+    click_and_wait(phone, f".rating a[href$='/m/{badge_code}/rating']")
     assert "南洋百货" in phone.locator("h1").inner_text()
     assert phone.locator("table.factors .grade-A, .grade-A").count() >= 1
     rows = phone.locator("table.factors tbody tr")

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.helpers import PASSWORD, sign_in
+
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "我的店铺密码很长也很好记"  # 12+ characters of any script
 CREDIT_CODE = "91440300708461136T"      # a real published code (Tencent Computer Systems)
 
 
@@ -19,14 +20,6 @@ def _decode_qr(image: Any) -> str:
     results = zxingcpp.read_barcodes(image)
     assert len(results) == 1, f"expected one QR code, found {len(results)}"
     return results[0].text
-
-
-def _staff_login(page: Any, base: str, login: str) -> None:
-    page.goto(f"{base}/account/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit], button[type=submit]")
-    page.wait_for_url(re.compile(r"/staff/"))
 
 
 def test_merchant_to_scan_and_revocation(live_app: Any, phone: Any, desk: Any, tmp_path: Any) -> None:
@@ -67,7 +60,7 @@ def test_merchant_to_scan_and_revocation(live_app: Any, phone: Any, desk: Any, t
     pledge_id = int(phone.url.rsplit("/", 1)[1])
 
     # Staff approve the registration, then the pledge.
-    _staff_login(desk, base, "officer@bureau.test")
+    sign_in(desk, base, "officer@bureau.test", r"/staff/")
     desk.goto(f"{base}/staff/shops/{shop_id}")
     desk.click("input[name=approve], button[name=approve]")
     desk.goto(f"{base}/staff/pledges/{pledge_id}")
