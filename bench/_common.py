@@ -174,7 +174,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.port = self.port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "FLASK_"))}
         env.update({
@@ -310,7 +310,8 @@ class WrkResult:
 
     def line(self) -> str:
         return (f"{self.label:<24} {self.rps:>9.0f} req/s  p50 {self.p50_ms:6.2f} ms  p99 {self.p99_ms:7.2f} ms"
-                f"  non-2xx {self.non2xx}{f' (e.g. {self.last_bad_status})' if self.non2xx else ''}  socket errors {self.socket_errors}"
+                f"  non-2xx {self.non2xx}{f' (e.g. {self.last_bad_status})' if self.non2xx else ''}"
+                f"  socket errors {self.socket_errors}"
                 + (f"  worker CPU {self.cpu_us:5.0f} us/req" if self.cpu_us is not None else ""))
 
 
@@ -334,7 +335,8 @@ def run_wrk(base: str, label: str, path: str = "/", paths: list[str] | None = No
     cpu_before = server.cpu_seconds() if server else 0.0
     pids_before = server.worker_pids() if server else []
     try:
-        out = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout + 30)
+        # A failed run is reported below with wrk's own output, which check=True would not show.
+        out = subprocess.run(command, capture_output=True, text=True, timeout=duration + timeout + 30, check=False)
     finally:
         os.unlink(script_path)
     match = re.search(r"^WRKJSON (\{.*\})$", out.stdout, re.M)

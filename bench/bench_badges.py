@@ -14,15 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import qrcode  # noqa: E402
+import qrcode
 
-from pledge_registry.badges import fonts  # noqa: E402
-from pledge_registry.badges.render import (  # noqa: E402
-    BadgeContent,
-    clear_cache,
-    render_pdf,
-    render_png,
-)
+from pledge_registry.badges import fonts
+from pledge_registry.badges.render import BadgeContent, clear_cache, render_pdf, render_png
 
 # Characters of real Taicang shop signs; names are drawn from them so that uncached runs also
 # meet characters whose outlines have not been prepared yet, as a real badge run would.

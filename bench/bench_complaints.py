@@ -60,8 +60,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-from _common import Server, log  # noqa: E402
+import _common
+from _common import Server, log
 
 TARGET = 200.0  # complaints filed per second, SQLite, without photos
 # The same target as a ratio to this benchmark's own /healthz baseline, which is what a run
@@ -268,35 +268,39 @@ def retry(port: int, codes: list[str], forms: int, copies: int) -> RetryResult:
     rng = random.Random(42)
     result = RetryResult([], Counter(), {}, [])
     for _ in range(forms):
-        code = rng.choice(codes)
-        first = Browser(port)
-        token, key = first.open_form(code)
-        body = complaint_form(token, key, rng)
-        result.keys.append(key)
-        result.codes_per_key[key] = set()
-        barrier = threading.Barrier(copies)
-        lock = threading.Lock()
-
-        def post(_: int, together: bool = True) -> None:
-            browser = Browser(port)
-            browser.cookies = dict(first.cookies)  # the same browser: its session cookie
-            if together:
-                barrier.wait()
-            try:
-                status, headers, _ = browser.request("POST", f"/m/{code}/complain", body, FORM_HEADERS)
-                with lock:
-                    result.statuses[status] += 1
-                if status in (302, 303):
-                    tracking = browser.tracking_code()
-                    with lock:
-                        result.codes_per_key[key].add(tracking)
-            except (OSError, BadAnswer) as err:
-                with lock:
-                    result.errors.append(f"{type(err).__name__}: {err}")
-
-        run_threads(copies, post)
-        post(0, together=False)  # the late retry, alone
+        retry_form(port, rng.choice(codes), copies, rng, result)
     return result
+
+
+def retry_form(port: int, code: str, copies: int, rng: random.Random, result: RetryResult) -> None:
+    """One form POSTed `copies` times at once, then once more, alone; counted in `result`."""
+    first = Browser(port)
+    token, key = first.open_form(code)
+    body = complaint_form(token, key, rng)
+    result.keys.append(key)
+    result.codes_per_key[key] = set()
+    barrier = threading.Barrier(copies)
+    lock = threading.Lock()
+
+    def post(_: int, together: bool = True) -> None:
+        browser = Browser(port)
+        browser.cookies = dict(first.cookies)  # the same browser: its session cookie
+        if together:
+            barrier.wait()
+        try:
+            status, _headers, _ = browser.request("POST", f"/m/{code}/complain", body, FORM_HEADERS)
+            with lock:
+                result.statuses[status] += 1
+            if status in (302, 303):
+                tracking = browser.tracking_code()
+                with lock:
+                    result.codes_per_key[key].add(tracking)
+        except (OSError, BadAnswer) as err:
+            with lock:
+                result.errors.append(f"{type(err).__name__}: {err}")
+
+    run_threads(copies, post)
+    post(0, together=False)  # the late retry, alone
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -354,8 +358,8 @@ def flush_redis(url: str) -> None:
 
 
 def full_log(server: Server) -> str:
-    server._log.seek(0)  # noqa: SLF001 - the whole of gunicorn's output, not only its tail
-    return server._log.read().decode(errors="replace")  # noqa: SLF001
+    server._log.seek(0)  # the whole of gunicorn's output, not only its tail
+    return server._log.read().decode(errors="replace")
 
 
 def seed(merchants: int) -> None:
@@ -395,9 +399,12 @@ def main(argv: list[str] | None = None) -> int:
     env = {"RATELIMIT_STORAGE_URI": REDIS_URL, "SQLITE_SYNCHRONOUS": args.synchronous, "UPLOAD_FOLDER": uploads,
            **RAISED_LIMITS}
 
-    print(f"# complaint filing benchmark: {args.db}" + (f", synchronous={args.synchronous}" if args.db == "sqlite" else ""))
+    print(f"# complaint filing benchmark: {args.db}"
+          + (f", synchronous={args.synchronous}" if args.db == "sqlite" else ""))
     print(f"# {_common.machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"# flow: {args.flow} ({'form GET + POST + confirmation GET per complaint' if args.flow == 'full' else 'POST + confirmation GET per complaint, one form GET per shopper'})")
+    per_complaint = ("form GET + POST + confirmation GET per complaint" if args.flow == "full"
+                     else "POST + confirmation GET per complaint, one form GET per shopper")
+    print(f"# flow: {args.flow} ({per_complaint})")
     print(f"# gunicorn {args.workers} sync workers, max_requests 0; client: {args.shoppers} threads "
           f"(http.client), {duration} s per phase; {len(codes)} approved shops")
     print(f"# rate limits RAISED for the load test: {RAISED_LIMITS} (Redis {REDIS_URL}, flushed)")
@@ -454,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
           f"client CPU {client_healthz / max(1, healthz.requests) * 1e6:4.0f} us/req)")
     all_requests = tally.requests
     print(f"load      complaints filed  {filed_rps:8.1f} /s     ({filed:,} POSTs answered 302 in {args.rounds} x "
-          f"{piece:.0f} s + drain; {all_requests:,} requests in all = {all_requests / max(1, filed):.2f} per complaint; "
+          f"{piece:.0f} s + drain; {all_requests:,} requests in all = {all_requests / max(1, filed):.2f} "
+          "per complaint; "
           f"POST p50 {statistics.median(tally.post_ms) if tally.post_ms else 0:.0f} ms, "
           f"p99 {sorted(tally.post_ms)[int(len(tally.post_ms) * .99)] if tally.post_ms else 0:.0f} ms)")
     print(f"          worker CPU {load_cpu / max(1, filed) * 1e3:5.1f} ms per complaint (all its requests), "
@@ -464,7 +472,8 @@ def main(argv: list[str] | None = None) -> int:
           f"  socket errors: {dict(tally.errors) or 0}")
     print("rounds    " + "; ".join(f"/healthz {h:.0f} req/s, filed {f:.1f}/s, ratio {f / h if h else 0:.3f}"
                                      for h, f in rounds))
-    print(f"retry     {args.retry_forms} forms x ({args.retry_copies} at once + 1 late): statuses {dict(retried.statuses)}, "
+    print(f"retry     {args.retry_forms} forms x ({args.retry_copies} at once + 1 late): "
+          f"statuses {dict(retried.statuses)}, "
           f"complaints per key {dict(Counter(per_key.values()))}, forms not exactly once: {len(retry_bad)}"
           + (f", errors: {retried.errors[:3]}" if retried.errors else ""))
     checks = {
@@ -488,7 +497,8 @@ def main(argv: list[str] | None = None) -> int:
     target_note = "" if args.db == "sqlite" else " (the target is for SQLite: informational here)"
     print(f"SUMMARY complaints {args.db} ({args.flow}): ratio to /healthz {ratio:.3f} (median of {len(ratios)} rounds) "
           f"vs target {TARGET_RATIO:.3f} (= {TARGET:.0f}/s where /healthz runs {CALIBRATION_HEALTHZ:,.0f} req/s) -> "
-          f"{'PASS' if meets else 'BELOW'}{target_note}; here {filed_rps:.1f} filed/s with /healthz {healthz_rps:.0f} req/s "
+          f"{'PASS' if meets else 'BELOW'}{target_note}; "
+          f"here {filed_rps:.1f} filed/s with /healthz {healthz_rps:.0f} req/s "
           f"(absolute {TARGET:.0f}/s {'reached' if filed_rps >= TARGET else 'not reached'} on this machine); "
           f"{filed:,} filed, {len(retried.keys)} retried forms; durability checks "
           f"{'PASS' if durable else 'FAIL'}; 5xx {fivexx}; 'database is locked' {locked}")

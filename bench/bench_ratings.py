@@ -44,8 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-from _common import log  # noqa: E402
+import _common
+from _common import log
 
 SCALES = {
     "city": {"merchants": 10_000, "complaints": 20_000, "inspections": 1_000, "penalties": 100},
@@ -360,7 +360,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = seconds / r["baseline_group"] if r["baseline_group"] else float("nan")
         passed = seconds <= RECOMPUTE_TARGET_S
         ok &= passed
-        print(f"  recompute, {label:<14} {seconds:7.2f} s (CPU here {cpu:6.2f} s) = {ratio:5.1f} x the GROUP BY baseline; "
+        print(f"  recompute, {label:<14} {seconds:7.2f} s (CPU here {cpu:6.2f} s) = {ratio:5.1f} x "
+              "the GROUP BY baseline; "
               f"{rated:,} rated, {changed:,} new rows, {statements} statements  "
               f"[{'ok' if passed else 'OVER'} <= {RECOMPUTE_TARGET_S:.0f} s]")
     median, p95, changed, n = r["update_ms"]

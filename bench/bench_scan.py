@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import _common  # noqa: E402
-from _common import Server, log, run_wrk  # noqa: E402
+import _common
+from _common import Server, log, run_wrk
 
 SCALES = {"city": 10_000, "province": 500_000}
 HOT_CODES = 1_000
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                 extra_args=extra) as server:
         with urllib.request.urlopen(server.base + hot_paths[0], timeout=10) as r:
             assert r.status == 200 and b"html" in r.read(2000).lower(), "the scan page does not answer"
-        wrk = dict(duration=duration, connections=args.connections, threads=args.wrk_threads, server=server)
+        wrk = {"duration": duration, "connections": args.connections, "threads": args.wrk_threads, "server": server}
         warm = dict(wrk, duration=args.warmup)
         run_wrk(server.base, "warm-up", "/healthz", **warm)
         # Every worker must have rendered every hot page before the measured runs, and which
@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
         cpu = [r.cpu_us for r in [*runs[name], *trivial_runs]]
         cpu_note = ""
         if None not in cpu:
-            cpu_ratio = statistics.median(r.cpu_us for r in trivial_runs) / statistics.median(r.cpu_us for r in runs[name])
+            cpu_ratio = (statistics.median(r.cpu_us for r in trivial_runs)
+                         / statistics.median(r.cpu_us for r in runs[name]))
             cpu_note = f", CPU ratio {cpu_ratio:.2f}"
         note = "" if name == "hot" else "  (informational: the target is for the hot set)"
         print(f"SUMMARY scan {name}: trivial {trivial:.0f} req/s, scan {rps:.0f} req/s, ratio {ratio:.2f} "

@@ -72,6 +72,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def limit_count(limit: str) -> int:
+    """The count of a rate limit such as "5 per 10 minutes"."""
+    return int(limit.split()[0])
+
+
 def missing_id(model: Any) -> int:
     """An id no row of `model` has: for the 404 of a record that does not exist."""
     return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1

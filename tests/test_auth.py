@@ -13,7 +13,7 @@ from sqlalchemy import select
 from pledge_registry.extensions import db
 from pledge_registry.models import User
 from tests.factories import make_merchant, make_user
-from tests.helpers import TEST_PASSWORD, form_post, login
+from tests.helpers import TEST_PASSWORD, form_post, limit_count, login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -45,11 +45,6 @@ def _user(login_name: str) -> User | None:
 def _signed_in(client) -> bool:
     """Whether the client's cookies open the merchant portal (not bounced to the login page)."""
     return client.get(DASHBOARD).status_code == 200
-
-
-def _limit(app, name: str) -> int:
-    """The count of a rate-limit setting such as "5 per 10 minutes"."""
-    return int(app.config[name].split()[0])
 
 
 # --- passwords ------------------------------------------------------------
@@ -112,7 +107,7 @@ def test_signup_refuses_bad_or_taken_logins(client, login_name, message):
 
 def test_failed_logins_limited_per_account(client, app):
     user = make_user()
-    limit = _limit(app, "LOGIN_LIMIT_PER_ACCOUNT")
+    limit = limit_count(app.config["LOGIN_LIMIT_PER_ACCOUNT"])
     for attempt in range(limit):
         # From a different address each time: the account limit must not depend on the IP.
         env = {"REMOTE_ADDR": f"10.0.0.{attempt + 1}"}
@@ -125,7 +120,7 @@ def test_failed_logins_limited_per_account(client, app):
 
 def test_failed_logins_limited_per_ip(client, app):
     user = make_user()
-    limit = _limit(app, "LOGIN_LIMIT_PER_IP")
+    limit = limit_count(app.config["LOGIN_LIMIT_PER_IP"])
     for attempt in range(limit):
         assert _login_attempt(client, f"nobody{attempt}@example.test", "wrong password!!").status_code == 400
     assert _login_attempt(client, user.login_name, TEST_PASSWORD).status_code == 429
@@ -136,7 +131,7 @@ def test_failed_logins_limited_per_ip(client, app):
 
 def test_successful_logins_do_not_count(client, app):
     user = make_user()
-    for _ in range(_limit(app, "LOGIN_LIMIT_PER_ACCOUNT") + 2):
+    for _ in range(limit_count(app.config["LOGIN_LIMIT_PER_ACCOUNT"]) + 2):
         assert _login_attempt(client, user.login_name, TEST_PASSWORD).status_code == 302
 
 

@@ -16,16 +16,16 @@ RARE_HANZI = "叒犇鑫㭎"
 
 
 def make_content(**overrides) -> BadgeContent:
-    fields = dict(
-        shop_name="华发广场鑫隆服饰店",
-        pledge_labels=("正版正货承诺", "线下无理由退货承诺"),
-        return_line="购物15天内无理由退货",
-        serial="TC-2026-000123",
-        issue_date="2026-11-29",
-        instruction="扫码查看承诺 / 投诉",
-        url="https://pledge.example.gov.cn/m/Xk3P9aQ2",
-        footer="太仓市市场监督管理局",
-    )
+    fields = {
+        "shop_name": "华发广场鑫隆服饰店",
+        "pledge_labels": ("正版正货承诺", "线下无理由退货承诺"),
+        "return_line": "购物15天内无理由退货",
+        "serial": "TC-2026-000123",
+        "issue_date": "2026-11-29",
+        "instruction": "扫码查看承诺 / 投诉",
+        "url": "https://pledge.example.gov.cn/m/Xk3P9aQ2",
+        "footer": "太仓市市场监督管理局",
+    }
     fields.update(overrides)
     return BadgeContent(**fields)
 
@@ -124,7 +124,7 @@ def test_long_shop_name_stays_on_the_page():
     text_page = page.get_textpage()
     for index in range(text_page.count_chars()):
         left, bottom, right, top = text_page.get_charbox(index)
-        assert 0 <= left and right <= page_width and 0 <= bottom and top <= page_height
+        assert left >= 0 and right <= page_width and bottom >= 0 and top <= page_height
     text = text_page.get_text_range()
     assert "…" in text  # cut with an ellipsis once even the smallest size cannot hold it
     assert content.serial in text

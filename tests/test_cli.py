@@ -10,7 +10,8 @@ from pledge_registry.models import Merchant, MerchantStatus, Pledge, Rating, Rol
 
 def test_users_create_makes_a_staff_account(runner) -> None:
     result = runner.invoke(args=["users", "create", "--login", "officer@bureau.test", "--name", "王科长",
-                                 "--role", "staff", "--town", "沙溪镇"], env={"NEW_USER_PASSWORD": "a long staff password"})
+                                 "--role", "staff", "--town", "沙溪镇"],
+                           env={"NEW_USER_PASSWORD": "a long staff password"})
     assert result.exit_code == 0, result.output
     user = db.session.scalar(sa.select(User).where(User.email == "officer@bureau.test"))
     assert user.role == Role.STAFF and user.town_id is not None

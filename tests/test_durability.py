@@ -106,7 +106,7 @@ class Gunicorn:
         self.workers = workers
         self.port = free_port()
 
-    def __enter__(self) -> "Gunicorn":
+    def __enter__(self) -> Gunicorn:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         if not gunicorn.exists():
             pytest.skip("gunicorn is not installed in this environment")
@@ -117,7 +117,7 @@ class Gunicorn:
             "WEB_CONCURRENCY": str(self.workers), "GUNICORN_TIMEOUT": "120", "SQLITE_SYNCHRONOUS": "NORMAL",
             "PYTHONDONTWRITEBYTECODE": "1", "SESSION_COOKIE_SECURE": "0", **RAISED_LIMITS,
         })
-        self.log = open(self.shop.path.with_suffix(".gunicorn.log"), "wb")  # noqa: SIM115
+        self.log = open(self.shop.path.with_suffix(".gunicorn.log"), "wb")
         self.process = subprocess.Popen(
             [str(gunicorn), "wsgi:app", "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
              f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--max-requests", "0"],

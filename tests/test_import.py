@@ -88,7 +88,8 @@ def test_inspection_row_errors(shops: tuple[Merchant, Merchant], row: list[str],
 
 def test_unknown_merchant_duplicate_case_and_bad_amount(shops: tuple[Merchant, Merchant], app: Any) -> None:
     a, b = shops
-    services.record_penalty(make_user("staff"), a, services.PenaltyData("太市监罚〔2025〕1号", date(2025, 1, 1), "x", 0))
+    services.record_penalty(make_user("staff"), a,
+                            services.PenaltyData("太市监罚〔2025〕1号", date(2025, 1, 1), "x", 0))
     unknown = make_merchant().credit_code  # a valid code of a shop now closed
     db.session.execute(sa.update(Merchant).where(Merchant.credit_code == unknown).values(status="closed"))
     db.session.commit()

@@ -70,7 +70,8 @@ def test_checklist_and_application(client: Any, shop: Merchant) -> None:
     response = apply(client, shop, statement="全员培训")
     assert response.status_code == 302, text(response)[:2000]
     nomination = db.session.scalar(sa.select(Nomination))
-    assert (nomination.status, nomination.level, nomination.applied_by_id) == ("submitted", "demonstration", shop.owner_id)
+    assert (nomination.status, nomination.level, nomination.applied_by_id) == (
+        "submitted", "demonstration", shop.owner_id)
     assert all(r["ok"] for r in nomination.eligibility["rules"])
     assert apply(client, shop).status_code == 409  # one live application per level
 
@@ -94,7 +95,7 @@ def test_why_not(client: Any, app: Any) -> None:
     assert "1 complaint(s) past the completion deadline" in body
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Nomination)) == 0
     # The participating list needs B and one pledge, but the penalty and the complaint still block it.
-    results = dict((k, ok) for k, ok, _ in services.check(merchant, "participant"))
+    results = {k: ok for k, ok, _ in services.check(merchant, "participant")}
     assert results == {"registration": True, "grade": True, "pledges": True, "penalty": False, "complaints": False}
 
 
@@ -154,7 +155,8 @@ def test_two_steps_with_reasons_visible_to_the_merchant(app: Any, client: Any, s
 
 def test_rejection_at_town_step(app: Any, shop: Merchant, town_officer: Any) -> None:
     nomination = services.apply(shop.owner, shop, "participant")
-    assert decide(signed_in_client(app, town_officer), nomination, "town", approve=False, reason="投诉处理不及时").status_code == 302
+    town = signed_in_client(app, town_officer)
+    assert decide(town, nomination, "town", approve=False, reason="投诉处理不及时").status_code == 302
     nomination = db.session.get(Nomination, nomination.id)
     assert (nomination.status, nomination.town_reason) == ("rejected", "投诉处理不及时")
     assert services.apply(shop.owner, shop, "participant").status == "submitted"  # may apply again
@@ -239,7 +241,8 @@ def test_review_standing_flags_then_delist(app: Any, runner: Any, client: Any, s
     assert form_post(city, url, {"reason": ""}, form_url=f"/staff/nominations/{nomination.id}").status_code == 400
     assert form_post(signed_in_client(app, town_officer), url, {"reason": "x"},
                      form_url=f"/staff/nominations/{nomination.id}").status_code == 403
-    response = form_post(city, url, {"reason": "一年内受到行政处罚，摘牌"}, form_url=f"/staff/nominations/{nomination.id}")
+    response = form_post(city, url, {"reason": "一年内受到行政处罚，摘牌"},
+                         form_url=f"/staff/nominations/{nomination.id}")
     assert response.status_code == 302
     assert db.session.get(Nomination, nomination.id).status == "delisted"
     assert "unit-title" not in text(client.get(f"/m/{shop.badge_code}"))

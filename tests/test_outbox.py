@@ -98,7 +98,7 @@ def gateway() -> Iterator[tuple[_Gateway, str]]:
     state = _Gateway()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.requests.append((dict(self.headers), json.loads(body)))
             status = state.statuses.pop(0) if state.statuses else 200
@@ -339,7 +339,7 @@ def test_concurrent_workers_claim_disjoint_rows(app):
                     if not ids:
                         return
                     claimed[n].extend(ids)
-        except BaseException as err:  # surfaced below
+        except BaseException as err:  # noqa: BLE001 - whatever stops a worker is raised by the test thread below
             errors.append(err)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]

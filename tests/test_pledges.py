@@ -113,7 +113,8 @@ def test_sign_genuine(client, shop):
     response = form_post(client, sign_url(shop, "genuine"), {"agree": "y", "submit": "y"})
     assert response.status_code == 302
     (pledge,) = _pledges(shop)
-    assert (pledge.kind, pledge.status, pledge.return_days, pledge.refund_method) == ("genuine", "submitted", None, None)
+    assert (pledge.kind, pledge.status, pledge.return_days, pledge.refund_method) == (
+        "genuine", "submitted", None, None)
 
 
 def test_sign_page_explains_the_wording(client, shop):

@@ -37,6 +37,7 @@ from tests.helpers import (
     filed,
     form_post,
     free_port,
+    limit_count,
 )
 
 pytestmark = pytest.mark.usefixtures("english")
@@ -51,13 +52,13 @@ def app_config() -> dict[str, Any]:
             "TRACK_LIMIT_PER_IP": "4 per 10 minutes", "TRACK_LIMIT_PER_CODE": "3 per hour"}
 
 
-def _count(limit: str) -> int:
-    """The count of a limit such as "20 per 10 minutes"."""
-    return int(limit.split()[0])
-
-
 def _from(ip: str) -> dict[str, Any]:
     return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+def _look_up(client: Any, token: str, code: str, last4: str, ip: str) -> Any:
+    """A tracking look-up from `ip`, with the CSRF token the test fetched once."""
+    return client.post("/track", data={"csrf_token": token, "tracking_code": code, "phone_last4": last4}, **_from(ip))
 
 
 def _random_code() -> str:
@@ -66,7 +67,7 @@ def _random_code() -> str:
 
 def test_complaints_limited_per_ip(client, app):
     merchant = make_merchant()
-    limit = _count(app.config["COMPLAINT_LIMIT_PER_IP"])
+    limit = limit_count(app.config["COMPLAINT_LIMIT_PER_IP"])
     for n in range(limit):
         # Failed submissions count too: each one may carry 8 MB of photos to decode.
         data = complaint_data(shopper_phone=f"1390000{n:04d}", consent=None if n == 0 else "y")
@@ -84,9 +85,10 @@ def test_complaints_limited_per_ip(client, app):
 
 def test_complaints_limited_per_phone_whatever_the_ip(client, app):
     merchant = make_merchant()
-    limit = _count(app.config["COMPLAINT_LIMIT_PER_PHONE"])
+    limit = limit_count(app.config["COMPLAINT_LIMIT_PER_PHONE"])
     # A refused submission does not use up the number's allowance.
-    assert form_post(client, complain_url(merchant), complaint_data(consent=None), **_from("10.1.0.99")).status_code == 400
+    refused = form_post(client, complain_url(merchant), complaint_data(consent=None), **_from("10.1.0.99"))
+    assert refused.status_code == 400
     for n in range(limit):
         assert form_post(client, complain_url(merchant), complaint_data(), **_from(f"10.1.0.{n}")).status_code == 302
     blocked = form_post(client, complain_url(merchant), complaint_data(), **_from("10.1.1.1"))
@@ -100,43 +102,37 @@ def test_complaints_limited_per_phone_whatever_the_ip(client, app):
 def test_tracking_limited_per_ip(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    limit = _count(app.config["TRACK_LIMIT_PER_IP"])
+    limit = limit_count(app.config["TRACK_LIMIT_PER_IP"])
     token = csrf_token(client, "/track")
     for _ in range(limit):
-        response = client.post("/track", data={"csrf_token": token, "tracking_code": _random_code(),
-                                               "phone_last4": "0000"}, **_from("10.2.0.1"))
-        assert response.status_code == 400
-    right = {"csrf_token": token, "tracking_code": c.tracking_code, "phone_last4": "1234"}
-    assert client.post("/track", data=right, **_from("10.2.0.1")).status_code == 429
-    assert client.post("/track", data=right, **_from("10.2.0.2")).status_code == 302
+        assert _look_up(client, token, _random_code(), "0000", "10.2.0.1").status_code == 400
+    assert _look_up(client, token, c.tracking_code, "1234", "10.2.0.1").status_code == 429
+    assert _look_up(client, token, c.tracking_code, "1234", "10.2.0.2").status_code == 302
 
 
 def test_tracking_limited_per_code_across_ips(client, app):
     """Guessing the 4 digits of one known code from many addresses."""
     merchant = make_merchant()
     c = filed(client, merchant)
-    limit = _count(app.config["TRACK_LIMIT_PER_CODE"])
+    limit = limit_count(app.config["TRACK_LIMIT_PER_CODE"])
     token = csrf_token(client, "/track")
     for n in range(limit):
-        response = client.post("/track", data={"csrf_token": token, "tracking_code": c.tracking_code,
-                                               "phone_last4": f"{n:04d}"}, **_from(f"10.3.0.{n}"))
-        assert response.status_code == 400
-    response = client.post("/track", data={"csrf_token": token, "tracking_code": c.tracking_code,
-                                           "phone_last4": "1234"}, **_from("10.3.1.1"))
-    assert response.status_code == 429
+        assert _look_up(client, token, c.tracking_code, f"{n:04d}", f"10.3.0.{n}").status_code == 400
+    assert _look_up(client, token, c.tracking_code, "1234", "10.3.1.1").status_code == 429
 
 
 def test_successful_lookups_do_not_use_up_the_code_allowance(client, app):
     merchant = make_merchant()
     c = filed(client, merchant)
-    for n in range(_count(app.config["TRACK_LIMIT_PER_CODE"]) + 1):
+    for n in range(limit_count(app.config["TRACK_LIMIT_PER_CODE"]) + 1):
         response = form_post(client, "/track", {"tracking_code": c.tracking_code, "phone_last4": "1234"},
                              **_from(f"10.4.0.{n}"))
         assert response.status_code == 302
 
 
 def test_limits_have_defaults(tmp_path):
-    defaults = {k: v for k, v in load_config(str(tmp_path)).items() if k.endswith(("_PER_IP", "_PER_PHONE", "_PER_CODE"))}
+    defaults = {k: v for k, v in load_config(str(tmp_path)).items()
+                if k.endswith(("_PER_IP", "_PER_PHONE", "_PER_CODE"))}
     assert defaults == {"COMPLAINT_LIMIT_PER_IP": "10 per hour", "COMPLAINT_LIMIT_PER_PHONE": "5 per day",
                         "TRACK_LIMIT_PER_IP": "20 per 10 minutes", "TRACK_LIMIT_PER_CODE": "10 per hour",
                         "LOGIN_LIMIT_PER_IP": "20 per 10 minutes"}
@@ -215,9 +211,9 @@ def test_tracking_limit_holds_across_gunicorn_workers(tmp_path, sqlite_template)
                                                      "phone_last4": "0000"})[0]
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            statuses = sorted(pool.map(look_up, range(_count(limit_value))))
+            statuses = sorted(pool.map(look_up, range(limit_count(limit_value))))
         statuses += [look_up(0), look_up(0)]
-        assert statuses == [400] * _count(limit_value) + [429, 429], log.read_text()[-3000:]
+        assert statuses == [400] * limit_count(limit_value) + [429, 429], log.read_text()[-3000:]
         served_by = set(re.findall(r"access pid=<?(\d+)>? POST /track 400", log.read_text()))
         assert len(served_by) > 1, "the look-ups were not spread over several workers"
         print(f"gunicorn up in {up - started:.1f} s, {len(statuses)} look-ups in {time.monotonic() - up:.1f} s")
@@ -260,7 +256,7 @@ def test_a_refusal_stands_when_the_counter_store_fails_while_answering_it(client
     from flask_limiter import RequestLimit
 
     merchant = make_merchant()
-    for n in range(_count(app.config["COMPLAINT_LIMIT_PER_IP"])):
+    for n in range(limit_count(app.config["COMPLAINT_LIMIT_PER_IP"])):
         form_post(client, complain_url(merchant), complaint_data(shopper_phone=f"1390000{n:04d}"), **_from("10.9.0.1"))
 
     def unreachable(self):  # type: ignore[no-untyped-def]

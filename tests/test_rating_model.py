@@ -27,27 +27,27 @@ AS_OF = date(2026, 3, 15)
 
 def make_input(**overrides) -> RatingInput:
     """An established merchant with a clean record: scores 100."""
-    values = dict(
-        as_of=AS_OF,
-        active_pledges=2,
-        pledge_active_days=400,
-        pledge_suspended=False,
-        pledge_breaches=0,
-        size_factor=1.0,
-        complaints=0,
-        complaints_upheld=0,
-        complaints_recent=0,
-        answered_on_time=0,
-        answer_due=0,
-        resolved=0,
-        closed=0,
-        satisfied=0,
-        surveyed=0,
-        inspections=1,
-        inspections_failed=0,
-        penalties=0,
-        days_since_last_penalty=None,
-    )
+    values = {
+        "as_of": AS_OF,
+        "active_pledges": 2,
+        "pledge_active_days": 400,
+        "pledge_suspended": False,
+        "pledge_breaches": 0,
+        "size_factor": 1.0,
+        "complaints": 0,
+        "complaints_upheld": 0,
+        "complaints_recent": 0,
+        "answered_on_time": 0,
+        "answer_due": 0,
+        "resolved": 0,
+        "closed": 0,
+        "satisfied": 0,
+        "surveyed": 0,
+        "inspections": 1,
+        "inspections_failed": 0,
+        "penalties": 0,
+        "days_since_last_penalty": None,
+    }
     values.update(overrides)
     return RatingInput(**values)
 
@@ -207,14 +207,14 @@ def test_penalties_factor(penalties, since, points, improve):
 @pytest.mark.parametrize(
     ("overrides", "uncapped", "grade", "cap"),
     [
-        (dict(pledge_suspended=True, active_pledges=1), "A", "D", "pledge_suspended"),
-        (dict(penalties=1, days_since_last_penalty=30), "A", "C", "penalty_in_period"),
-        (dict(active_pledges=0, pledge_active_days=0), "A", "C", "no_active_pledge"),
-        (dict(inspections=2, inspections_failed=1), "A", "B", "failed_inspection"),
-        (dict(pledge_breaches=1), "A", "B", "pledge_breach"),
+        ({"pledge_suspended": True, "active_pledges": 1}, "A", "D", "pledge_suspended"),
+        ({"penalties": 1, "days_since_last_penalty": 30}, "A", "C", "penalty_in_period"),
+        ({"active_pledges": 0, "pledge_active_days": 0}, "A", "C", "no_active_pledge"),
+        ({"inspections": 2, "inspections_failed": 1}, "A", "B", "failed_inspection"),
+        ({"pledge_breaches": 1}, "A", "B", "pledge_breach"),
         # several rules: the strictest one is reported
-        (dict(pledge_suspended=True, penalties=1, days_since_last_penalty=3), "B", "D", "pledge_suspended"),
-        (dict(pledge_breaches=1, penalties=1, days_since_last_penalty=3), "A", "C", "penalty_in_period"),
+        ({"pledge_suspended": True, "penalties": 1, "days_since_last_penalty": 3}, "B", "D", "pledge_suspended"),
+        ({"pledge_breaches": 1, "penalties": 1, "days_since_last_penalty": 3}, "A", "C", "penalty_in_period"),
     ],
 )
 def test_cap_limits_grade(overrides, uncapped, grade, cap):
@@ -259,17 +259,17 @@ def test_cap_can_be_switched_off():
 @pytest.mark.parametrize(
     ("overrides", "grade"),
     [
-        (dict(pledge_active_days=30, inspections=0), NOT_RATED),
-        (dict(pledge_active_days=89, inspections=0), NOT_RATED),
-        (dict(pledge_active_days=90, inspections=0), "A"),
-        (dict(pledge_active_days=30, inspections=1), "A"),
-        (dict(active_pledges=0, pledge_active_days=0, inspections=0), NOT_RATED),
+        ({"pledge_active_days": 30, "inspections": 0}, NOT_RATED),
+        ({"pledge_active_days": 89, "inspections": 0}, NOT_RATED),
+        ({"pledge_active_days": 90, "inspections": 0}, "A"),
+        ({"pledge_active_days": 30, "inspections": 1}, "A"),
+        ({"active_pledges": 0, "pledge_active_days": 0, "inspections": 0}, NOT_RATED),
         # complaints alone do not make enough history
-        (dict(pledge_active_days=30, inspections=0, complaints=6, complaints_upheld=6), NOT_RATED),
+        ({"pledge_active_days": 30, "inspections": 0, "complaints": 6, "complaints_upheld": 6}, NOT_RATED),
         # adverse facts are graded however new the merchant
-        (dict(pledge_active_days=30, inspections=0, penalties=1, days_since_last_penalty=5), "C"),
-        (dict(pledge_active_days=30, inspections=0, pledge_suspended=True), "D"),
-        (dict(pledge_active_days=30, inspections=0, pledge_breaches=1), "B"),
+        ({"pledge_active_days": 30, "inspections": 0, "penalties": 1, "days_since_last_penalty": 5}, "C"),
+        ({"pledge_active_days": 30, "inspections": 0, "pledge_suspended": True}, "D"),
+        ({"pledge_active_days": 30, "inspections": 0, "pledge_breaches": 1}, "B"),
     ],
 )
 def test_not_yet_rated(overrides, grade):
@@ -433,13 +433,13 @@ def configs(draw) -> RatingConfig:
     if draw(st.booleans()):
         return DEFAULT_CONFIG
     cuts = sorted(draw(st.lists(st.integers(0, 10_000), min_size=6, max_size=6)))
-    hundredths = [b - a for a, b in zip([0, *cuts], [*cuts, 10_000])]
+    hundredths = [b - a for a, b in zip([0, *cuts], [*cuts, 10_000], strict=True)]
     c, b, a = sorted(draw(st.lists(st.integers(1, 100), min_size=3, max_size=3, unique=True)))
     return make_config(
         version="prop",
-        weights=dict(zip(FACTOR_KEYS, (h / 100 for h in hundredths))),
+        weights=dict(zip(FACTOR_KEYS, (h / 100 for h in hundredths), strict=True)),
         grade_thresholds=[[a, "A"], [b, "B"], [c, "C"]],
-        caps=dict(zip(CAP_KEYS, draw(st.lists(st.sampled_from(GRADES), min_size=5, max_size=5)))),
+        caps=dict(zip(CAP_KEYS, draw(st.lists(st.sampled_from(GRADES), min_size=5, max_size=5)), strict=True)),
         min_history_days=draw(st.integers(0, 400)),
         pledge_tenure_share=draw(st.floats(0, 1)),
         pledge_breach_cost=draw(st.floats(0, 2)),
@@ -452,6 +452,16 @@ def configs(draw) -> RatingConfig:
     )
 
 
+def one_more(inp: RatingInput, counted: str, part: str, new: bool) -> RatingInput | None:
+    """`inp` with one more `part` of the `counted` (upheld of the complaints, say): a new one
+    when `new`, else one of those already counted; None when every one already is."""
+    if new:
+        return dataclasses.replace(inp, **{counted: getattr(inp, counted) + 1, part: getattr(inp, part) + 1})
+    if getattr(inp, part) >= getattr(inp, counted):
+        return None
+    return dataclasses.replace(inp, **{part: getattr(inp, part) + 1})
+
+
 def assert_not_better(before: Rating, after: Rating) -> None:
     assert after.score <= before.score
     if before.grade != NOT_RATED:
@@ -461,14 +471,9 @@ def assert_not_better(before: Rating, after: Rating) -> None:
 
 @given(inputs(), configs(), st.booleans())
 def test_more_upheld_complaints_never_help(inp, config, new_complaint):
-    if new_complaint:  # one more complaint, upheld
-        worse = dataclasses.replace(
-            inp, complaints=inp.complaints + 1, complaints_upheld=inp.complaints_upheld + 1
-        )
-    else:  # one more of the existing complaints upheld
-        if inp.complaints_upheld >= inp.complaints:
-            return
-        worse = dataclasses.replace(inp, complaints_upheld=inp.complaints_upheld + 1)
+    worse = one_more(inp, "complaints", "complaints_upheld", new=new_complaint)
+    if worse is None:
+        return
     assert_not_better(compute(inp, config), compute(worse, config))
 
 
@@ -482,25 +487,17 @@ def test_a_new_penalty_never_helps(inp, config):
 
 @given(inputs(), configs(), st.booleans())
 def test_more_failed_inspections_never_help(inp, config, new_inspection):
-    if new_inspection:
-        worse = dataclasses.replace(
-            inp, inspections=inp.inspections + 1, inspections_failed=inp.inspections_failed + 1
-        )
-    else:
-        if inp.inspections_failed >= inp.inspections:
-            return
-        worse = dataclasses.replace(inp, inspections_failed=inp.inspections_failed + 1)
+    worse = one_more(inp, "inspections", "inspections_failed", new=new_inspection)
+    if worse is None:
+        return
     assert_not_better(compute(inp, config), compute(worse, config))
 
 
 @given(inputs(), configs(), st.booleans())
 def test_more_satisfied_answers_never_hurt(inp, config, new_answer):
-    if new_answer:
-        better = dataclasses.replace(inp, satisfied=inp.satisfied + 1, surveyed=inp.surveyed + 1)
-    else:
-        if inp.satisfied >= inp.surveyed:
-            return
-        better = dataclasses.replace(inp, satisfied=inp.satisfied + 1)
+    better = one_more(inp, "surveyed", "satisfied", new=new_answer)
+    if better is None:
+        return
     assert_not_better(compute(better, config), compute(inp, config))
 
 

@@ -192,7 +192,8 @@ def _mixed_city() -> list[Merchant]:
         if i % 6 == 3:
             db.session.add(Inspection(merchant_id=m.id, inspected_on=date.today(), subject="s", result="failed"))
         if i % 7 == 4:
-            db.session.add(Penalty(merchant_id=m.id, case_number=f"PX-{next(_keys)}", decided_on=date.today(), reason="r"))
+            db.session.add(Penalty(merchant_id=m.id, case_number=f"PX-{next(_keys)}", decided_on=date.today(),
+                                   reason="r"))
         shops.append(m)
     shops.append(make_merchant(status="closed"))
     db.session.commit()

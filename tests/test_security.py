@@ -27,7 +27,7 @@ def _fill(rule) -> str:  # type: ignore[no-untyped-def]
         values[arg] = 1 if "Integer" in converter else ("genuine" if arg == "kind" else "x")
     path = rule.rule
     for arg, value in values.items():
-        path = re.sub(r"<(?:[^:<>]+:)?%s>" % arg, str(value), path)
+        path = re.sub(rf"<(?:[^:<>]+:)?{arg}>", str(value), path)
     return path
 
 

@@ -13,7 +13,8 @@ def test_scan_page_of_a_valid_shop(client):
 
 def test_signup_and_register(client):
     response = form_post(client, "/account/signup", {
-        "login": "13912345678", "display_name": "李四", "password": "a long enough pass", "confirm": "a long enough pass"})
+        "login": "13912345678", "display_name": "李四", "password": "a long enough pass",
+        "confirm": "a long enough pass"})
     assert response.status_code == 302
     page = client.get("/portal/shops/new")
     assert page.status_code == 200

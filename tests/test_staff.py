@@ -43,6 +43,18 @@ def decide(client: Any, pledge: Pledge, action: str, reason: str = "", **extra: 
                      form_url=f"/staff/pledges/{pledge.id}")
 
 
+def refused_decision(client: Any, pledge: Pledge, action: str, reason: str) -> Any:
+    """Post a decision that must be refused, and check that it changed nothing: not the
+    pledge, not its history, not the shop's public page."""
+    status, version = fresh(pledge).status, fresh(pledge.merchant).public_version
+    before = len(pledge_events(pledge))
+    response = decide(client, pledge, action, reason)
+    assert fresh(pledge).status == status
+    assert fresh(pledge.merchant).public_version == version
+    assert len(pledge_events(pledge)) == before
+    return response
+
+
 def review(client: Any, merchant: Merchant, decision: str, reason: str = "") -> Any:
     return form_post(client, f"/staff/shops/{merchant.id}/review",
                      {"reason": reason, **REVIEW_BUTTONS[decision]}, form_url=f"/staff/shops/{merchant.id}")
@@ -149,18 +161,12 @@ def test_suspension_then_revocation_are_never_served_stale(client, staff):
     ("submitted", "reject"), ("active", "suspend"), ("active", "revoke"), ("suspended", "revoke"),
 ])
 def test_a_decision_against_the_merchant_needs_a_reason(client, staff, start, action):
-    merchant = make_merchant()
-    pledge = make_pledge(merchant, status=start)
-    version = fresh(merchant).public_version
-    before = len(pledge_events(pledge))
+    pledge = make_pledge(make_merchant(), status=start)
 
-    response = decide(client, pledge, action, "   ")
+    response = refused_decision(client, pledge, action, "   ")
 
     assert response.status_code == 400
     assert "Give a reason" in response.get_data(as_text=True)
-    assert fresh(pledge).status == start
-    assert fresh(merchant).public_version == version
-    assert len(pledge_events(pledge)) == before
 
 
 @pytest.mark.parametrize(("start", "action"), [
@@ -175,18 +181,12 @@ def test_a_decision_against_the_merchant_needs_a_reason(client, staff, start, ac
     ("superseded", "revoke"),
 ])
 def test_illegal_transitions_by_crafted_post_change_nothing(client, staff, start, action):
-    merchant = make_merchant()
-    pledge = make_pledge(merchant, status=start)
-    version = fresh(merchant).public_version
-    before = len(pledge_events(pledge))
+    pledge = make_pledge(make_merchant(), status=start)
 
-    response = decide(client, pledge, action, "crafted")
+    response = refused_decision(client, pledge, action, "crafted")
 
     assert response.status_code == 409
     assert "not possible in the pledge" in response.get_data(as_text=True)
-    assert fresh(pledge).status == start
-    assert fresh(merchant).public_version == version
-    assert len(pledge_events(pledge)) == before
 
 
 def test_an_unknown_action_or_a_mass_assigned_field_is_refused(client, staff):

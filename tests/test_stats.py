@@ -105,7 +105,7 @@ def test_filter_by_town(city):
 
 
 def test_filter_by_area_category_and_problem_type(city):
-    t1, t2 = city["towns"]
+    _, t2 = city["towns"]
     area = service_levels(StatsFilter(PERIOD.start, PERIOD.end, area_id=t2.areas[0].id), now=NOW).totals
     assert area.count == 3 and area.share_accepted_on_time == 0
     food = service_levels(StatsFilter(PERIOD.start, PERIOD.end, category="food"), now=NOW).totals

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from pledge_registry import create_app
 from pledge_registry.extensions import db
-from tests.e2e.helpers import PHONE
+from tests.e2e.helpers import DESK, PHONE, browser_page
 from tests.helpers import base_config, free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,7 +34,7 @@ def _why_no_browser() -> str | None:
         return "browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)"
     if shutil.which("fc-list") is None:
         return "browser tests need fontconfig and a CJK font (apt-get install fonts-noto-cjk)"
-    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
     if "CJK" not in fonts:
         return "browser tests need a CJK font (apt-get install fonts-noto-cjk)"
     try:
@@ -84,19 +84,13 @@ def live_app(sqlite_template: Path, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def phone(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(**PHONE, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+    """A shopper's or a merchant's phone."""
+    with browser_page(browser, **PHONE, accept_downloads=True) as page:
+        yield page
 
 
 @pytest.fixture
 def desk(browser: Any) -> Iterator[Any]:
     """A staff member's desktop browser."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    yield page
-    context.close()
+    with browser_page(browser, **DESK) as page:
+        yield page

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.helpers import PASSWORD, PHONE, click_and_wait, sign_in
+from tests.e2e.helpers import DESK, PASSWORD, PHONE, browser_page, click_and_wait, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -97,11 +97,7 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     assert desk.locator(f"form[action$='/{complaint_id}/forward']").count() == 0
 
     # Another officer, not assigned, sees the shopper's number and name masked only.
-    other = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                timezone_id="Asia/Shanghai")
-    try:
-        colleague = other.new_page()
-        colleague.set_default_timeout(15000)
+    with browser_page(browser, **DESK) as colleague:
         sign_in(colleague, base, "colleague@bureau.test", r"/staff/")
         colleague.goto(f"{base}/staff/complaints/{complaint_id}")
         assert colleague.locator(".phone").inner_text() == MASKED_PHONE
@@ -109,14 +105,9 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
         assert SHOPPER_PHONE not in colleague.content()
         assert "陈小姐" not in colleague.content() and "陈*" in colleague.content()
         assert colleague.locator(f"form[action$='/{complaint_id}/reveal']").count() == 0
-    finally:
-        other.close()
 
     # The merchant, on its own phone, answers with a refund proposal.
-    shop_context = browser.new_context(**PHONE)
-    try:
-        shop = shop_context.new_page()
-        shop.set_default_timeout(15000)
+    with browser_page(browser, **PHONE) as shop:
         sign_in(shop, base, "owner@shop.test", r"/portal")
         shop.goto(f"{base}/portal/complaints/{complaint_id}")
         assert MASKED_PHONE in shop.content() and SHOPPER_PHONE not in shop.content()
@@ -126,8 +117,6 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
         shop.fill("input[name=proposal_amount]", "199")
         click_and_wait(shop, f"form[action$='/{complaint_id}/reply'] input[name=submit]")
         assert "¥199.00" in shop.content()
-    finally:
-        shop_context.close()
 
     # The shopper sees the answer on the tracking page and accepts it: closed as resolved.
     phone.goto(case_url)

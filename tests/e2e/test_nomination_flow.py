@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.helpers import PASSWORD, click_and_wait, sign_in
+from tests.e2e.helpers import DESK, PASSWORD, browser_page, click_and_wait, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -81,16 +81,10 @@ def test_demonstration_unit_named_and_shown_on_scan(live_app: Any, browser: Any,
     assert desk.locator(".nstatus-town_approved").count() == 1
 
     # Step 2: a city officer (no town) names the unit.
-    city_context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN",
-                                       timezone_id="Asia/Shanghai")
-    try:
-        city = city_context.new_page()
-        city.set_default_timeout(15000)
+    with browser_page(browser, **DESK) as city:
         sign_in(city, base, "city@bureau.test", r"/staff/")
         _decide(city, base, nomination_id, "city", "经复核符合示范单位条件，予以命名。")
         assert city.locator(".nstatus-approved").count() == 1
-    finally:
-        city_context.close()
 
     # The merchant sees both reasons on its nominations page.
     phone.goto(f"{base}/portal/shops/{merchant_id}/nominations")
