@@ -77,6 +77,11 @@ def limit_count(limit: str) -> int:
     return int(limit.split()[0])
 
 
+def count_rows(model: Any, *where: Any) -> int:
+    """How many rows of `model` (meeting the `where` conditions) the database holds."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
 def missing_id(model: Any) -> int:
     """An id no row of `model` has: for the 404 of a record that does not exist."""
     return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1

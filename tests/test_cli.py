@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, MerchantStatus, Pledge, Rating, Role, User
+from tests.helpers import count_rows
 
 
 def test_users_create_makes_a_staff_account(runner) -> None:
@@ -33,9 +34,9 @@ def test_demo_load_makes_merchants_in_every_state_rated_with_printed_logins(runn
     assert statuses == {s.value for s in MerchantStatus}
     pledge_states = set(db.session.scalars(sa.select(Pledge.status)))
     assert {"active", "suspended", "revoked", "expired", "submitted", "draft"} <= pledge_states
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rating)) > 0
+    assert count_rows(Rating) > 0
     logins = re.findall(r"login: (\S+)\s+password: (\S+)", result.output)
     assert {login for login, _ in logins} == {"staff@demo.invalid", "admin@demo.invalid"}
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "already loaded" in again.output
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Merchant)) == 24
+    assert count_rows(Merchant) == 24

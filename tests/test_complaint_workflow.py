@@ -32,7 +32,7 @@ from tests.factories import (
     make_user,
     new_complaint,
 )
-from tests.helpers import SHOPPER_PHONE
+from tests.helpers import SHOPPER_PHONE, count_rows
 
 S = ComplaintStatus
 SH = ZoneInfo("Asia/Shanghai")
@@ -295,8 +295,7 @@ def test_forwarding_sets_the_merchant_reply_deadline(people):
     days = deadlines.current_deadlines().merchant_reply_days
     expected = deadlines.calendar().add_workdays(c.forwarded_at, days)
     assert c.merchant_reply_due_at == expected
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.template == "merchant_new_complaint")) == 1
+    assert count_rows(OutboxMessage, OutboxMessage.template == "merchant_new_complaint") == 1
 
 
 # --- phone reveals -------------------------------------------------------------------------------------
@@ -310,7 +309,7 @@ def test_only_the_assigned_officer_can_reveal_and_every_reveal_is_audited(people
         workflow.reveal_phone(other, c)
     assert err.value.code == "not_assigned"
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PhoneReveal)) == 0
+    assert count_rows(PhoneReveal) == 0
     assert workflow.reveal_phone(officer, c) == SHOPPER_PHONE
     workflow.reveal_phone(officer, c)
     rows = list(db.session.scalars(sa.select(PhoneReveal)))
@@ -386,10 +385,9 @@ def test_filing_is_idempotent(people):
     again, created_again = workflow.file_complaint(data)
     assert (created, created_again) == (True, False)
     assert again.id == first.id
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint)) == 1
+    assert count_rows(Complaint) == 1
     assert len(events_of(first)) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.template == "complaint_received")) == 1
+    assert count_rows(OutboxMessage, OutboxMessage.template == "complaint_received") == 1
 
 
 def test_same_phone_and_shop_within_7_days_is_a_possible_duplicate(people):

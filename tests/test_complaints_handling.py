@@ -20,7 +20,7 @@ from pledge_registry.models import (
     SupervisionStation,
 )
 from tests.factories import make_filed_complaint, make_merchant, make_station, make_station_officer, make_user
-from tests.helpers import SHOPPER_NAME, SHOPPER_PHONE, csrf_token, form_post, login, missing_id
+from tests.helpers import SHOPPER_NAME, SHOPPER_PHONE, count_rows, csrf_token, form_post, login, missing_id
 
 PHONE, MASKED = SHOPPER_PHONE, "139****1234"
 NAME, MASKED_NAME = SHOPPER_NAME, "王**"
@@ -155,7 +155,7 @@ def test_staff_endpoints_refuse_anonymous_and_merchants(app, client, shop):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(_url(rule, c.id), method=method, data={"csrf_token": token})
             assert response.status_code == 403, (rule.rule, method)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PhoneReveal)) == 0
+    assert count_rows(PhoneReveal) == 0
 
 
 def test_admin_pages_refuse_plain_staff(client, officer):
@@ -237,7 +237,7 @@ def test_case_page_masks_for_a_non_assigned_officer(client, shop, officer):
     refused = client.post(f"/staff/complaints/{c.id}/reveal", data={"csrf_token": token})
     assert refused.status_code == 403
     assert PHONE not in refused.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PhoneReveal)) == 0
+    assert count_rows(PhoneReveal) == 0
 
 
 def test_assigned_officer_reveals_once_and_it_is_audited(client, shop, officer, caplog):
@@ -403,7 +403,7 @@ def test_staff_maintain_the_holiday_table(client, officer):
     assert "国庆调休" in client.get(url).get_data(as_text=True)
     removed = form_post(client, f"/staff/complaints/holidays/{row.id}/delete", {}, form_url=url)
     assert removed.status_code == 302
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Holiday)) == 0
+    assert count_rows(Holiday) == 0
 
 
 def test_admin_manages_stations(client):

@@ -10,7 +10,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pledge_registry.complaints import workflow
 from pledge_registry.complaints.forms import local_today
@@ -24,6 +24,7 @@ from tests.helpers import (
     complain_url,
     complaint_data,
     complaints,
+    count_rows,
     csrf_token,
     csrf_token_in,
     english_browser,
@@ -150,8 +151,7 @@ def test_file_a_complaint_from_the_scan_page(client):
     assert c.consent_version == workflow.CONSENT_VERSION and c.consent_at is not None
     assert c.status == "received"
     assert len(c.tracking_code) == 14
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.recipient == SHOPPER_PHONE)) == 1
+    assert count_rows(OutboxMessage, OutboxMessage.recipient == SHOPPER_PHONE) == 1
 
     done = client.get("/complain/done")
     page = done.get_data(as_text=True)
@@ -198,7 +198,7 @@ def test_consent_unticked_stores_nothing(client):
     assert response.status_code == 400
     assert "Tick the box to agree" in response.get_data(as_text=True)
     assert complaints() == []
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert count_rows(OutboxMessage) == 0
 
 
 def test_retried_post_files_one_complaint(client):

@@ -24,7 +24,7 @@ from pledge_registry.models import (
     SuspensionProposal,
 )
 from tests.factories import make_complaint, make_merchant, make_pledge, make_rating, make_user
-from tests.helpers import csrf_token, form_post, login, text
+from tests.helpers import count_rows, csrf_token, form_post, login, text
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -71,7 +71,7 @@ def test_merchant_posts_to_staff_actions_are_refused(client: Any, shop: Merchant
                          {"case_number": "X-1", "decided_on": "2024-01-01", "reason": "x", "amount": "1"},
                          form_url=token_page)
     assert response.status_code == 403
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Penalty)) == 0
+    assert count_rows(Penalty) == 0
 
 
 @pytest.mark.parametrize("path", ["rating/reply", "rating/appeal"])
@@ -83,8 +83,8 @@ def test_merchant_a_gets_404_on_merchant_b(client: Any, shop: Merchant, path: st
     own = f"/portal/shops/{shop.id}/{path}"
     response = form_post(client, f"/portal/shops/{other.id}/{path}", {"text": "hi", "grounds": "hi"}, form_url=own)
     assert response.status_code == 404
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(RatingReply)) == 0
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(RatingAppeal)) == 0
+    assert count_rows(RatingReply) == 0
+    assert count_rows(RatingAppeal) == 0
 
 
 def test_staff_get_403_on_merchant_reply_page(client: Any, shop: Merchant, staff: Any) -> None:
@@ -131,7 +131,7 @@ def test_inspection_form_errors_keep_input(client: Any, shop: Merchant, staff: A
         assert message in text(response)
     if data["subject"]:
         assert f'value="{data["subject"]}"' in text(response)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Inspection)) == 0
+    assert count_rows(Inspection) == 0
 
 
 def test_duplicate_case_number_refused(client: Any, shop: Merchant, staff: Any) -> None:
@@ -142,7 +142,7 @@ def test_duplicate_case_number_refused(client: Any, shop: Merchant, staff: Any) 
     response = form_post(client, url, data)
     assert response.status_code == 409
     assert "already recorded" in text(response)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Penalty)) == 1
+    assert count_rows(Penalty) == 1
 
 
 # --- the right to reply ------------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_appeal_after_21_days_is_refused(client: Any, shop: Merchant) -> None:
     response = form_post(client, url, {"finding": "", "grounds": "不服"})
     assert response.status_code == 409
     assert "21 days" in text(response)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(RatingAppeal)) == 0
+    assert count_rows(RatingAppeal) == 0
 
 
 def test_appeal_cannot_name_another_shops_finding(client: Any, shop: Merchant, staff: Any) -> None:
@@ -336,7 +336,7 @@ def test_complaint_close_hook_opens_the_proposal_in_the_callers_transaction(shop
     second.status, second.outcome, second.upheld, second.closed_at = "closed", "resolved", True, datetime.now(UTC)
     assert len(services.on_complaint_closed(shop.id)) == 1
     db.session.rollback()  # the caller's transaction failed: no proposal either
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(SuspensionProposal)) == 0
+    assert count_rows(SuspensionProposal) == 0
     second = db.session.get(Complaint, second.id)
     second.status, second.outcome, second.upheld, second.closed_at = "closed", "resolved", True, datetime.now(UTC)
     services.on_complaint_closed(shop.id)

@@ -16,7 +16,7 @@ from pledge_registry.compliance import importer, services
 from pledge_registry.extensions import db
 from pledge_registry.models import Inspection, Merchant, Penalty
 from tests.factories import make_merchant, make_user
-from tests.helpers import form_post, login
+from tests.helpers import count_rows, form_post, login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -38,7 +38,7 @@ def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
 
 def count(model: Any) -> int:
     db.session.rollback()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+    return count_rows(model)
 
 
 INSPECTION_HEADER = ["统一社会信用代码", "经营地址", "抽查日期", "抽查内容", "抽查结果", "发现问题"]

@@ -14,6 +14,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, ComplaintEvent, ComplaintPhoto, OutboxMessage, PhoneReveal, SurveyResponse
 from pledge_registry.outbox import enqueue
 from tests.factories import make_complaint, make_merchant, make_user
+from tests.helpers import count_rows
 
 NOW = datetime(2026, 10, 12, 1, 0, tzinfo=UTC)   # Monday 09:00 in Taicang
 SHOPPER_PHONE = "13987654321"
@@ -164,7 +165,7 @@ def test_anonymise_finishes_when_a_photo_file_is_already_gone(app):
                        closed_at=NOW - timedelta(days=retention + 5))
     os.unlink(_photo(c))
     assert jobs.anonymise_closed(now=NOW) == 1
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(ComplaintPhoto)) == 0
+    assert count_rows(ComplaintPhoto) == 0
 
 
 def test_retention_period_comes_from_the_settings(app):

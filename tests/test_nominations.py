@@ -14,7 +14,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, Nomination, NominationEvent, Town
 from pledge_registry.nominations import services
 from tests.factories import make_complaint, make_merchant, make_pledge, make_pledged_merchant, make_rating, make_user
-from tests.helpers import form_post, login, signed_in_client, text
+from tests.helpers import count_rows, form_post, login, signed_in_client, text
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -93,7 +93,7 @@ def test_why_not(client: Any, app: Any) -> None:
     assert "a pledge is missing" in body
     assert "An administrative penalty was decided on" in body
     assert "1 complaint(s) past the completion deadline" in body
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Nomination)) == 0
+    assert count_rows(Nomination) == 0
     # The participating list needs B and one pledge, but the penalty and the complaint still block it.
     results = {k: ok for k, ok, _ in services.check(merchant, "participant")}
     assert results == {"registration": True, "grade": True, "pledges": True, "penalty": False, "complaints": False}

@@ -22,7 +22,7 @@ from pledge_registry.models import OutboxMessage
 from pledge_registry.outbox import delivery, enqueue, messages
 from pledge_registry.outbox.backends import LogBackend, Outgoing, WebhookBackend, mask_recipient
 from tests.factories import make_filed_complaint, make_merchant
-from tests.helpers import free_port
+from tests.helpers import count_rows, free_port
 
 T0 = datetime(2030, 1, 7, 2, 0, tzinfo=UTC)  # later than any message the tests enqueue: all due
 PHONE = "13912345678"
@@ -359,7 +359,7 @@ def test_enqueue_in_a_rolled_back_transaction_leaves_no_message(app):
     merchant.shop_name = "改名"
     enqueue("sms", PHONE, "complaint_accepted", {"tracking_code": "X", "shop": "Y"}, "test:rolled-back")
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert count_rows(OutboxMessage) == 0
     db.session.refresh(merchant)
     assert merchant.shop_name != "改名"
 

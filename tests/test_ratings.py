@@ -24,7 +24,7 @@ from tests.factories import (
     make_pledged_merchant,
     make_user,
 )
-from tests.helpers import form_post, login
+from tests.helpers import count_rows, form_post, login
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -245,7 +245,7 @@ def test_recompute_is_set_based(app) -> None:
     db.session.execute(sa.delete(Rating))
     db.session.commit()
     large = _statements(app, lambda: services.recompute_all(cause="two"))
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rating)) == 48
+    assert count_rows(Rating) == 48
     assert large == small <= 15
 
 

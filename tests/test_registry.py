@@ -6,13 +6,13 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pledge_registry import demo, uscc
 from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, MerchantEvent, Town
 from tests.factories import make_merchant, make_pledge, make_user
-from tests.helpers import form_post, login, missing_id, tag_with
+from tests.helpers import count_rows, form_post, login, missing_id, tag_with
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -393,4 +393,4 @@ def test_merchant_count_stays_consistent_on_both_databases(client, merchant_user
     with pytest.raises(IntegrityError):
         make_merchant(credit_code=_code(), address="城厢镇人民南路8号", status="pending")
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(Merchant)) == 1
+    assert count_rows(Merchant) == 1

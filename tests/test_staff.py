@@ -16,7 +16,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate
 from pledge_registry.staff import views as staff_views
 from tests.factories import make_merchant, make_pledge, make_user
-from tests.helpers import csrf_token, form_post, login, missing_id
+from tests.helpers import count_rows, csrf_token, form_post, login, missing_id
 
 pytestmark = pytest.mark.usefixtures("english")
 
@@ -427,7 +427,7 @@ def test_only_admins_reach_the_template_endpoints(app, client, staff):
     admin_endpoints = {ep for ep, view in app.view_functions.items()
                        if ep.startswith("staff.") and getattr(view, "access", None) == "admin"}
     assert admin_endpoints == {"staff.templates", "staff.new_template"}
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(PledgeTemplate))
+    count = count_rows(PledgeTemplate)
     token = csrf_token(client, "/staff/")
     for endpoint, method, url in _staff_urls(app, make_merchant(), make_pledge(make_merchant())):
         if endpoint in admin_endpoints:
@@ -435,7 +435,7 @@ def test_only_admins_reach_the_template_endpoints(app, client, staff):
                 "csrf_token": token, "title_zh": "t", "body_zh": "b", "title_en": "t", "body_en": "b"})
             assert response.status_code == 403, (endpoint, method)
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PledgeTemplate)) == count
+    assert count_rows(PledgeTemplate) == count
 
 
 # --- pledge templates ----------------------------------------------------------------------
@@ -489,14 +489,14 @@ def test_a_template_edit_is_the_next_version_and_signed_pledges_keep_their_words
 ])
 @pytest.mark.parametrize("field", ["body_en", "body_zh"])
 def test_a_template_with_an_unknown_placeholder_is_refused(client, admin, field, body):
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(PledgeTemplate))
+    count = count_rows(PledgeTemplate)
     response = form_post(client, "/staff/templates/returns/new", _template_form("returns", **{field: body}))
     assert response.status_code == 400
     text = response.get_data(as_text=True)
     assert "Unknown placeholders" in text
     assert 'class="field has-error"' in text
     db.session.rollback()
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(PledgeTemplate)) == count
+    assert count_rows(PledgeTemplate) == count
 
 
 def test_an_unknown_template_kind_is_404(client, admin):
