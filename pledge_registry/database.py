@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, MetaData
@@ -25,6 +26,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def sql_in(column: str, values: Iterable[str]) -> str:
+    """`column IN ('a', 'b')` for a CHECK constraint or a partial index, from the Python
+    enum or tuple the values are defined in, so that the schema cannot drift from it."""
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always UTC and time-zone aware in Python, on every engine.
 
@@ -35,7 +43,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -43,7 +51,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:

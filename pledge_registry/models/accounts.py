@@ -10,8 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
-from ..database import UTCDateTime, utcnow
+from ..database import Base, UTCDateTime, sql_in, utcnow
 
 
 class Role(StrEnum):
@@ -25,11 +24,11 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Base):
     __tablename__ = "user_account"
     __table_args__ = (
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),
-        CheckConstraint("role IN ('merchant', 'staff', 'admin', 'station')", name="role"),
+        CheckConstraint(sql_in("role", Role), name="role"),
         CheckConstraint("(role = 'station') = (station_id IS NOT NULL)", name="station_role"),
     )
 
@@ -54,7 +53,7 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_token}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return not self.disabled
 
     @property

@@ -6,12 +6,16 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..database import UTCDateTime, utcnow
-from ..extensions import db
+from ..database import Base, UTCDateTime, sql_in, utcnow
+
+if TYPE_CHECKING:
+    from .accounts import User
+    from .registry import CommercialArea, Merchant
 
 REQUEST_TYPES = ("complaint", "report", "consultation")
 PROBLEM_TYPES = ("quality", "genuine_doubt", "refused_return", "contract_terms", "advertising",
@@ -27,10 +31,6 @@ TRACKING_LENGTH = 14  # 70 bits: unguessable; shown as XXXX-XXXX-XXXX-XX
 
 def new_tracking_code() -> str:
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
-
-
-def _in(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
 
 
 class ComplaintStatus(StrEnum):
@@ -52,7 +52,7 @@ class Outcome(StrEnum):
 OPEN_STATUSES = tuple(s.value for s in ComplaintStatus if s != ComplaintStatus.CLOSED)
 
 
-class SupervisionStation(db.Model):
+class SupervisionStation(Base):
     """A mall's or company's in-place complaint desk (消费维权监督站)."""
 
     __tablename__ = "supervision_station"
@@ -62,16 +62,16 @@ class SupervisionStation(db.Model):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("commercial_area.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
 
-    area = relationship("CommercialArea")
+    area: Mapped[CommercialArea | None] = relationship()
 
 
-class Complaint(db.Model):
+class Complaint(Base):
     __tablename__ = "complaint"
     __table_args__ = (
-        CheckConstraint(f"request_type IN ({_in(REQUEST_TYPES)})", name="request_type"),
-        CheckConstraint(f"problem_type IN ({_in(PROBLEM_TYPES)})", name="problem_type"),
-        CheckConstraint(f"status IN ({_in(tuple(s.value for s in ComplaintStatus))})", name="status"),
-        CheckConstraint(f"outcome IS NULL OR outcome IN ({_in(tuple(o.value for o in Outcome))})", name="outcome"),
+        CheckConstraint(sql_in("request_type", REQUEST_TYPES), name="request_type"),
+        CheckConstraint(sql_in("problem_type", PROBLEM_TYPES), name="problem_type"),
+        CheckConstraint(sql_in("status", ComplaintStatus), name="status"),
+        CheckConstraint("outcome IS NULL OR " + sql_in("outcome", Outcome), name="outcome"),
         CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_has_outcome"),
         CheckConstraint("amount_paid_cents IS NULL OR amount_paid_cents >= 0", name="amount_paid"),
         CheckConstraint("amount_recovered_cents >= 0", name="amount_recovered"),
@@ -123,14 +123,14 @@ class Complaint(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    merchant = relationship("Merchant")
-    station = relationship("SupervisionStation")
-    assigned_officer = relationship("User", foreign_keys=[assigned_officer_id])
-    events = relationship("ComplaintEvent", order_by="ComplaintEvent.id", back_populates="complaint")
-    photos = relationship("ComplaintPhoto", order_by="ComplaintPhoto.id", back_populates="complaint")
+    merchant: Mapped[Merchant] = relationship()
+    station: Mapped[SupervisionStation | None] = relationship()
+    assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+    events: Mapped[list[ComplaintEvent]] = relationship(order_by="ComplaintEvent.id", back_populates="complaint")
+    photos: Mapped[list[ComplaintPhoto]] = relationship(order_by="ComplaintPhoto.id", back_populates="complaint")
 
 
-class ComplaintEvent(db.Model):
+class ComplaintEvent(Base):
     """One step of a case's timeline: a transition (from ≠ to) or a note (from = to)."""
 
     __tablename__ = "complaint_event"
@@ -146,11 +146,11 @@ class ComplaintEvent(db.Model):
     public: Mapped[bool] = mapped_column(default=True)  # shown on the shopper's timeline
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    complaint = relationship("Complaint", back_populates="events")
-    actor = relationship("User")
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
 
 
-class ComplaintPhoto(db.Model):
+class ComplaintPhoto(Base):
     """A re-encoded photo (no EXIF/GPS) stored under a random name outside the web root."""
 
     __tablename__ = "complaint_photo"
@@ -163,10 +163,10 @@ class ComplaintPhoto(db.Model):
     size_bytes: Mapped[int]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    complaint = relationship("Complaint", back_populates="photos")
+    complaint: Mapped[Complaint] = relationship(back_populates="photos")
 
 
-class PhoneReveal(db.Model):
+class PhoneReveal(Base):
     """Audit row: an officer saw a shopper's full phone number."""
 
     __tablename__ = "phone_reveal"
@@ -177,66 +177,14 @@ class PhoneReveal(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class SurveyResponse(db.Model):
+class SurveyResponse(Base):
     """The shopper's satisfaction with the handling, once per case."""
 
     __tablename__ = "survey_response"
-    __table_args__ = (CheckConstraint(f"answer IN ({_in(SURVEY_ANSWERS)})", name="answer"),)
+    __table_args__ = (CheckConstraint(sql_in("answer", SURVEY_ANSWERS), name="answer"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), unique=True)
     answer: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Holiday(db.Model):
-    """A day staff mark as holiday or working day, for years the calendar package lacks."""
-
-    __tablename__ = "holiday"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[date] = mapped_column(Date, unique=True)
-    is_workday: Mapped[bool]
-    name: Mapped[str] = mapped_column(String(50), default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-
-class Setting(db.Model):
-    """An admin-editable setting (deadlines, the rating model's weights) as JSON."""
-
-    __tablename__ = "setting"
-
-    key: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
-
-
-class OutboxMessage(db.Model):
-    """A notification, written in the same transaction as the change that causes it and
-    delivered later by `flask outbox deliver` with retries (never lost, never sent twice)."""
-
-    __tablename__ = "outbox_message"
-    __table_args__ = (
-        CheckConstraint("channel IN ('sms', 'email')", name="channel"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
-        Index("ix_outbox_due", "status", "next_attempt_at"),
-        UniqueConstraint("dedupe_key"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    channel: Mapped[str] = mapped_column(String(8))
-    recipient: Mapped[str] = mapped_column(String(254))
-    template: Mapped[str] = mapped_column(String(50))
-    context: Mapped[dict] = mapped_column(JSON, default=dict)
-    # One notification per cause: e.g. "complaint:42:closed:shopper".
-    dedupe_key: Mapped[str] = mapped_column(String(120))
-    status: Mapped[str] = mapped_column(String(8), default="pending")
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
-from ..extensions import db
-from ..database import UTCDateTime, utcnow
+from ..database import Base, UTCDateTime, sql_in, utcnow
+
+if TYPE_CHECKING:
+    from .accounts import User
+    from .registry import Merchant
 
 
 class PledgeKind(StrEnum):
@@ -37,16 +41,17 @@ PENDING_STATUSES = (PledgeStatus.DRAFT, PledgeStatus.SUBMITTED)
 
 REFUND_METHODS = ("original", "cash", "transfer")
 MIN_RETURN_DAYS = 7
-_statuses_sql = ", ".join(f"'{s.value}'" for s in PledgeStatus)
+# Never two of these per shop and kind (partial unique indexes below).
+_ONE_STANDING_PER_KIND = (PledgeStatus.ACTIVE, PledgeStatus.SUSPENDED)
 
 
-class PledgeTemplate(db.Model):
+class PledgeTemplate(Base):
     """The wording of a pledge. Never edited in place: an edit adds the next version."""
 
     __tablename__ = "pledge_template"
     __table_args__ = (
         UniqueConstraint("kind", "version"),
-        CheckConstraint("kind IN ('genuine', 'returns')", name="kind"),
+        CheckConstraint(sql_in("kind", PledgeKind), name="kind"),
         CheckConstraint("version >= 1", name="version"),
     )
 
@@ -61,13 +66,13 @@ class PledgeTemplate(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Pledge(db.Model):
+class Pledge(Base):
     """A pledge signed by one shop, with the template version and terms it was signed with."""
 
     __tablename__ = "pledge"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_statuses_sql})", name="status"),
-        CheckConstraint("kind IN ('genuine', 'returns')", name="kind"),
+        CheckConstraint(sql_in("status", PledgeStatus), name="status"),
+        CheckConstraint(sql_in("kind", PledgeKind), name="kind"),
         CheckConstraint(
             f"kind <> 'returns' OR (return_days >= {MIN_RETURN_DAYS} AND return_days <= 365"
             " AND refund_days >= 0 AND refund_days <= 30 AND refund_method IS NOT NULL)",
@@ -76,13 +81,13 @@ class Pledge(db.Model):
         # One standing pledge of each kind per shop, and one in preparation.
         Index(
             "uq_pledge_standing", "merchant_id", "kind", unique=True,
-            sqlite_where=text("status IN ('active', 'suspended')"),
-            postgresql_where=text("status IN ('active', 'suspended')"),
+            sqlite_where=text(sql_in("status", _ONE_STANDING_PER_KIND)),
+            postgresql_where=text(sql_in("status", _ONE_STANDING_PER_KIND)),
         ),
         Index(
             "uq_pledge_pending", "merchant_id", "kind", unique=True,
-            sqlite_where=text("status IN ('draft', 'submitted')"),
-            postgresql_where=text("status IN ('draft', 'submitted')"),
+            sqlite_where=text(sql_in("status", PENDING_STATUSES)),
+            postgresql_where=text(sql_in("status", PENDING_STATUSES)),
         ),
         Index("ix_pledge_status", "status"),
     )
@@ -108,9 +113,9 @@ class Pledge(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_note: Mapped[str] = mapped_column(String(500), default="")
 
-    merchant = relationship("Merchant", back_populates="pledges")
+    merchant: Mapped[Merchant] = relationship(back_populates="pledges")
     template: Mapped[PledgeTemplate] = relationship(lazy="joined")
-    events = relationship("PledgeEvent", order_by="PledgeEvent.id", lazy="select")
+    events: Mapped[list[PledgeEvent]] = relationship(order_by="PledgeEvent.id", lazy="select")
 
     def standing(self, now: datetime) -> str:
         """The status a shopper should see now: an active pledge past its term has expired."""
@@ -140,7 +145,7 @@ def _terms_are_frozen_once_submitted(_mapper, _connection, target: Pledge) -> No
         raise ValueError(f"pledge {target.id} is signed; its terms cannot change: {changed}")
 
 
-class PledgeEvent(db.Model):
+class PledgeEvent(Base):
     """A pledge transition: who, when, from, to, why."""
 
     __tablename__ = "pledge_event"
@@ -153,4 +158,4 @@ class PledgeEvent(db.Model):
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    actor = relationship("User")
+    actor: Mapped[User | None] = relationship()

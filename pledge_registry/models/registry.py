@@ -5,12 +5,16 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from ..database import UTCDateTime, utcnow
+from ..database import Base, UTCDateTime, sql_in, utcnow
+
+if TYPE_CHECKING:
+    from .accounts import User
+    from .pledges import Pledge
 
 # Reported industry categories; labels live in registry/labels.py.
 CATEGORIES = (
@@ -44,7 +48,7 @@ class MerchantStatus(StrEnum):
 LIVE_MERCHANT_STATUSES = (MerchantStatus.PENDING, MerchantStatus.APPROVED)
 
 
-class Town(db.Model):
+class Town(Base):
     __tablename__ = "town"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,9 +61,9 @@ class Town(db.Model):
     )
 
 
-class CommercialArea(db.Model):
+class CommercialArea(Base):
     __tablename__ = "commercial_area"
-    __table_args__ = (db.UniqueConstraint("town_id", "name"),)
+    __table_args__ = (UniqueConstraint("town_id", "name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
@@ -70,26 +74,22 @@ class CommercialArea(db.Model):
     town: Mapped[Town] = relationship(back_populates="areas")
 
 
-class Merchant(db.Model):
+class Merchant(Base):
     """One shop. Branches of one business share a credit code and differ by address."""
 
     __tablename__ = "merchant"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'approved', 'rejected', 'closed')", name="status"
-        ),
+        CheckConstraint(sql_in("status", MerchantStatus), name="status"),
         CheckConstraint("length(credit_code) = 18", name="credit_code_length"),
-        CheckConstraint(
-            "category IN (" + ", ".join(f"'{c}'" for c in CATEGORIES) + ")", name="category"
-        ),
+        CheckConstraint(sql_in("category", CATEGORIES), name="category"),
         # Never two live shops with one credit code at one address.
         Index(
             "uq_merchant_live_code_address",
             "credit_code",
             "address_key",
             unique=True,
-            sqlite_where=text("status IN ('pending', 'approved')"),
-            postgresql_where=text("status IN ('pending', 'approved')"),
+            sqlite_where=text(sql_in("status", LIVE_MERCHANT_STATUSES)),
+            postgresql_where=text(sql_in("status", LIVE_MERCHANT_STATUSES)),
         ),
         Index("ix_merchant_status_town", "status", "town_id"),
     )
@@ -117,15 +117,15 @@ class Merchant(db.Model):
     # is keyed by it, so a suspension shows at the next scan in every worker.
     public_version: Mapped[int] = mapped_column(default=1)
 
-    owner = relationship("User", foreign_keys=[owner_id])
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     town: Mapped[Town] = relationship()
     area: Mapped[CommercialArea | None] = relationship()
-    pledges = relationship(
-        "Pledge", back_populates="merchant", order_by="Pledge.id", lazy="selectin"
+    pledges: Mapped[list[Pledge]] = relationship(
+        back_populates="merchant", order_by="Pledge.id", lazy="selectin"
     )
 
 
-class MerchantEvent(db.Model):
+class MerchantEvent(Base):
     """A registration transition: who, when, from, to, why."""
 
     __tablename__ = "merchant_event"
@@ -138,4 +138,4 @@ class MerchantEvent(db.Model):
     note: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    actor = relationship("User")
+    actor: Mapped[User | None] = relationship()

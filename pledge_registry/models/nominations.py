@@ -1,0 +1,76 @@
+"""Nominations of safe-consumption units: the two-step approval and its timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..database import Base, UTCDateTime, sql_in, utcnow
+
+if TYPE_CHECKING:
+    from .registry import Merchant
+
+
+class NominationLevel(StrEnum):
+    PARTICIPANT = "participant"        # the participating list (参创名单)
+    DEMONSTRATION = "demonstration"    # demonstration unit (示范单位)
+
+
+class NominationStatus(StrEnum):
+    SUBMITTED = "submitted"            # waiting for the town officer
+    TOWN_APPROVED = "town_approved"    # waiting for the city officer
+    APPROVED = "approved"              # named; the title runs for a year
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    DELISTED = "delisted"              # title taken away (摘牌)
+    EXPIRED = "expired"
+
+
+# At most one of these per merchant and level (partial unique index below).
+LIVE_NOMINATION_STATUSES = (NominationStatus.SUBMITTED, NominationStatus.TOWN_APPROVED, NominationStatus.APPROVED)
+
+
+class Nomination(Base):
+    __tablename__ = "nomination"
+    __table_args__ = (
+        CheckConstraint(sql_in("level", NominationLevel), name="level"),
+        CheckConstraint(sql_in("status", NominationStatus), name="status"),
+        Index("uq_nomination_live", "merchant_id", "level", unique=True,
+              sqlite_where=text(sql_in("status", LIVE_NOMINATION_STATUSES)),
+              postgresql_where=text(sql_in("status", LIVE_NOMINATION_STATUSES))),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=NominationStatus.SUBMITTED)
+    applied_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    statement: Mapped[str] = mapped_column(Text, default="")
+    eligibility: Mapped[dict] = mapped_column(JSON, default=dict)  # the checks at application
+    town_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    town_reason: Mapped[str] = mapped_column(String(1000), default="")
+    town_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    city_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    city_reason: Mapped[str] = mapped_column(String(1000), default="")
+    city_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    title_expires_on: Mapped[date | None] = mapped_column(Date)
+    delisting_flag: Mapped[str] = mapped_column(String(300), default="")  # why it should be delisted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    merchant: Mapped[Merchant] = relationship()
+
+
+class NominationEvent(Base):
+    __tablename__ = "nomination_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("nomination.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
