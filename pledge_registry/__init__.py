@@ -73,15 +73,27 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
     i18n.init_app(app)
+    register_session_listeners(app)
+
+
+def register_session_listeners(app: Flask) -> None:
+    """Every listener on the database session, in one place (none is registered at import)."""
+    from . import public_page
+    from .complaints import deadlines
+    from .ratings import hooks as rating_hooks
+
+    public_page.init_app(app)      # the scan page's version follows what it shows
+    rating_hooks.init_app(app)     # merchants noted by a change are re-rated at commit
+    deadlines.init_app(app)        # cached settings and holidays dropped when they change
 
 
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .badges import bp as badges_bp
-    from .compliance import bp as compliance_bp
     from .complaints import merchant_bp as merchant_complaints_bp
     from .complaints import shopper_bp as complaints_bp
     from .complaints import staff_bp as staff_complaints_bp
+    from .compliance import bp as compliance_bp
     from .nominations import bp as nominations_bp
     from .pledges import bp as pledges_bp
     from .public import bp as public_bp

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TypeVar
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -117,7 +117,9 @@ def _transaction_ended(session: Session, transaction: SessionTransaction) -> Non
         clear_cache()
 
 
-# db.session is a scoped_session: listening on it covers every session it makes.
-if not event.contains(db.session, "before_flush", _touches_reference):
-    event.listen(db.session, "before_flush", _touches_reference)
-    event.listen(db.session, "after_transaction_end", _transaction_ended)
+def init_app(_app: Flask) -> None:
+    """Drop the cached settings and holidays when they change (called by create_app)."""
+    # db.session is a scoped_session: listening on it covers every session it makes.
+    if not event.contains(db.session, "before_flush", _touches_reference):
+        event.listen(db.session, "before_flush", _touches_reference)
+        event.listen(db.session, "after_transaction_end", _transaction_ended)

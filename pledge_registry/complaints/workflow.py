@@ -387,7 +387,6 @@ def _close(c: Complaint, outcome: str, role: str, actor: User | None, note: str,
     c.closed_at = now
     c.amount_recovered_cents = amount_recovered_cents
     c.upheld = upheld
-    c.merchant.public_version += 1  # the rating on the scan page may change
     rating_hooks.on_complaint_closed(c.merchant_id)  # re-rated when this transaction commits
     compliance_services.on_complaint_closed(c.merchant_id)  # repeated breaches: a suspension proposal
     _notify_shopper(c, "complaint_closed", outcome=outcome)

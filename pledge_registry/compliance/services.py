@@ -210,7 +210,6 @@ def publish_reply(owner: User, merchant: Merchant, text: str, now: datetime | No
         old.removal_reason = "replaced"
     reply = RatingReply(merchant_id=merchant.id, text=text, created_at=now)
     db.session.add(reply)
-    merchant.public_version += 1
     db.session.commit()
     return reply
 
@@ -225,8 +224,6 @@ def remove_reply(officer: User, reply: RatingReply, reason: str, now: datetime |
     reply.removed_at = now or datetime.now(UTC)
     reply.removed_by_id = officer.id
     reply.removal_reason = reason.strip()
-    merchant = db.session.get(Merchant, reply.merchant_id)
-    merchant.public_version += 1  # type: ignore[union-attr]
     db.session.commit()
     return reply
 

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
+from ..public_page import PublicPage
 
 if TYPE_CHECKING:
     from .ratings import Rating
@@ -69,6 +70,7 @@ class RatingReply(Base):
     """A merchant's short public reply shown beside its rating (right to reply)."""
 
     __tablename__ = "rating_reply"
+    __public_page__ = PublicPage({"merchant_id", "text", "removed_at"}, merchant="merchant_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
+from ..public_page import PublicPage
 
 if TYPE_CHECKING:
     from .registry import Merchant
@@ -43,6 +44,8 @@ class Nomination(Base):
               sqlite_where=text(sql_in("status", LIVE_NOMINATION_STATUSES)),
               postgresql_where=text(sql_in("status", LIVE_NOMINATION_STATUSES))),
     )
+    # A named unit's title shows on its scan page.
+    __public_page__ = PublicPage({"merchant_id", "level", "status", "title_expires_on"}, merchant="merchant_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)

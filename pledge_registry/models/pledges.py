@@ -6,10 +6,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, text
+from sqlalchemy import (
+    JSON, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, event, select, text,
+)
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
+from ..public_page import PublicPage
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -54,6 +57,10 @@ class PledgeTemplate(Base):
         CheckConstraint(sql_in("kind", PledgeKind), name="kind"),
         CheckConstraint("version >= 1", name="version"),
     )
+    # Shown as the terms of every pledge signed on it (a template is never edited in place,
+    # but if a row were corrected, every page showing it would change).
+    __public_page__ = PublicPage({"version", "title_zh", "body_zh", "title_en", "body_en"},
+                                 merchants=lambda template: _signed_on(template.id))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -91,6 +98,11 @@ class Pledge(Base):
         ),
         Index("ix_pledge_status", "status"),
     )
+    __public_page__ = PublicPage(
+        {"merchant_id", "kind", "template_id", "status", "status_note", "activated_at", "expires_at",
+         "return_days", "conditions", "excluded_goods", "refund_method", "refund_days"},
+        merchant="merchant_id",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
@@ -122,6 +134,13 @@ class Pledge(Base):
         if self.status == PledgeStatus.ACTIVE and self.expires_at and self.expires_at <= now:
             return PledgeStatus.EXPIRED
         return self.status
+
+
+def _signed_on(template_id: int) -> ColumnElement[bool]:
+    """The merchants with a pledge signed on this template."""
+    from .registry import Merchant
+
+    return Merchant.id.in_(select(Pledge.merchant_id).where(Pledge.template_id == template_id))
 
 
 TERM_COLUMNS = (

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
+from ..public_page import PublicPage
 
 if TYPE_CHECKING:
     from .registry import Merchant
@@ -28,6 +29,10 @@ class Rating(Base):
               sqlite_where=text("is_current"), postgresql_where=text("is_current")),
         Index("ix_rating_merchant_computed", "merchant_id", "computed_at"),
     )
+    # The recompute writes ratings with set-based SQL and bumps with bump_versions; this
+    # covers rows written through the session.
+    __public_page__ = PublicPage({"merchant_id", "grade", "score", "model_version", "is_current"},
+                                 merchant="merchant_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"))

@@ -11,6 +11,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
+from ..public_page import PublicPage
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -50,6 +51,7 @@ LIVE_MERCHANT_STATUSES = (MerchantStatus.PENDING, MerchantStatus.APPROVED)
 
 class Town(Base):
     __tablename__ = "town"
+    __public_page__ = PublicPage({"name", "name_en"}, merchants=lambda town: Merchant.town_id == town.id)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50), unique=True)
@@ -64,6 +66,7 @@ class Town(Base):
 class CommercialArea(Base):
     __tablename__ = "commercial_area"
     __table_args__ = (UniqueConstraint("town_id", "name"),)
+    __public_page__ = PublicPage({"name", "name_en"}, merchants=lambda area: Merchant.area_id == area.id)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("town.id"), index=True)
@@ -93,6 +96,11 @@ class Merchant(Base):
         ),
         Index("ix_merchant_status_town", "status", "town_id"),
     )
+    __public_page__ = PublicPage(
+        {"badge_code", "shop_name", "legal_name", "credit_code", "address", "town_id", "area_id", "category",
+         "opening_hours", "status"},
+        merchant="id",
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -113,8 +121,9 @@ class Merchant(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Bumped by every change that alters what the public scan page shows; the page cache
-    # is keyed by it, so a suspension shows at the next scan in every worker.
+    # Bumped by every change that alters what the public scan page shows (public_page.py,
+    # from the models' __public_page__); the page cache is keyed by it, so a suspension
+    # shows at the next scan in every worker.
     public_version: Mapped[int] = mapped_column(default=1)
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])

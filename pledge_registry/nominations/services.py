@@ -245,7 +245,6 @@ def city_decide(officer: User, nomination: Nomination, approve: bool, reason: st
             raise NominationError("not_eligible", results)
         nomination.title_expires_on = _title_end(local_today(now))
         nomination.delisting_flag = ""
-        merchant.public_version += 1  # type: ignore[union-attr]  # the title shows on the scan page
     nomination.city_decided_by_id = officer.id
     nomination.city_reason = reason.strip()
     nomination.city_decided_at = now
@@ -275,7 +274,6 @@ def renew_title(officer: User, nomination: Nomination, reason: str,
     nomination.delisting_flag = ""
     note = f"renewed until {nomination.title_expires_on.isoformat()}: {reason.strip()}"
     _event(nomination, N.APPROVED, officer, note, now, from_status=N.APPROVED)
-    merchant.public_version += 1  # type: ignore[union-attr]
     db.session.commit()
     return nomination
 
@@ -290,7 +288,6 @@ def delist(officer: User, nomination: Nomination, reason: str, now: datetime | N
         raise NominationError("not_city_officer")
     _decider_checks(officer, nomination, merchant, reason)  # type: ignore[arg-type]
     _move(nomination, N.DELISTED, officer, reason.strip(), now)
-    merchant.public_version += 1  # type: ignore[union-attr]
     db.session.commit()
     return nomination
 
@@ -305,7 +302,6 @@ def expire_titles(now: datetime | None = None) -> int:
         Nomination.status == N.APPROVED, Nomination.title_expires_on < today)))
     for nomination in due:
         _move(nomination, N.EXPIRED, None, "title term ended", now)
-        nomination.merchant.public_version += 1
     db.session.commit()
     return len(due)
 

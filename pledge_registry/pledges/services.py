@@ -103,7 +103,6 @@ def _move(pledge: Pledge, to: str, actor: User | None, note: str = "", now: date
                                actor_id=actor.id if actor else None, note=note.strip(), created_at=now))
     pledge.status = to
     pledge.status_note = note.strip()
-    pledge.merchant.public_version += 1
     rating_hooks.on_pledge_change(pledge.merchant.id)  # re-rated when this transaction commits
 
 

@@ -14,6 +14,7 @@ had, and the event and its rating are committed together or rolled back together
 
 from __future__ import annotations
 
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -66,7 +67,9 @@ def _forget_pending(session: Session, *_args: object) -> None:
     session.info.pop(_PENDING, None)
 
 
-# db.session is a scoped_session: listening on it covers every session it makes.
-if not event.contains(db.session, "before_commit", _rate_pending):
-    event.listen(db.session, "before_commit", _rate_pending)
-    event.listen(db.session, "after_rollback", _forget_pending)
+def init_app(_app: Flask) -> None:
+    """Re-rate noted merchants at commit (called by create_app)."""
+    # db.session is a scoped_session: listening on it covers every session it makes.
+    if not event.contains(db.session, "before_commit", _rate_pending):
+        event.listen(db.session, "before_commit", _rate_pending)
+        event.listen(db.session, "after_rollback", _forget_pending)

@@ -5,8 +5,8 @@ with set-based SQL. Here they meet the ``rating`` table:
 
 - A new ``Rating`` row is written only when the grade, score, cap or model version
   changed; the previous row keeps its values and loses ``is_current``, so the rows of a
-  merchant are its history. ``Merchant.public_version`` is bumped with every change so the
-  cached scan page shows the new grade at the next scan.
+  merchant are its history. ``Merchant.public_version`` is bumped with every change
+  (``public_page.bump_versions``) so the cached scan page shows the new grade at the next scan.
 - ``recompute_all`` walks the rated merchants in chunks of ids: per chunk a fixed number of
   statements (six reads, one UPDATE demoting the old rows, one bulk INSERT, one UPDATE of
   public_version) and a commit, so a province takes seconds and the web keeps writing
@@ -31,6 +31,7 @@ from ..domain import DomainError
 from ..extensions import db
 from ..database import UTCDateTime
 from ..models import Merchant, Rating, Setting, User
+from ..public_page import bump_versions
 from ..rating_model import DEFAULT_CONFIG, RatingConfig, RatingInput, compute, input_problems
 from . import aggregate
 from .aggregate import Scope
@@ -192,14 +193,12 @@ def _rate(scope: Scope, config: RatingConfig, cause: str, now: datetime, memo: M
     db.session.execute(text(
         f"UPDATE rating SET is_current = false WHERE is_current AND {_ids_clause('merchant_id')}"), params)
     _insert_rows(rows)
-    db.session.execute(text(
-        f"UPDATE merchant SET public_version = public_version + 1 WHERE {_ids_clause('id')}"), params)
-    # Objects loaded in this session must not keep a stale public_version or is_current.
+    # The session does not see these rows, so public_page's flush listener cannot bump for them.
+    bump_versions(changed)
+    # Ratings loaded in this session must not keep a stale is_current.
     changed_set = set(changed)
     for obj in list(db.session.identity_map.values()):
-        if isinstance(obj, Merchant) and obj.id in changed_set:
-            db.session.expire(obj, ["public_version"])
-        elif isinstance(obj, Rating) and obj.merchant_id in changed_set:
+        if isinstance(obj, Rating) and obj.merchant_id in changed_set:
             db.session.expire(obj, ["is_current"])
     return len(counts), len(rows)
 

@@ -95,7 +95,6 @@ def update_shop(actor: User, merchant: Merchant, details: ShopDetails) -> Mercha
     if merchant.status == MerchantStatus.APPROVED:
         for name in FREELY_EDITABLE:
             setattr(merchant, name, getattr(details, name).strip())
-        merchant.public_version += 1
         db.session.commit()
         return merchant
     code = uscc.validate(details.credit_code)
@@ -115,7 +114,6 @@ def update_shop(actor: User, merchant: Merchant, details: ShopDetails) -> Mercha
     merchant.contact_phone = details.contact_phone
     merchant.opening_hours = details.opening_hours.strip()
     merchant.status = MerchantStatus.PENDING
-    merchant.public_version += 1
     if previous != MerchantStatus.PENDING:
         db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=previous,
                                      to_status=MerchantStatus.PENDING, actor_id=actor.id,
@@ -145,7 +143,6 @@ def review_shop(reviewer: User, merchant: Merchant, approve: bool, note: str) ->
     merchant.review_note = note.strip()
     merchant.reviewed_by_id = reviewer.id
     merchant.reviewed_at = datetime.now(UTC)
-    merchant.public_version += 1
     db.session.commit()
     return merchant
 
@@ -159,7 +156,6 @@ def close_shop(actor: User, merchant: Merchant, note: str) -> Merchant:
     db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=merchant.status,
                                  to_status=MerchantStatus.CLOSED, actor_id=actor.id, note=note.strip()))
     merchant.status = MerchantStatus.CLOSED
-    merchant.public_version += 1
     db.session.commit()
     return merchant
 
