@@ -10,6 +10,8 @@ import os
 from datetime import timedelta
 from typing import Any
 
+from .localtime import LOCAL_TZ
+
 
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
@@ -69,7 +71,7 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
         # i18n
         "BABEL_DEFAULT_LOCALE": "zh",
-        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_DEFAULT_TIMEZONE": LOCAL_TZ.key,
         "LANGUAGES": ("zh", "en"),
         # Database engine: SQLite settings are applied on connect (extensions.py). A pooled
         # PostgreSQL connection may have been dropped by the server: ping it on checkout

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from .localtime import LOCAL_TZ
+
 logger = logging.getLogger(__name__)
 
 _END_OF_DAY = time(23, 59, 59, 999999)
@@ -80,7 +82,7 @@ def _warn_fallback(year: int) -> None:
 class WorkCalendar:
     """Working-day arithmetic: staff overrides, then chinese_calendar, then Monday-Friday."""
 
-    def __init__(self, overrides: Iterable[DayOverride] = (), tz: str = "Asia/Shanghai"):
+    def __init__(self, overrides: Iterable[DayOverride] = (), tz: str = LOCAL_TZ.key):
         self.tz = ZoneInfo(tz)
         self._overrides: dict[date, bool] = {}
         for override in overrides:

@@ -206,9 +206,9 @@ def test_queue_filters_mine_unassigned_and_duplicates(client, shop, officer):
 
 def test_calendar_banner_when_today_is_in_a_year_without_data(client, officer, monkeypatch):
     login(client, officer)
-    monkeypatch.setattr(handling_views, "_today", lambda: date(2025, 6, 1))
+    monkeypatch.setattr(handling_views, "local_today", lambda: date(2025, 6, 1))
     assert "banner-warning" not in client.get("/staff/complaints/").get_data(as_text=True)
-    monkeypatch.setattr(handling_views, "_today", lambda: date(2027, 3, 1))
+    monkeypatch.setattr(handling_views, "local_today", lambda: date(2027, 3, 1))
     html = client.get("/staff/complaints/").get_data(as_text=True)
     assert "banner-warning" in html and "2027" in html
     assert "banner-warning" in client.get("/staff/complaints/holidays").get_data(as_text=True)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -20,10 +18,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import MOBILE_RE, BaseForm, label_choices, mobile_field
+from ..localtime import local_today
 from ..models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
 from .uploads import MAX_PHOTOS, chosen_files
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MAX_ACCOUNT = 2000
 MAX_AMOUNT_YUAN = 10_000_000  # ten million yuan: more is a typing slip
 _AMOUNT_RE = re.compile(r"^\d{1,8}(\.\d{1,2})?$", re.ASCII)
@@ -58,10 +56,6 @@ SURVEY_LABELS = {
     "neutral": _l("Neither satisfied nor dissatisfied"),
     "dissatisfied": _l("Dissatisfied"),
 }
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def new_idempotency_key() -> str:

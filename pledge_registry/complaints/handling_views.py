@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -26,6 +25,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db, login_manager
 from ..forms import BaseForm, EmptyForm
+from ..localtime import local_today
 from ..models import (
     OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Merchant, Role, SupervisionStation, User,
 )
@@ -39,7 +39,6 @@ from .handling_forms import (
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 S = ComplaintStatus
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PER_PAGE = 50
 
 # Error codes of complaints.workflow, as merchants and officers read them.
@@ -76,11 +75,6 @@ def error_message(code: str) -> str:
     return str(ERRORS.get(code, code))
 
 
-def _today() -> date:
-    """Today in the bureau's time zone (tests replace this to stand in another year)."""
-    return datetime.now(LOCAL_TZ).date()
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -98,7 +92,7 @@ _warned_lock = threading.Lock()
 
 def calendar_warning_years() -> list[int]:
     """Years (this and next) without working-day data; logged once per year per process."""
-    years = deadlines.calendar_warning(_today())
+    years = deadlines.calendar_warning(local_today())
     with _warned_lock:
         fresh = [y for y in years if y not in _warned_years]
         _warned_years.update(fresh)

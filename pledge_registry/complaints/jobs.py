@@ -10,11 +10,11 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..localtime import LOCAL_TZ
 from ..models import (
     OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintPhoto, ComplaintStatus, OutboxMessage,
     SurveyResponse, User,
@@ -24,7 +24,6 @@ from . import deadlines, uploads
 
 log = logging.getLogger("pledge_registry.complaints.jobs")
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 # What replaces the shopper's words once the retention period is over.
 ANONYMISED_TEXT = "（已按保存期限删除）[removed after the retention period]"
 

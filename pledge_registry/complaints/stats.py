@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from statistics import median
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
 
 from ..extensions import db
+from ..localtime import LOCAL_TZ
 from ..models import Complaint, Merchant, Outcome, SurveyResponse
 from ..workdays import WorkCalendar
 from . import deadlines
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DIMENSIONS = ("town", "area", "category", "problem_type")
 MAX_PERIOD_DAYS = 3 * 366
 

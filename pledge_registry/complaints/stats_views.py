@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, render_template, request
 from flask_babel import get_locale
@@ -22,13 +21,13 @@ from wtforms.validators import Optional, ValidationError
 from ..extensions import db
 from ..forms import label_choices
 from ..labels import CATEGORY_LABELS, label
+from ..localtime import local_today
 from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, Town
 from ..security import staff_required
 from . import staff_bp
 from .handling_forms import complaint_label
 from .stats import DIMENSIONS, MAX_PERIOD_DAYS, ServiceLevels, StatsFilter, StatsReport, service_levels
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 DIMENSION_LABELS = {
     "town": _l("Town"),
@@ -95,7 +94,7 @@ def _default_period(today: date) -> tuple[date, date]:
 
 
 def _report(form: StatsFilterForm) -> StatsReport:
-    today = datetime.now(UTC).astimezone(LOCAL_TZ).date()
+    today = local_today()
     first, last = _default_period(today)
     f = StatsFilter(start=form.start.data or first, end=form.end.data or last,
                     town_id=form.town.data, area_id=form.area.data,

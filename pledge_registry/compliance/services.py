@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import DomainError
 from ..extensions import db
+from ..localtime import local_today
 from ..ratings import hooks as rating_hooks
 from ..ratings.services import current_rating
 from ..models import (
@@ -25,7 +25,6 @@ from ..models import (
     PledgeStatus, Rating, RatingAppeal, RatingReply, SuspensionProposal, User,
 )
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 REPLY_MAX = 300
 APPEAL_DAYS = 21
 BREACH_WINDOW = timedelta(days=365)
@@ -38,10 +37,6 @@ MAX_PENALTY_CENTS = 10**12  # 10 billion yuan: anything larger is a typing error
 
 class ComplianceError(DomainError):
     """A compliance rule refused the request; `code` says which."""
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
 
 
 def _staff(user: User) -> None:

@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain import DomainError
-from ..compliance.services import LOCAL_TZ, current_rating, local_today
+from ..compliance.services import current_rating
 from ..extensions import db
+from ..localtime import LOCAL_TZ, local_today
 from ..models import (
     Complaint, ComplaintStatus, Merchant, MerchantStatus, Nomination, NominationEvent, NominationLevel,
     NominationStatus, Penalty, Pledge, PledgeStatus, User,

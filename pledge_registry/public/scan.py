@@ -18,17 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..localtime import LOCAL_TZ, local_today
 from ..models import Merchant, Pledge
 from ..pledges.standing import ShopStanding
-
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
-
 
 @dataclass(frozen=True)
 class CachedPage:
@@ -142,7 +139,7 @@ def load_merchant(merchant_id: int) -> Merchant:
 
 def page_valid_until(standing: ShopStanding, now: datetime) -> datetime:
     """When the page would change with no edit: the next expiry, or local midnight."""
-    local_midnight = datetime.combine(now.astimezone(LOCAL_TZ).date() + timedelta(days=1), time(), LOCAL_TZ)
+    local_midnight = datetime.combine(local_today(now) + timedelta(days=1), time(), LOCAL_TZ)
     moments = [local_midnight.astimezone(UTC)]
     moments += [p.expires_at for _, p, s in standing.pledges if s == "valid" and p.expires_at]
     return min(moments)

@@ -44,19 +44,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import UTCDateTime
 from ..extensions import db
+from ..localtime import local_date
 from ..models import AppealStatus, Complaint, Inspection, Merchant, Penalty, Pledge, RatingAppeal, SurveyResponse
 from ..rating_model import RatingInput
 
 WINDOW = timedelta(days=365)
 RECENT = timedelta(days=90)
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 BREACH_PROBLEM_TYPES = ("genuine_doubt", "refused_return")
 RATED_STATUSES = ("approved",)
 # Pledge tenure counts in whole 30-day months: a score then moves at most monthly from age
@@ -87,11 +86,6 @@ class Scope:
 def _appealed_away(appeal_column: ColumnElement, finding_id: ColumnElement) -> ColumnElement[bool]:
     """The finding was struck out by an upheld appeal: it no longer counts."""
     return exists().where(appeal_column == finding_id, RatingAppeal.status == AppealStatus.UPHELD)
-
-def local_date(now: datetime) -> date:
-    """The rating date: the bureau's calendar day at `now`."""
-    return now.astimezone(LOCAL_TZ).date()
-
 
 def _size_factor(_merchant_id: int) -> float:
     return 1.0
@@ -131,7 +125,7 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
     set of counts once (most shops share theirs) and build a RatingInput only then.
     """
     now = now or datetime.now(UTC)
-    as_of = local_date(now)
+    as_of = local_date(now)  # the rating date: the bureau's calendar day at `now`
     since = now - WINDOW
     recent = now - RECENT
     since_day = as_of - WINDOW

@@ -1,0 +1,23 @@
+"""The bureau's clock: times are stored in UTC and read in Asia/Shanghai (no Flask here).
+
+Every "today", every calendar day of a timestamp and every local midnight in the package
+comes from here, so that a filing late in the evening and the page a shopper scans agree
+on which day it is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def local_today(now: datetime | None = None) -> date:
+    """The bureau's calendar day now (or at `now`, a time-zone aware moment)."""
+    return (now or datetime.now(UTC)).astimezone(LOCAL_TZ).date()
+
+
+def local_date(moment: datetime) -> date:
+    """The bureau's calendar day of a time-zone aware moment."""
+    return moment.astimezone(LOCAL_TZ).date()
