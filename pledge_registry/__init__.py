@@ -27,6 +27,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _refuse_unsafe_production(app)
     register_extensions(app)
     register_blueprints(app)
+    register_template_globals(app)
     check_limits_count_writes_only()
     register_error_handlers(app)
     register_commands(app)
@@ -105,6 +106,12 @@ def register_blueprints(app: Flask) -> None:
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp):
         app.register_blueprint(bp)
+
+
+def register_template_globals(app: Flask) -> None:
+    from . import labels
+
+    labels.register(app)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -35,10 +35,7 @@ def _remember_choice(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     from flask_babel import format_date, format_datetime
 
-    from . import labels
-
     app.after_request(_remember_choice)
-    labels.register(app)
     app.jinja_env.filters["datetime"] = lambda v: format_datetime(v, "yyyy-MM-dd HH:mm") if v else ""
     app.jinja_env.filters["date"] = lambda v: format_date(v, "yyyy-MM-dd") if v else ""
 

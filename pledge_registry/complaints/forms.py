@@ -19,6 +19,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import MOBILE_RE, BaseForm, label_choices, mobile_field
 from ..localtime import local_today
+from .labels import PROBLEM_TYPE_LABELS, SHOPPER_REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS
 from ..models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
 from .uploads import MAX_PHOTOS, chosen_files
 
@@ -28,34 +29,6 @@ _AMOUNT_RE = re.compile(r"^\d{1,8}(\.\d{1,2})?$", re.ASCII)
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 _ASCII_MOBILE_RE = re.compile(MOBILE_RE, re.ASCII)
 
-REQUEST_TYPE_LABELS = {
-    "complaint": _l("Complaint: I want the bureau to help me get a remedy"),
-    "report": _l("Report: the shop breaks the rules (no personal remedy)"),
-    "consultation": _l("Question: I want advice"),
-}
-PROBLEM_TYPE_LABELS = {
-    "quality": _l("Product quality"),
-    "genuine_doubt": _l("Doubt that goods are genuine"),
-    "refused_return": _l("Return refused"),
-    "contract_terms": _l("Contract terms"),
-    "advertising": _l("Advertising"),
-    "price": _l("Price"),
-    "service": _l("Service"),
-    "safety": _l("Safety"),
-    "other": _l("Other"),
-}
-WANT_LABELS = {
-    "refund": _l("Refund"),
-    "exchange": _l("Exchange"),
-    "repair": _l("Repair"),
-    "compensation": _l("Compensation"),
-    "apology": _l("Apology"),
-}
-SURVEY_LABELS = {
-    "satisfied": _l("Satisfied"),
-    "neutral": _l("Neither satisfied nor dissatisfied"),
-    "dissatisfied": _l("Dissatisfied"),
-}
 
 
 def new_idempotency_key() -> str:
@@ -97,7 +70,7 @@ class ComplaintForm(BaseForm):
     # Made when the form is first shown and posted back unchanged: a retried or double-clicked
     # submission carries the same key and files one case.
     idempotency_key = HiddenField()
-    request_type = RadioField(_l("What do you want to do?"), choices=label_choices(REQUEST_TYPE_LABELS),
+    request_type = RadioField(_l("What do you want to do?"), choices=label_choices(SHOPPER_REQUEST_TYPE_LABELS),
                               default="complaint", validators=[InputRequired()])
     item = StringField(_l("What did you buy (or what service)?"), filters=[_strip],
                        validators=[DataRequired(), Length(max=200), no_control_chars])

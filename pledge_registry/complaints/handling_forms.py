@@ -20,82 +20,11 @@ from wtforms.validators import (
 
 from ..forms import BaseForm
 from ..models import (
-    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, WANTS, ComplaintStatus, Outcome,
+    PROPOSAL_KINDS, REJECT_REASONS,
 )
-from .forms import PROBLEM_TYPE_LABELS, WANT_LABELS  # one wording for shoppers and officers
+from .labels import OUTCOME_LABELS, PROPOSAL_LABELS, REJECT_REASON_LABELS
 
 MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint
-
-# --- display labels of the stored codes (candidates for labels.py) -------------------------
-
-STATUS_LABELS = {
-    "received": _l("Received, waiting for acceptance"),
-    "accepted": _l("Accepted"),
-    "with_merchant": _l("With the merchant"),
-    "merchant_answered": _l("Merchant answered"),
-    "mediating": _l("Mediation by the bureau"),
-    "closed": _l("Closed"),
-}
-OUTCOME_LABELS = {
-    "resolved": _l("Resolved by agreement"),
-    "not_resolved": _l("Not resolved"),
-    "rejected": _l("Not accepted"),
-    "withdrawn": _l("Withdrawn by the shopper"),
-}
-REJECT_REASON_LABELS = {
-    "outside_scope": _l("Outside the bureau's scope"),
-    "court_or_arbitration": _l("Already before a court or an arbitrator"),
-    "no_merchant": _l("No identifiable merchant"),
-    "too_old": _l("Older than 3 years"),
-    "no_contact": _l("Contact details missing"),
-}
-PROPOSAL_LABELS = {
-    "refund": _l("Refund"),
-    "exchange": _l("Exchange"),
-    "repair": _l("Repair"),
-    "other": _l("Other"),
-}
-EVENT_LABELS = {
-    "received": _l("Complaint received"),
-    "accepted": _l("Accepted by the bureau"),
-    "forwarded": _l("Forwarded to the merchant"),
-    "merchant_reply": _l("The merchant answered"),
-    "mediating": _l("Mediation started"),
-    "proposal_rejected": _l("The shopper did not accept the proposal"),
-    "resolved": _l("Closed: resolved"),
-    "not_resolved": _l("Closed: not resolved"),
-    "rejected": _l("Not accepted"),
-    "withdrawn": _l("Withdrawn"),
-    "shopper_info": _l("The shopper added information"),
-    "reassigned": _l("Reassigned"),
-    "linked_duplicate": _l("Linked as a duplicate"),
-}
-REQUEST_TYPE_LABELS = {
-    "complaint": _l("Complaint"),
-    "report": _l("Report of a violation"),
-    "consultation": _l("Consultation"),
-}
-LABEL_TABLES: dict[str, dict[str, Any]] = {
-    "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
-    "reject_reason": REJECT_REASON_LABELS,
-    "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
-}
-
-assert set(STATUS_LABELS) == {s.value for s in ComplaintStatus}
-assert set(OUTCOME_LABELS) == {o.value for o in Outcome}
-assert set(REJECT_REASON_LABELS) == set(REJECT_REASONS)
-assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
-assert set(PROBLEM_TYPE_LABELS) == set(PROBLEM_TYPES)
-assert set(WANT_LABELS) == set(WANTS)
-assert set(REQUEST_TYPE_LABELS) == set(REQUEST_TYPES)
-
-
-def complaint_label(table: str, code: str | None) -> str:
-    """The translated label of a stored complaint code; the code itself if it has none."""
-    if code is None:
-        return ""
-    return str(LABEL_TABLES[table].get(code, code))
-
 
 # --- shared fields -------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from ..security import security_event
 from . import deadlines, merchant_bp, staff_bp, workflow
 from .handling_forms import (
     CloseForm, LinkDuplicateForm, MerchantReplyForm, NoteForm, ReassignForm, RejectForm, cents_to_yuan,
-    complaint_label, yuan_to_cents,
+    yuan_to_cents,
 )
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def _now() -> datetime:
 
 @merchant_bp.context_processor
 def _merchant_labels() -> dict[str, Any]:
-    return {"complaint_label": complaint_label, "yuan": cents_to_yuan}
+    return {"yuan": cents_to_yuan}
 
 
 _warned_years: set[int] = set()
@@ -104,7 +104,7 @@ def calendar_warning_years() -> list[int]:
 
 @staff_bp.context_processor
 def _staff_context() -> dict[str, Any]:
-    return {"complaint_label": complaint_label, "yuan": cents_to_yuan,
+    return {"yuan": cents_to_yuan,
             "calendar_warning_years": calendar_warning_years()}
 
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -26,9 +25,9 @@ from ..models import (
 )
 from ..security import no_store, public, security_event
 from . import deadlines, shopper_bp as bp, uploads, workflow
+from ..localtime import local_today
 from .forms import (
-    PROBLEM_TYPE_LABELS, REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS, AddInfoForm, ComplaintForm,
-    RespondForm, SurveyForm, TrackForm, WithdrawForm, local_today, new_idempotency_key,
+    AddInfoForm, ComplaintForm, RespondForm, SurveyForm, TrackForm, WithdrawForm, new_idempotency_key,
     normalise_tracking_code,
 )
 
@@ -47,46 +46,6 @@ COMPLAIN_PAGE_MERCHANT = select(_M.c.id, _M.c.status, _M.c.badge_code, _M.c.shop
 CONFIRMATION = select(_C.c.tracking_code, _C.c.shopper_phone, _C.c.acceptance_due_at).where(
     _C.c.id == bindparam("complaint_id"))
 
-STATUS_LABELS = {
-    "received": _l("Received: waiting for the bureau to accept it"),
-    "accepted": _l("Accepted by the bureau"),
-    "with_merchant": _l("Sent to the shop for an answer"),
-    "merchant_answered": _l("The shop has answered"),
-    "mediating": _l("The bureau is mediating"),
-    "closed": _l("Closed"),
-}
-EVENT_LABELS = {
-    "received": _l("You filed the case"),
-    "accepted": _l("The bureau accepted the case"),
-    "forwarded": _l("The case was sent to the shop for an answer"),
-    "merchant_reply": _l("The shop answered"),
-    "mediating": _l("The bureau started mediating"),
-    "shopper_info": _l("You added information"),
-    "proposal_rejected": _l("You rejected the shop's proposal"),
-    "resolved": _l("Closed: resolved by agreement"),
-    "not_resolved": _l("Closed: no agreement was reached"),
-    "rejected": _l("Closed: not accepted by the bureau"),
-    "withdrawn": _l("Closed: you withdrew the case"),
-}
-OUTCOME_LABELS = {
-    "resolved": _l("Resolved by agreement"),
-    "not_resolved": _l("Not resolved"),
-    "rejected": _l("Not accepted"),
-    "withdrawn": _l("Withdrawn by you"),
-}
-REJECT_REASON_LABELS = {
-    "outside_scope": _l("The matter is outside the bureau's remit."),
-    "court_or_arbitration": _l("The matter is already before a court or an arbitration body."),
-    "no_merchant": _l("The shop could not be identified."),
-    "too_old": _l("The purchase was too long ago."),
-    "no_contact": _l("We could not reach you."),
-}
-PROPOSAL_KIND_LABELS = {
-    "refund": _l("Refund"),
-    "exchange": _l("Exchange"),
-    "repair": _l("Repair"),
-    "other": _l("Other"),
-}
 
 
 def _limit(name: str):  # type: ignore[no-untyped-def]
@@ -120,24 +79,9 @@ def yuan(cents: int | None) -> str:
     return "" if cents is None else f"{cents // 100}.{cents % 100:02d}"
 
 
-def _label(table: dict[str, Any], code: str | None) -> str:
-    return "" if code is None else str(table.get(code, code))
-
-
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {
-        "tracking_code": format_tracking_code, "yuan": yuan, "mask_phone": workflow.mask_phone,
-        "status_label": lambda c: _label(STATUS_LABELS, c),
-        "event_label": lambda e: str(EVENT_LABELS.get(e.kind) or STATUS_LABELS.get(e.to_status) or _("Update")),
-        "outcome_label": lambda c: _label(OUTCOME_LABELS, c),
-        "reject_reason_label": lambda c: _label(REJECT_REASON_LABELS, c),
-        "proposal_kind_label": lambda c: _label(PROPOSAL_KIND_LABELS, c),
-        "problem_type_label": lambda c: _label(PROBLEM_TYPE_LABELS, c),
-        "request_type_label": lambda c: _label(REQUEST_TYPE_LABELS, c),
-        "want_label": lambda c: _label(WANT_LABELS, c),
-        "survey_label": lambda c: _label(SURVEY_LABELS, c),
-    }
+    return {"tracking_code": format_tracking_code, "yuan": yuan, "mask_phone": workflow.mask_phone}
 
 
 # --- which cases this browser may see ------------------------------------------------------

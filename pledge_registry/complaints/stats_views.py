@@ -20,12 +20,13 @@ from wtforms.validators import Optional, ValidationError
 
 from ..extensions import db
 from ..forms import label_choices
-from ..labels import CATEGORY_LABELS, label
+from ..labels import label
 from ..localtime import local_today
 from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, Town
 from ..security import staff_required
 from . import staff_bp
-from .handling_forms import complaint_label
+from ..registry.labels import CATEGORY_LABELS
+from .labels import complaint_label
 from .stats import DIMENSIONS, MAX_PERIOD_DAYS, ServiceLevels, StatsFilter, StatsReport, service_levels
 
 

@@ -95,15 +95,6 @@ def _people(ids: set[int | None]) -> dict[int, User]:
     return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
 
 
-APPEAL_STATUS = {"open": _l("Open: waiting for a decision"), "upheld": _l("Upheld"),
-                 "dismissed": _l("Dismissed")}
-
-
-@bp.app_template_global()
-def appeal_status_text(status: str) -> str:
-    return str(APPEAL_STATUS.get(status, status))
-
-
 @bp.app_template_global()
 def rating_reply(merchant: Merchant) -> RatingReply | None:
     """The merchant's public reply, for the rating block of the scan page."""

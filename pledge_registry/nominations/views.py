@@ -38,28 +38,10 @@ ERRORS = {
 ERROR_STATUS = {"not_allowed": 403, "own_submission": 403, "not_town_officer": 403, "not_city_officer": 403,
                 "same_officer": 403, "reason_required": 400, "level": 400}
 
-LEVEL_LABELS = {"participant": _l("Participating unit (参创单位)"),
-                "demonstration": _l("Demonstration unit (示范单位)")}
-STATUS_LABELS = {
-    "submitted": _l("Waiting for the town officer"),
-    "town_approved": _l("Recommended by the town; waiting for the city"),
-    "approved": _l("Named"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
-    "delisted": _l("Delisted (摘牌)"), "expired": _l("Title expired"),
-}
 
 
 def error_message(code: str) -> str:
     return str(ERRORS.get(code, code))
-
-
-@bp.app_template_global()
-def nomination_level_label(level: str) -> str:
-    return str(LEVEL_LABELS.get(level, level))
-
-
-@bp.app_template_global()
-def nomination_status_label(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
 
 
 @bp.app_template_global()

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import BaseForm, label_choices
-from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
+from .labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 from ..models import MIN_RETURN_DAYS
 from .terms import unknown_placeholders
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import string
 from dataclasses import dataclass
 
+from flask_babel import get_locale
+
 from ..models import Pledge
+from .labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 
 # The placeholders a template body may use; an admin's template is checked against these.
 PLACEHOLDERS = ("return_days", "refund_days", "refund_method", "exclusions", "conditions")
@@ -46,3 +49,10 @@ def render_terms(pledge: Pledge, lang: str, exclusion_labels: dict[str, str],
     }
     text = body.format_map(values)
     return TermsText(title, tuple(p.strip() for p in text.split("\n") if p.strip()))
+
+
+def terms_of(pledge: Pledge) -> TermsText:
+    """A pledge's words in the language of this request, with its labels translated."""
+    exclusions = {k: str(v) for k, v in STANDARD_EXCLUSIONS.items()}
+    refunds = {k: str(v) for k, v in REFUND_METHOD_LABELS.items()}
+    return render_terms(pledge, str(get_locale()), exclusions, refunds)

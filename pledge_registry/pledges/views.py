@@ -3,19 +3,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..extensions import db
 from ..forms import EmptyForm
-from ..labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 from ..models import PENDING_STATUSES, Merchant, Pledge, PledgeKind
 from ..registry.services import get_own_shop
 from . import bp, services
 from .forms import GenuineTermsForm, ReturnsTermsForm
-from .terms import render_terms
+from .terms import terms_of
 
 ERRORS = {
     "already_pending": _l("A pledge of this kind is already being prepared or reviewed for this shop."),
@@ -35,12 +33,6 @@ ERRORS = {
 
 def error_message(code: str) -> str:
     return str(ERRORS.get(code, code))
-
-
-def terms_of(pledge: Pledge):  # type: ignore[no-untyped-def]
-    labels = {k: str(v) for k, v in STANDARD_EXCLUSIONS.items()}
-    refunds = {k: str(v) for k, v in REFUND_METHOD_LABELS.items()}
-    return render_terms(pledge, str(get_locale()), labels, refunds)
 
 
 def _own_shop_or_404(merchant_id: int) -> Merchant:

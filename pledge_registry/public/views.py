@@ -9,7 +9,7 @@ from ..extensions import db
 from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantStatus, Pledge, PledgeKind, PledgeStatus, Town
 from ..pledges.standing import shop_standing
-from ..pledges.views import terms_of
+from ..pledges.terms import terms_of
 from ..security import public
 from . import bp
 from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of

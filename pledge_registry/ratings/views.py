@@ -24,25 +24,8 @@ from ..forms import BaseForm, EmptyForm
 from ..models import Merchant, MerchantStatus, Rating
 from ..registry.services import get_own_shop
 from ..security import admin_required, public, staff_required
-from . import bp, hooks, services  # noqa: F401  (hooks: registers the commit listener)
-
-GRADE_LABELS = {
-    "A": _l("Excellent"),
-    "B": _l("Good"),
-    "C": _l("Fair"),
-    "D": _l("Poor"),
-    "NR": _l("Not yet rated"),
-}
-
-FACTOR_LABELS = {
-    "pledges": _l("Pledges"),
-    "complaint_volume": _l("Complaints"),
-    "on_time": _l("Answers on time"),
-    "resolution": _l("Complaints resolved"),
-    "satisfaction": _l("Shoppers' satisfaction"),
-    "inspections": _l("Inspections"),
-    "penalties": _l("Penalties"),
-}
+from . import bp, services
+from .labels import CAUSE_LABELS, FACTOR_LABELS
 
 CAP_REASONS = {
     "pledge_suspended": _l("a pledge of this shop is suspended or revoked"),
@@ -67,15 +50,6 @@ IMPROVE_HINTS = {
                              "were satisfied."),
     "inspections.pass": _l("Pass the bureau's inspections: failed inspections count for 12 months."),
     "penalties.avoid": _l("Avoid administrative penalties: each one counts for 12 months."),
-}
-
-CAUSE_LABELS = {
-    "recompute": _l("Nightly recomputation"),
-    "complaint_closed": _l("A complaint was closed"),
-    "complaint_change": _l("A complaint was answered or surveyed"),
-    "pledge_change": _l("A pledge changed"),
-    "compliance_change": _l("An inspection or a penalty was recorded"),
-    "model_change": _l("The rating model changed"),
 }
 
 
@@ -209,11 +183,6 @@ def rating_of(merchant_id: int) -> Rating | None:
 def rating_grades(merchant_ids: list[int]) -> dict[int, str]:
     """Current grades of a page of merchants, in one query (the directory)."""
     return services.current_grades(merchant_ids)
-
-
-@bp.app_template_global()
-def grade_label(grade: str | None) -> str:
-    return str(GRADE_LABELS.get(grade or "NR", grade))
 
 
 # --- pages ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from .. import uscc
 from ..forms import BaseForm, label_choices, mobile_field
-from ..labels import CATEGORY_LABELS
+from .labels import CATEGORY_LABELS
 
 CREDIT_CODE_MESSAGES = {
     "empty": _l("Enter the 18-character unified social credit code from the business licence."),

@@ -29,7 +29,7 @@ from ..pledges import services as pledge_services
 from ..pledges.forms import TemplateForm
 from ..pledges.standing import shop_standing
 from ..pledges.terms import PLACEHOLDERS
-from ..pledges.views import terms_of
+from ..pledges.terms import terms_of
 from ..registry import services as registry_services
 from ..security import admin_required, security_event, staff_required
 from . import bp

@@ -1,0 +1,191 @@
+"""Display labels of the stored complaint codes.
+
+A case reads differently to the two sides, on purpose: officers and merchants read a case
+file in the bureau's terms ("Withdrawn by the shopper"), while shoppers read their own
+case addressed to them, in plainer words ("Withdrawn by you", "You filed the case"). So
+status, outcome, rejection reason, request type and timeline events have an officer's table
+(STATUS_LABELS ...) and a shopper's (SHOPPER_STATUS_LABELS ...); the rest have one wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from ..labels import label
+from ..models import (
+    PROBLEM_TYPES,
+    PROPOSAL_KINDS,
+    REJECT_REASONS,
+    REQUEST_TYPES,
+    SURVEY_ANSWERS,
+    WANTS,
+    ComplaintStatus,
+    Outcome,
+)
+
+# --- one wording for both sides ----------------------------------------------------------
+
+PROBLEM_TYPE_LABELS = {
+    "quality": _l("Product quality"),
+    "genuine_doubt": _l("Doubt that goods are genuine"),
+    "refused_return": _l("Return refused"),
+    "contract_terms": _l("Contract terms"),
+    "advertising": _l("Advertising"),
+    "price": _l("Price"),
+    "service": _l("Service"),
+    "safety": _l("Safety"),
+    "other": _l("Other"),
+}
+WANT_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "repair": _l("Repair"),
+    "compensation": _l("Compensation"),
+    "apology": _l("Apology"),
+}
+SURVEY_LABELS = {
+    "satisfied": _l("Satisfied"),
+    "neutral": _l("Neither satisfied nor dissatisfied"),
+    "dissatisfied": _l("Dissatisfied"),
+}
+PROPOSAL_LABELS = {
+    "refund": _l("Refund"),
+    "exchange": _l("Exchange"),
+    "repair": _l("Repair"),
+    "other": _l("Other"),
+}
+
+# --- officers and merchants --------------------------------------------------------------
+
+STATUS_LABELS = {
+    "received": _l("Received, waiting for acceptance"),
+    "accepted": _l("Accepted"),
+    "with_merchant": _l("With the merchant"),
+    "merchant_answered": _l("Merchant answered"),
+    "mediating": _l("Mediation by the bureau"),
+    "closed": _l("Closed"),
+}
+OUTCOME_LABELS = {
+    "resolved": _l("Resolved by agreement"),
+    "not_resolved": _l("Not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn by the shopper"),
+}
+REJECT_REASON_LABELS = {
+    "outside_scope": _l("Outside the bureau's scope"),
+    "court_or_arbitration": _l("Already before a court or an arbitrator"),
+    "no_merchant": _l("No identifiable merchant"),
+    "too_old": _l("Older than 3 years"),
+    "no_contact": _l("Contact details missing"),
+}
+REQUEST_TYPE_LABELS = {
+    "complaint": _l("Complaint"),
+    "report": _l("Report of a violation"),
+    "consultation": _l("Consultation"),
+}
+EVENT_LABELS = {
+    "received": _l("Complaint received"),
+    "accepted": _l("Accepted by the bureau"),
+    "forwarded": _l("Forwarded to the merchant"),
+    "merchant_reply": _l("The merchant answered"),
+    "mediating": _l("Mediation started"),
+    "proposal_rejected": _l("The shopper did not accept the proposal"),
+    "resolved": _l("Closed: resolved"),
+    "not_resolved": _l("Closed: not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn"),
+    "shopper_info": _l("The shopper added information"),
+    "reassigned": _l("Reassigned"),
+    "linked_duplicate": _l("Linked as a duplicate"),
+}
+
+# --- the shopper, about their own case ---------------------------------------------------
+
+# Also the choices of the filing form.
+SHOPPER_REQUEST_TYPE_LABELS = {
+    "complaint": _l("Complaint: I want the bureau to help me get a remedy"),
+    "report": _l("Report: the shop breaks the rules (no personal remedy)"),
+    "consultation": _l("Question: I want advice"),
+}
+SHOPPER_STATUS_LABELS = {
+    "received": _l("Received: waiting for the bureau to accept it"),
+    "accepted": _l("Accepted by the bureau"),
+    "with_merchant": _l("Sent to the shop for an answer"),
+    "merchant_answered": _l("The shop has answered"),
+    "mediating": _l("The bureau is mediating"),
+    "closed": _l("Closed"),
+}
+SHOPPER_OUTCOME_LABELS = {
+    "resolved": _l("Resolved by agreement"),
+    "not_resolved": _l("Not resolved"),
+    "rejected": _l("Not accepted"),
+    "withdrawn": _l("Withdrawn by you"),
+}
+SHOPPER_REJECT_REASON_LABELS = {
+    "outside_scope": _l("The matter is outside the bureau's remit."),
+    "court_or_arbitration": _l("The matter is already before a court or an arbitration body."),
+    "no_merchant": _l("The shop could not be identified."),
+    "too_old": _l("The purchase was too long ago."),
+    "no_contact": _l("We could not reach you."),
+}
+SHOPPER_EVENT_LABELS = {
+    "received": _l("You filed the case"),
+    "accepted": _l("The bureau accepted the case"),
+    "forwarded": _l("The case was sent to the shop for an answer"),
+    "merchant_reply": _l("The shop answered"),
+    "mediating": _l("The bureau started mediating"),
+    "shopper_info": _l("You added information"),
+    "proposal_rejected": _l("You rejected the shop's proposal"),
+    "resolved": _l("Closed: resolved by agreement"),
+    "not_resolved": _l("Closed: no agreement was reached"),
+    "rejected": _l("Closed: not accepted by the bureau"),
+    "withdrawn": _l("Closed: you withdrew the case"),
+}
+
+LABEL_TABLES: dict[str, Mapping[str, Any]] = {
+    "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
+    "reject_reason": REJECT_REASON_LABELS,
+    "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
+}
+SHOPPER_LABEL_TABLES: dict[str, Mapping[str, Any]] = {
+    **LABEL_TABLES,
+    "request_type": SHOPPER_REQUEST_TYPE_LABELS, "status": SHOPPER_STATUS_LABELS,
+    "outcome": SHOPPER_OUTCOME_LABELS, "reject_reason": SHOPPER_REJECT_REASON_LABELS,
+    "event": SHOPPER_EVENT_LABELS, "survey": SURVEY_LABELS,
+}
+
+for _tables in (LABEL_TABLES, SHOPPER_LABEL_TABLES):
+    assert set(_tables["status"]) == {s.value for s in ComplaintStatus}
+    assert set(_tables["outcome"]) == {o.value for o in Outcome}
+    assert set(_tables["reject_reason"]) == set(REJECT_REASONS)
+    assert set(_tables["request_type"]) == set(REQUEST_TYPES)
+assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
+assert set(PROBLEM_TYPE_LABELS) == set(PROBLEM_TYPES)
+assert set(WANT_LABELS) == set(WANTS)
+assert set(SURVEY_LABELS) == set(SURVEY_ANSWERS)
+
+
+def complaint_label(table: str, code: str | None) -> str:
+    """An officer's or merchant's label of a stored complaint code (`table`: "status" ...)."""
+    return label(LABEL_TABLES[table], code)
+
+
+def shopper_label(table: str, code: str | None) -> str:
+    """The shopper's label of a stored code of their own case."""
+    return label(SHOPPER_LABEL_TABLES[table], code)
+
+
+def shopper_event_label(event: Any) -> str:
+    """A line of the shopper's timeline: the event's own label, else the status it reached."""
+    return str(SHOPPER_EVENT_LABELS.get(event.kind) or SHOPPER_STATUS_LABELS.get(event.to_status) or _("Update"))
+
+
+TEMPLATE_GLOBALS: dict[str, Callable[..., str]] = {
+    "complaint_label": complaint_label,
+    "shopper_label": shopper_label,
+    "shopper_event_label": shopper_event_label,
+}

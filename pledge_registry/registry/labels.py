@@ -1,0 +1,37 @@
+"""Display labels of the registry's stored codes: industries and registration states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask_babel import lazy_gettext as _l
+
+from ..labels import label
+
+CATEGORY_LABELS = {
+    "food": _l("Food and catering"),
+    "clothing": _l("Clothing and shoes"),
+    "property": _l("Property services"),
+    "vehicles": _l("Vehicles"),
+    "appliances": _l("Home appliances"),
+    "ebikes": _l("Electric bicycles"),
+    "furniture": _l("Furniture and home decoration"),
+    "beauty": _l("Beauty and personal care"),
+    "education": _l("Education and training"),
+    "prepaid": _l("Prepaid-card services"),
+    "telecoms": _l("Telecoms"),
+    "other": _l("Other"),
+}
+
+MERCHANT_STATUS_LABELS = {
+    "pending": _l("Waiting for review"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+    "closed": _l("Closed"),
+}
+
+
+TEMPLATE_GLOBALS: dict[str, Callable[..., str]] = {
+    "category_label": lambda c: label(CATEGORY_LABELS, c),
+    "merchant_status_label": lambda c: label(MERCHANT_STATUS_LABELS, c),
+}
