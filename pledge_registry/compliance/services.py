@@ -157,7 +157,7 @@ def load_imported(officer: User | None, inspections: Sequence[tuple[int, Inspect
     """Insert validated import rows in one transaction: all of them or, on a conflict, none."""
     if officer is not None:
         _staff(officer)
-    rows = [_new_inspection(officer, m, d) for m, d in inspections]
+    rows: list[Inspection | Penalty] = [_new_inspection(officer, m, d) for m, d in inspections]
     rows += [_new_penalty(officer, m, d) for m, d in penalties]
     db.session.add_all(rows)
     compliance_changed([m for m, _ in inspections] + [m for m, _ in penalties])
@@ -253,6 +253,7 @@ def file_appeal(owner: User, merchant: Merchant, grounds: str, inspection_id: in
         raise ComplianceError("grounds_required")
     if inspection_id and penalty_id:
         raise ComplianceError("one_finding")
+    finding: Inspection | Penalty | None
     if inspection_id:
         finding = db.session.get(Inspection, inspection_id)
         if finding is None or finding.merchant_id != merchant.id:
