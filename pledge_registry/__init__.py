@@ -78,11 +78,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_session_listeners(app: Flask) -> None:
-    """Every listener on the database session, in one place (none is registered at import)."""
+    """Every listener on the database session and the models, in one place (none is registered
+    at import); the engine's own (SQLite pragmas, BEGIN IMMEDIATE) are in configure_sqlite."""
     from . import public_page
     from .complaints import deadlines
+    from .models import pledges
     from .ratings import hooks as rating_hooks
 
+    pledges.listen()               # a signed pledge's terms never change in place
     public_page.init_app(app)      # the scan page's version follows what it shows
     rating_hooks.init_app(app)     # merchants noted by a change are re-rated at commit
     deadlines.init_app(app)        # cached settings and holidays dropped when they change

@@ -149,8 +149,7 @@ TERM_COLUMNS = (
 )
 
 
-@event.listens_for(Pledge, "before_update")
-def _terms_are_frozen_once_submitted(_mapper, _connection, target: Pledge) -> None:
+def terms_are_frozen_once_submitted(_mapper: object, _connection: object, target: Pledge) -> None:
     """A signed pledge never changes: a change of terms is a new version (a new row)."""
     state = attributes.instance_state(target)
     status_hist = state.attrs.status.history
@@ -162,6 +161,12 @@ def _terms_are_frozen_once_submitted(_mapper, _connection, target: Pledge) -> No
     changed = [c for c in TERM_COLUMNS if state.attrs[c].history.has_changes()]
     if changed:
         raise ValueError(f"pledge {target.id} is signed; its terms cannot change: {changed}")
+
+
+def listen() -> None:
+    """Refuse any in-place change of a signed pledge's terms (create_app registers this)."""
+    if not event.contains(Pledge, "before_update", terms_are_frozen_once_submitted):
+        event.listen(Pledge, "before_update", terms_are_frozen_once_submitted)
 
 
 class PledgeEvent(Base):
