@@ -18,8 +18,8 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 from PIL import Image
 
-from pledge_registry.complaints.forms import local_today
 from pledge_registry.extensions import db
+from pledge_registry.localtime import local_today
 from pledge_registry.models import Complaint
 
 TEST_PASSWORD = "correct horse battery staple"

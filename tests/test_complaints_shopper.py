@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from pledge_registry.complaints import workflow
-from pledge_registry.complaints.forms import local_today
 from pledge_registry.complaints.shopper_views import format_tracking_code
 from pledge_registry.extensions import db
+from pledge_registry.localtime import local_today
 from pledge_registry.models import Complaint, ComplaintEvent, OutboxMessage, SurveyResponse
 from tests.factories import make_merchant, make_user
 from tests.helpers import (

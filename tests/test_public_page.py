@@ -27,7 +27,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import CommercialArea, Merchant, Nomination, PledgeTemplate, Rating, RatingReply, Town
 from pledge_registry.models.pledges import TERM_COLUMNS
 from pledge_registry.public_page import bump_versions, declarations
-from tests.conftest import make_merchant, make_pledge
+from tests.factories import make_merchant, make_pledge
 
 NOW = datetime.now(UTC)
 Column = tuple[str, str]  # (table, column)

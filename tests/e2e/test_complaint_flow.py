@@ -25,8 +25,8 @@ def test_complaint_from_scan_to_survey(live_app: Any, browser: Any, phone: Any, 
     from PIL import Image
 
     from pledge_registry.auth.services import create_user
-    from pledge_registry.complaints.forms import local_today
     from pledge_registry.extensions import db
+    from pledge_registry.localtime import local_today
     from pledge_registry.models import Complaint, ComplaintPhoto, OutboxMessage, Role, SurveyResponse
     from tests.factories import make_merchant, make_pledge
 
