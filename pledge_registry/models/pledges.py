@@ -7,7 +7,17 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
-    JSON, CheckConstraint, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, event, select, text,
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    select,
+    text,
 )
 from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
