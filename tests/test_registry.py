@@ -112,7 +112,7 @@ def test_duplicate_code_and_address_refused(client, merchant_user, address):
     make_merchant(credit_code=_code(), address="城厢镇人民南路8号")
     response = form_post(client, NEW_SHOP, shop_form(address=address))
     page = response.get_data(as_text=True)
-    assert response.status_code == 400
+    assert response.status_code == 409  # a clash with a registered shop: a conflict
     assert "A shop with this credit code is already registered at this address." in page
     assert len(_merchants(credit_code=_code())) == 1
 
@@ -126,7 +126,7 @@ def test_duplicate_code_and_address_refused(client, merchant_user, address):
 def test_same_code_elsewhere_is_a_branch(client, merchant_user, existing_status, existing_address, accepted):
     make_merchant(owner=merchant_user, credit_code=_code(), address=existing_address, status=existing_status)
     response = form_post(client, NEW_SHOP, shop_form(address="城厢镇人民南路8号"))
-    assert response.status_code == (302 if accepted else 400)
+    assert response.status_code == (302 if accepted else 409)
     assert len(_merchants(credit_code=_code())) == (2 if accepted else 1)
 
 

@@ -35,16 +35,6 @@ def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def no_control_chars(_form: object, field: Any) -> None:
-    """NUL and other control characters: never typed by a person, and refused by PostgreSQL."""
-    if isinstance(field.data, str) and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
-        raise ValidationError(_l("Remove the control characters from this field."))
-
-
 def yuan_to_cents(text: str) -> int:
     """'199.5' → 19950. The caller has checked the shape with _AMOUNT_RE."""
     return int(Decimal(text) * 100)
@@ -72,25 +62,25 @@ class ComplaintForm(BaseForm):
     idempotency_key = HiddenField()
     request_type = RadioField(_l("What do you want to do?"), choices=label_choices(SHOPPER_REQUEST_TYPE_LABELS),
                               default="complaint", validators=[InputRequired()])
-    item = StringField(_l("What did you buy (or what service)?"), filters=[_strip],
-                       validators=[DataRequired(), Length(max=200), no_control_chars])
+    item = StringField(_l("What did you buy (or what service)?"),
+                       validators=[DataRequired(), Length(max=200)])
     purchased_on = DateField(_l("When?"), validators=[Optional()])
-    amount = StringField(_l("Amount paid, in yuan (optional)"), filters=[_strip],
+    amount = StringField(_l("Amount paid, in yuan (optional)"),
                          validators=[Optional(), Length(max=12)],
                          render_kw={"inputmode": "decimal", "autocomplete": "off"})
     problem_type = SelectField(_l("What kind of problem?"),
                                choices=[SelectChoice("", _l("Choose…")), *label_choices(PROBLEM_TYPE_LABELS)],
                                validators=[DataRequired(message=_l("Choose the kind of problem."))])
-    account = TextAreaField(_l("What happened?"), filters=[_strip],
+    account = TextAreaField(_l("What happened?"),
                             validators=[DataRequired(message=_l("Tell us what happened.")),
-                                        Length(max=MAX_ACCOUNT), no_control_chars],
+                                        Length(max=MAX_ACCOUNT)],
                             render_kw={"rows": 6, "maxlength": MAX_ACCOUNT})
     wants = MultiCheckboxField(_l("What do you want? (choose any)"), choices=label_choices(WANT_LABELS),
                                validators=[Optional()])
     photos = MultipleFileField(_l("Photos (up to 3, optional)"),
                                render_kw={"accept": "image/jpeg,image/png,image/webp"})
-    shopper_name = StringField(_l("Your name (optional)"), filters=[_strip],
-                               validators=[Optional(), Length(max=50), no_control_chars],
+    shopper_name = StringField(_l("Your name (optional)"),
+                               validators=[Optional(), Length(max=50)],
                                render_kw={"autocomplete": "name"})
     shopper_phone = mobile_field(_l("Your mobile number"))
     consent = BooleanField(_l("I have read the notice above and agree that my data is used this way."),
@@ -134,10 +124,10 @@ class ComplaintForm(BaseForm):
 
 
 class TrackForm(BaseForm):
-    tracking_code = StringField(_l("Tracking code"), filters=[_strip], validators=[DataRequired(), Length(max=40)],
+    tracking_code = StringField(_l("Tracking code"), validators=[DataRequired(), Length(max=40)],
                                 render_kw={"autocomplete": "off", "autocapitalize": "characters",
                                            "placeholder": "XXXX-XXXX-XXXX-XX"})
-    phone_last4 = StringField(_l("Last 4 digits of your mobile number"), filters=[_strip],
+    phone_last4 = StringField(_l("Last 4 digits of your mobile number"),
                               validators=[DataRequired(), Length(min=4, max=4)],
                               render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 4})
     submit = SubmitField(_l("Show my case"))
@@ -148,8 +138,8 @@ class TrackForm(BaseForm):
 
 
 class AddInfoForm(BaseForm):
-    text = TextAreaField(_l("Add information"), filters=[_strip],
-                         validators=[DataRequired(), Length(max=MAX_ACCOUNT), no_control_chars],
+    text = TextAreaField(_l("Add information"),
+                         validators=[DataRequired(), Length(max=MAX_ACCOUNT)],
                          render_kw={"rows": 4, "maxlength": MAX_ACCOUNT})
     submit = SubmitField(_l("Send"))
 
@@ -157,8 +147,8 @@ class AddInfoForm(BaseForm):
 class RespondForm(BaseForm):
     """Accept or reject the merchant's proposal: one optional note, two buttons."""
 
-    note = TextAreaField(_l("Note (optional)"), filters=[_strip],
-                         validators=[Optional(), Length(max=500), no_control_chars], render_kw={"rows": 2})
+    note = TextAreaField(_l("Note (optional)"),
+                         validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
     accept = SubmitField(_l("Accept the proposal"))
     reject = SubmitField(_l("Reject: ask the bureau to mediate"))
 
@@ -171,8 +161,8 @@ class RespondForm(BaseForm):
 
 
 class WithdrawForm(BaseForm):
-    note = TextAreaField(_l("Why do you withdraw? (optional)"), filters=[_strip],
-                         validators=[Optional(), Length(max=500), no_control_chars], render_kw={"rows": 2})
+    note = TextAreaField(_l("Why do you withdraw? (optional)"),
+                         validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
     confirm = BooleanField(_l("Yes, withdraw my complaint. It will be closed and cannot be reopened."),
                            validators=[DataRequired(message=_l("Tick the box to confirm."))])
     submit = SubmitField(_l("Withdraw the complaint"))
@@ -182,7 +172,7 @@ class SurveyForm(BaseForm):
     answer = RadioField(_l("How satisfied are you with how your case was handled?"),
                         choices=label_choices(SURVEY_LABELS),
                         validators=[InputRequired(message=_l("Choose one answer."))])
-    comment = TextAreaField(_l("Comment (optional)"), filters=[_strip],
-                            validators=[Optional(), Length(max=500), no_control_chars], render_kw={"rows": 3})
+    comment = TextAreaField(_l("Comment (optional)"),
+                            validators=[Optional(), Length(max=500)], render_kw={"rows": 3})
     submit = SubmitField(_l("Send"))
 

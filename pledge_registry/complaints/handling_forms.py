@@ -15,7 +15,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
-    DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError,
+    DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation,
 )
 
 from ..forms import BaseForm
@@ -28,19 +28,9 @@ MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer compl
 
 # --- shared fields -------------------------------------------------------------------------
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_control_chars(_form: object, field: Any) -> None:
-    if field.data and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
-        raise ValidationError(_l("Remove the control characters from this field."))
-
-
 def _text(label: Any, max_length: int = 1000, required: bool = False) -> TextAreaField:
     first = DataRequired() if required else Optional()
-    return TextAreaField(label, validators=[first, Length(max=max_length), _no_control_chars],
-                         filters=[_strip])
+    return TextAreaField(label, validators=[first, Length(max=max_length)])
 
 
 def _finite_yuan(_form: object, field: DecimalField) -> None:
@@ -171,14 +161,12 @@ class HolidayForm(BaseForm):
         SelectChoice("0", _l("a holiday (no work)")), SelectChoice("1", _l("a working day (moved weekend)"))],
         validators=[DataRequired()], validate_choice=True)
     name = StringField(_l("Name, e.g. National Day"),
-                       validators=[Optional(), Length(max=50), _no_control_chars],
-                       filters=[_strip])
+                       validators=[Optional(), Length(max=50)])
     submit = SubmitField(_l("Add to the calendar"))
 
 
 class StationForm(BaseForm):
-    name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100), _no_control_chars],
-                       filters=[_strip])
+    name = StringField(_l("Station name"), validators=[DataRequired(), Length(max=100)])
     area_id = SelectField(_l("Commercial area"), coerce=int, validate_choice=True)
     active = SelectField(_l("Status"),
                          choices=[SelectChoice("1", _l("Active")), SelectChoice("0", _l("Inactive"))],

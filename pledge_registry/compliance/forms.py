@@ -10,25 +10,16 @@ from wtforms import (
     BooleanField, DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm
+from ..forms import BaseForm, DecisionForm, reason_field
 from .services import REPLY_MAX
-
-
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_control_chars(_form: object, field: Any) -> None:
-    if field.data and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
-        raise ValidationError(_l("Remove the control characters from this field."))
 
 
 def _text(label: Any, max_length: int, required: bool = True, area: bool = False) -> Any:
     kind = TextAreaField if area else StringField
     first = DataRequired() if required else Optional()
-    return kind(label, validators=[first, Length(max=max_length), _no_control_chars], filters=[_strip])
+    return kind(label, validators=[first, Length(max=max_length)])
 
 
 class InspectionForm(BaseForm):
@@ -85,28 +76,19 @@ class RemoveReplyForm(BaseForm):
     submit = SubmitField(_l("Remove the reply"))
 
 
-class AppealDecisionForm(BaseForm):
-    reason = _text(_l("Reason (the merchant sees it)"), 1000, area=True)
+class AppealDecisionForm(DecisionForm):
+    yes, no = "uphold", "dismiss"
+    choose_message = _l("Choose either uphold or dismiss.")
+    approve = reject = None  # type: ignore[assignment]
     uphold = SubmitField(_l("Uphold the appeal"))
     dismiss = SubmitField(_l("Dismiss the appeal"))
 
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        if valid and bool(self.uphold.data) == bool(self.dismiss.data):
-            self.form_errors.append(str(_l("Choose either uphold or dismiss.")))
-            return False
-        return valid
 
-
-class ProposalDecisionForm(BaseForm):
-    reason = _text(_l("Reason (shown to the merchant, and to shoppers if the pledge is suspended)"), 500,
-                   area=True)
+class ProposalDecisionForm(DecisionForm):
+    yes, no = "accept", "decline"
+    choose_message = _l("Choose either suspend or decline.")
+    reason = reason_field(_l("Reason (shown to the merchant, and to shoppers if the pledge is suspended)"),
+                          required=True, max_length=500)
+    approve = reject = None  # type: ignore[assignment]
     accept = SubmitField(_l("Suspend the pledge"))
     decline = SubmitField(_l("Decline the proposal"))
-
-    def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
-        if valid and bool(self.accept.data) == bool(self.decline.data):
-            self.form_errors.append(str(_l("Choose either suspend or decline.")))
-            return False
-        return valid

@@ -16,22 +16,16 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
 class ReturnsTermsForm(BaseForm):
     return_days = IntegerField(_l("Return window (days after purchase)"), default=15, validators=[
         InputRequired(), NumberRange(min=MIN_RETURN_DAYS, max=365,
                                      message=_l("At least %(min)d days, at most %(max)d."))],
         render_kw={"inputmode": "numeric"})
     conditions = TextAreaField(_l("Conditions for a return"), default="", validators=[Optional(), Length(max=1000)],
-                               filters=[_strip],
                                render_kw={"placeholder": _l("e.g. goods intact, tags on, receipt shown")})
     excluded = MultiCheckboxField(_l("Goods excluded from no-reason returns"),
                                   choices=label_choices(STANDARD_EXCLUSIONS), default=[])
-    other_exclusions = TextAreaField(_l("Other excluded goods (one per line)"), validators=[Optional(), Length(max=500)],
-                                     filters=[_strip])
+    other_exclusions = TextAreaField(_l("Other excluded goods (one per line)"), validators=[Optional(), Length(max=500)])
     refund_method = SelectField(_l("How the refund is paid"), choices=label_choices(REFUND_METHOD_LABELS),
                                 validators=[DataRequired()])
     refund_days = IntegerField(_l("Refund paid within (days)"), default=3, validators=[
@@ -67,8 +61,8 @@ def _known_placeholders(_form: object, field: TextAreaField) -> None:
 
 
 class TemplateForm(BaseForm):
-    title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=100)], filters=[_strip])
+    title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=100)])
     body_zh = TextAreaField(_l("Terms (Chinese)"), validators=[DataRequired(), Length(max=5000), _known_placeholders])
-    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=150)], filters=[_strip])
+    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=150)])
     body_en = TextAreaField(_l("Terms (English)"), validators=[DataRequired(), Length(max=5000), _known_placeholders])
     submit = SubmitField(_l("Save as the next version"))

@@ -32,34 +32,25 @@ def validate_credit_code(_form: object, field: StringField) -> None:
         raise ValidationError(credit_code_message(err, field.data or "")) from err
 
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
-
-
-def _no_control_chars(_form: object, field: StringField) -> None:
-    if field.data and any(ord(c) < 32 and c not in "\r\n\t" for c in field.data):
-        raise ValidationError(_l("Remove the control characters from this field."))
-
-
 class ShopForm(BaseForm):
     credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(max=40), validate_credit_code],
                               render_kw={"autocapitalize": "characters", "spellcheck": "false"})
     legal_name = StringField(_l("Legal name (as on the business licence)"),
-                             validators=[DataRequired(), Length(max=200), _no_control_chars], filters=[_strip])
+                             validators=[DataRequired(), Length(max=200)])
     shop_name = StringField(_l("Shop name (on the sign)"),
-                            validators=[DataRequired(), Length(max=100), _no_control_chars], filters=[_strip])
-    address = StringField(_l("Shop address"), validators=[DataRequired(), Length(max=200), _no_control_chars], filters=[_strip])
+                            validators=[DataRequired(), Length(max=100)])
+    address = StringField(_l("Shop address"), validators=[DataRequired(), Length(max=200)])
     town_id = SelectField(_l("Town or district"), coerce=int, validators=[DataRequired()])
     area_id = SelectField(_l("Commercial area (mall or street)"), coerce=int, validators=[Optional()])
     category = SelectField(_l("Industry"), choices=label_choices(CATEGORY_LABELS),
                            validators=[DataRequired()])
-    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=50), _no_control_chars], filters=[_strip])
+    contact_name = StringField(_l("Contact person"), validators=[DataRequired(), Length(max=50)])
     contact_phone = mobile_field(_l("Contact mobile"))
-    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=100), _no_control_chars],
-                                filters=[_strip], render_kw={"placeholder": "09:00-21:00"})
+    opening_hours = StringField(_l("Opening hours"), validators=[Optional(), Length(max=100)],
+                                render_kw={"placeholder": "09:00-21:00"})
     submit = SubmitField(_l("Submit for review"))
 
 
 class ReasonForm(BaseForm):
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500), _no_control_chars], filters=[_strip])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Confirm"))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,33 +8,24 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import uscc
+from .. import refusals, uscc
 from ..extensions import db
 from ..forms import EmptyForm
-from ..models import Merchant, MerchantEvent
+from ..models import MerchantEvent
 from ..pledges.standing import shop_standing
+from ..refusals import bad_input, conflict, forbidden
+from ..security import merchant_required, own_shop_or_404
 from . import bp, services
 from .forms import ReasonForm, ShopForm, credit_code_message
 
-ERRORS = {
-    "duplicate": _l("A shop with this credit code is already registered at this address."),
-    "unknown_town": _l("Choose a town from the list."),
-    "area_not_in_town": _l("That commercial area is not in the chosen town."),
-    "not_owner": _l("This shop belongs to another account."),
-    "closed": _l("This shop is closed."),
+REFUSALS: refusals.Table = {
+    "duplicate": conflict(_l("A shop with this credit code is already registered at this address."),
+                          field="address"),
+    "unknown_town": bad_input(_l("Choose a town from the list."), field="town_id"),
+    "area_not_in_town": bad_input(_l("That commercial area is not in the chosen town."), field="area_id"),
+    "not_owner": forbidden(_l("This shop belongs to another account.")),
+    "closed": conflict(_l("This shop is closed.")),
 }
-
-
-def _merchant_only() -> None:
-    if current_user.is_staff:
-        abort(403)
-
-
-def _own_shop_or_404(merchant_id: int) -> Merchant:
-    merchant = services.get_own_shop(current_user, merchant_id)
-    if merchant is None:
-        abort(404)
-    return merchant
 
 
 def _form_with_choices(**kwargs: object) -> ShopForm:
@@ -57,18 +48,12 @@ def _details(form: ShopForm) -> services.ShopDetails:
     )
 
 
-def _apply_error(form: ShopForm, err: Exception) -> None:
+def _refuse(form: ShopForm, err: Exception) -> int:
     if isinstance(err, uscc.CreditCodeError):
         form.credit_code.errors.append(credit_code_message(err, form.credit_code.data or ""))
-        return
-    code = getattr(err, "code", "")
-    field = {"duplicate": form.address, "unknown_town": form.town_id,
-             "area_not_in_town": form.area_id}.get(code)
-    message = str(ERRORS.get(code, code))
-    if field is None:
-        form.form_errors.append(message)
-    else:
-        field.errors.append(message)
+        return refusals.BAD_INPUT
+    assert isinstance(err, services.RegistryError)
+    return refusals.refuse(err, form, REFUSALS, "shop_refused")
 
 
 @bp.route("/")
@@ -80,25 +65,25 @@ def dashboard():
 
 
 @bp.route("/shops/new", methods=["GET", "POST"])
+@merchant_required
 def new_shop():
-    _merchant_only()
     form = _form_with_choices()
+    status = 200 if request.method == "GET" else 400
     if form.validate_on_submit():
         try:
             merchant = services.register_shop(current_user, _details(form))
         except (services.RegistryError, uscc.CreditCodeError) as err:
-            _apply_error(form, err)
+            status = _refuse(form, err)
         else:
             flash(_("Your shop is registered and waiting for review. You can sign the pledges now."), "success")
             return redirect(url_for("registry.shop", merchant_id=merchant.id))
-    status = 200 if request.method == "GET" else 400
     return render_template("registry/shop_form.html", form=form, merchant=None), status
 
 
 @bp.route("/shops/<int:merchant_id>")
+@merchant_required
 def shop(merchant_id: int):
-    _merchant_only()
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     events = db.session.scalars(select(MerchantEvent).where(MerchantEvent.merchant_id == merchant.id)
                                 .order_by(MerchantEvent.id)).all()
     return render_template("registry/shop.html", merchant=merchant, standing=shop_standing(merchant),
@@ -106,34 +91,35 @@ def shop(merchant_id: int):
 
 
 @bp.route("/shops/<int:merchant_id>/edit", methods=["GET", "POST"])
+@merchant_required
 def edit_shop(merchant_id: int):
-    _merchant_only()
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     form = _form_with_choices(obj=merchant)
     if request.method == "GET":
         form.area_id.data = merchant.area_id or 0
+    status = 200 if request.method == "GET" else 400
     if form.validate_on_submit():
         try:
             services.update_shop(current_user, merchant, _details(form))
         except (services.RegistryError, uscc.CreditCodeError) as err:
-            _apply_error(form, err)
+            status = _refuse(form, err)
         else:
             flash(_("Your changes are saved."), "success")
             return redirect(url_for("registry.shop", merchant_id=merchant.id))
-    status = 200 if request.method == "GET" else 400
     return render_template("registry/shop_form.html", form=form, merchant=merchant), status
 
 
 @bp.route("/shops/<int:merchant_id>/close", methods=["POST"])
+@merchant_required
 def close_shop(merchant_id: int):
-    _merchant_only()
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
             services.close_shop(current_user, merchant, form.reason.data or "")
         except services.RegistryError as err:
-            flash(str(ERRORS.get(err.code, err.code)), "error")
+            db.session.rollback()
+            flash(refusals.message(err, REFUSALS), "error")
         else:
             flash(_("The shop is recorded as closed. Its badge now says so."), "info")
     return redirect(url_for("registry.shop", merchant_id=merchant.id))
