@@ -149,7 +149,7 @@ def test_sign_ignores_posted_status_and_shop(client, shop, owner):
 def test_one_pledge_in_preparation_per_kind(client, shop):
     make_pledge(shop, "returns", status="draft")
     response = form_post(client, sign_url(shop, "returns"), returns_form())
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "A pledge of this kind is already being prepared or reviewed" in response.get_data(as_text=True)
     assert len(_pledges(shop)) == 1
 
@@ -158,7 +158,7 @@ def test_one_pledge_in_preparation_per_kind(client, shop):
 def test_shop_not_live_cannot_sign(client, owner, status):
     merchant = make_merchant(owner=owner, status=status)
     response = form_post(client, sign_url(merchant, "genuine"), {"agree": "y", "submit": "y"})
-    assert response.status_code == 400
+    assert response.status_code == 409
     assert "This shop cannot sign pledges" in response.get_data(as_text=True)
     assert _pledges(merchant) == []
 

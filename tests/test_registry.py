@@ -293,7 +293,7 @@ def test_closed_shop_cannot_be_edited(client, merchant_user):
     merchant = make_merchant(owner=merchant_user, status="closed")
     response = form_post(client, f"/portal/shops/{merchant.id}/edit",
                          shop_form(credit_code=merchant.credit_code, shop_name="复活"))
-    assert response.status_code == 400
+    assert response.status_code == 409  # the shop's state refuses it
     assert "This shop is closed." in response.get_data(as_text=True)
     db.session.refresh(merchant)
     assert merchant.shop_name != "复活"

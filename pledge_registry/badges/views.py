@@ -2,20 +2,15 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from ..registry.services import get_own_shop
+from ..security import merchant_required, own_shop_or_404
 from . import bp
 from .render import render_pdf, render_png
 from .services import BadgeError, badge_content, badge_serial, badge_url
 
 
 def _content_or_redirect(merchant_id: int):  # type: ignore[no-untyped-def]
-    if current_user.is_staff:
-        abort(403)
-    merchant = get_own_shop(current_user, merchant_id)
-    if merchant is None:
-        abort(404)
+    merchant = own_shop_or_404(merchant_id)
     try:
         return merchant, badge_content(merchant)
     except BadgeError:
@@ -23,6 +18,7 @@ def _content_or_redirect(merchant_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.route("/shops/<int:merchant_id>/badge")
+@merchant_required
 def preview(merchant_id: int):
     merchant, content = _content_or_redirect(merchant_id)
     if content is None:
@@ -44,10 +40,12 @@ def _download(merchant_id: int, kind: str) -> Response:
 
 
 @bp.route("/shops/<int:merchant_id>/badge.png")
+@merchant_required
 def png(merchant_id: int):
     return _download(merchant_id, "png")
 
 
 @bp.route("/shops/<int:merchant_id>/badge.pdf")
+@merchant_required
 def pdf(merchant_id: int):
     return _download(merchant_id, "pdf")

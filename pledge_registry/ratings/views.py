@@ -16,15 +16,15 @@ from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
+from .. import refusals
 from ..extensions import db
-from ..forms import BaseForm, EmptyForm
+from ..forms import EmptyForm
 from ..models import Merchant, MerchantStatus, Rating
-from ..registry.services import get_own_shop
-from ..security import admin_required, public, staff_required
+from ..refusals import bad_input, forbidden
+from ..security import admin_required, merchant_required, own_shop_or_404, public, staff_required
 from . import bp, services
+from .forms import ModelForm
 from .labels import CAUSE_LABELS, FACTOR_LABELS
 
 CAP_REASONS = {
@@ -218,13 +218,10 @@ def _optional_url(endpoint: str, **values: object) -> str | None:
 
 
 @bp.route("/portal/shops/<int:merchant_id>/rating")
+@merchant_required
 def shop_rating(merchant_id: int):
     """The merchant's own view: the breakdown, what would raise it, and its history."""
-    if current_user.is_staff:
-        abort(403)
-    merchant = get_own_shop(current_user, merchant_id)
-    if merchant is None:
-        abort(404)
+    merchant = own_shop_or_404(merchant_id)
     return render_template(
         "ratings/shop.html", **_page_context(merchant), staff_view=False,
         history=history_rows(services.history(merchant.id)),
@@ -240,18 +237,14 @@ def staff_shop_rating(merchant_id: int):
                            history=history_rows(services.history(merchant.id)), appeal_url=None, reply_url=None)
 
 
-class ModelForm(BaseForm):
-    version = StringField(_l("New version"), validators=[DataRequired(), Length(max=20)])
-    model = TextAreaField(_l("Weights, thresholds and caps (JSON)"), validators=[DataRequired(), Length(max=20000)],
-                          render_kw={"rows": 32, "spellcheck": "false"})
-
-
-CONFIG_ERRORS = {
-    "not_admin": _l("Only an administrator may change the rating model."),
-    "same_version": _l("Give the changed model a new version."),
-    "version_used": _l("This version was used before: give the changed model a new version."),
-    "invalid": _l("The model is not valid:"),
-    "json": _l("This is not valid JSON:"),
+# A RatingError's detail (what exactly is invalid) follows the message (refusals.message).
+REFUSALS: refusals.Table = {
+    "not_admin": forbidden(_l("Only an administrator may change the rating model.")),
+    "same_version": bad_input(_l("Give the changed model a new version."), field="version"),
+    "version_used": bad_input(_l("This version was used before: give the changed model a new version."),
+                              field="version"),
+    "invalid": bad_input(_l("The model is not valid:"), field="model"),
+    "json": bad_input(_l("This is not valid JSON:"), field="model"),
 }
 
 
@@ -259,6 +252,18 @@ def _model_json(config) -> str:  # type: ignore[no-untyped-def]
     values = config.to_dict()
     values.pop("version")
     return json.dumps(values, indent=2, ensure_ascii=False)
+
+
+def _model_values(form: ModelForm) -> dict:
+    """The JSON typed in, with the new version; a RatingError("json") when it is no object."""
+    try:
+        values = json.loads(form.model.data)
+    except ValueError as err:
+        raise services.RatingError("json", str(err)) from err
+    if not isinstance(values, dict):
+        raise services.RatingError("json", "an object {...} is expected")
+    values["version"] = form.version.data
+    return values
 
 
 @bp.route("/staff/ratings/config", methods=["GET", "POST"])
@@ -269,26 +274,16 @@ def config():
     form = ModelForm()
     if request.method == "GET":
         form.model.data = _model_json(current)
+    status = 400 if request.method == "POST" else 200
     if form.validate_on_submit():
         try:
-            values = json.loads(form.model.data)
-            if not isinstance(values, dict):
-                raise ValueError("an object {...} is expected")
-        except ValueError as err:
-            form.model.errors.append(f"{CONFIG_ERRORS['json']} {err}")
+            saved = services.save_config(current_user, _model_values(form))
+        except services.RatingError as err:
+            status = refusals.refuse(err, form, REFUSALS, "rating_model_refused")
         else:
-            values["version"] = form.version.data.strip()
-            try:
-                saved = services.save_config(current_user, values)
-            except services.RatingError as err:
-                message = str(CONFIG_ERRORS.get(err.code, err.code))
-                field = form.version if err.code in ("same_version", "version_used") else form.model
-                field.errors.append(f"{message} {err.detail}".strip())
-            else:
-                flash(_("Rating model %(version)s saved. Recompute every rating to apply it.",
-                        version=saved.version), "success")
-                return redirect(url_for("ratings.config"))
-    status = 400 if request.method == "POST" else 200
+            flash(_("Rating model %(version)s saved. Recompute every rating to apply it.",
+                    version=saved.version), "success")
+            return redirect(url_for("ratings.config"))
     return render_template("ratings/config.html", form=form, current=current,
                            recompute_form=EmptyForm(), rated=services.rated_count()), status
 
