@@ -10,20 +10,21 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from .. import refusals
 from ..extensions import db
 from ..forms import BaseForm
 from ..models import (
     Inspection, Merchant, Penalty, Pledge, RatingAppeal, RatingReply, SuspensionProposal, User,
 )
-from ..registry import services as registry_services
-from ..security import security_event, staff_required
+from ..refusals import bad_input, conflict, forbidden
+from ..security import merchant_required, own_shop_or_404, security_event, staff_required
 from . import bp, importer, services
 from .forms import (
     AppealDecisionForm, AppealForm, ImportForm, InspectionForm, PenaltyForm, ProposalDecisionForm,
@@ -31,63 +32,42 @@ from .forms import (
 )
 from .services import ComplianceError, InspectionData, PenaltyData
 
-ERRORS = {
-    "not_staff": _l("Only bureau staff can do this."),
-    "not_owner": _l("This shop belongs to another account."),
-    "future_date": _l("This date is in the future."),
-    "result": _l("Choose passed or failed."),
-    "subject_required": _l("Say what was checked."),
-    "findings_required": _l("A failed inspection needs its findings."),
-    "duplicate_inspection": _l("This inspection is already recorded (same shop, date and subject)."),
-    "case_number_required": _l("Give the case number."),
-    "reason_required": _l("Give a reason: the merchant sees it."),
-    "amount": _l("The amount is out of range."),
-    "duplicate_case": _l("This case number is already recorded."),
-    "reply_required": _l("Write your reply."),
-    "reply_too_long": _l("A reply has at most 300 characters."),
-    "already_removed": _l("This reply has already been removed."),
-    "no_rating": _l("This shop has no rating yet: there is nothing to appeal."),
-    "appeal_too_late": _l("The 21 days to appeal this rating have passed."),
-    "grounds_required": _l("Give the grounds of your appeal."),
-    "one_finding": _l("Choose one finding at most."),
-    "unknown_finding": _l("Choose a finding from the list."),
-    "appeal_open": _l("You already have an open appeal: wait for its decision."),
-    "appeal_decided": _l("This appeal has already been decided."),
-    "own_finding": _l("You recorded the finding appealed against: another officer must decide."),
-    "own_submission": _l("You cannot decide on your own shop."),
-    "proposal_decided": _l("This proposal has already been decided."),
-    "illegal_transition": _l("The pledge is no longer active: it cannot be suspended."),
-    "conflict": _l("Some rows were recorded by someone else meanwhile: nothing was imported. "
-                   "Check the file again."),
+REFUSALS: refusals.Table = {
+    "not_staff": forbidden(_l("Only bureau staff can do this.")),
+    "not_owner": forbidden(_l("This shop belongs to another account.")),
+    "own_finding": forbidden(_l("You recorded the finding appealed against: another officer must decide.")),
+    "own_submission": forbidden(_l("You cannot decide on your own shop.")),
+    "future_date": bad_input(_l("This date is in the future."), field="date"),
+    "result": bad_input(_l("Choose passed or failed."), field="result"),
+    "subject_required": bad_input(_l("Say what was checked."), field="subject"),
+    "findings_required": bad_input(_l("A failed inspection needs its findings."), field="findings"),
+    "case_number_required": bad_input(_l("Give the case number."), field="case_number"),
+    "reason_required": bad_input(_l("Give a reason: the merchant sees it."), field="reason"),
+    "amount": bad_input(_l("The amount is out of range."), field="amount"),
+    "reply_required": bad_input(_l("Write your reply."), field="text"),
+    "reply_too_long": bad_input(_l("A reply has at most 300 characters."), field="text"),
+    "grounds_required": bad_input(_l("Give the grounds of your appeal."), field="grounds"),
+    "one_finding": bad_input(_l("Choose one finding at most."), field="finding"),
+    "unknown_finding": bad_input(_l("Choose a finding from the list."), field="finding"),
+    "duplicate_inspection": conflict(_l("This inspection is already recorded (same shop, date and subject)."),
+                                     field="subject"),
+    "duplicate_case": conflict(_l("This case number is already recorded."), field="case_number"),
+    "already_removed": conflict(_l("This reply has already been removed.")),
+    "no_rating": conflict(_l("This shop has no rating yet: there is nothing to appeal.")),
+    "appeal_too_late": conflict(_l("The 21 days to appeal this rating have passed.")),
+    "appeal_open": conflict(_l("You already have an open appeal: wait for its decision.")),
+    "appeal_decided": conflict(_l("This appeal has already been decided.")),
+    "proposal_decided": conflict(_l("This proposal has already been decided.")),
+    "illegal_transition": conflict(_l("The pledge is no longer active: it cannot be suspended.")),
+    "conflict": conflict(_l("Some rows were recorded by someone else meanwhile: nothing was imported. "
+                            "Check the file again.")),
 }
-ERROR_STATUS = {"not_staff": 403, "not_owner": 403, "own_finding": 403, "own_submission": 403,
-                "appeal_decided": 409, "already_removed": 409, "proposal_decided": 409,
-                "illegal_transition": 409, "appeal_open": 409, "appeal_too_late": 409, "no_rating": 409,
-                "duplicate_case": 409, "duplicate_inspection": 409, "conflict": 409}
 
 
-def error_message(code: str) -> str:
-    return str(ERRORS.get(code, code))
-
-
-def _refuse(err: ComplianceError, form: BaseForm, field: Any = None, **fields: Any) -> int:
-    db.session.rollback()
-    security_event("compliance_refused", code=err.code, endpoint=request.endpoint, **fields)
-    (field.errors if field is not None else form.form_errors).append(error_message(err.code))
-    return ERROR_STATUS.get(err.code, 400)
-
-
-def _merchant_only() -> None:
-    if current_user.is_staff or current_user.is_station:
-        abort(403)
-
-
-def _own_shop_or_404(merchant_id: int) -> Merchant:
-    _merchant_only()
-    merchant = registry_services.get_own_shop(current_user, merchant_id)
-    if merchant is None:
-        abort(404)
-    return merchant
+def _refuse(err: ComplianceError, form: BaseForm, default_field: Any = None, *,
+            fields: dict[str, Any] | None = None, **log_fields: Any) -> int:
+    return refusals.refuse(err, form, REFUSALS, "compliance_refused", fields=fields,
+                           default_field=default_field, **log_fields)
 
 
 def _people(ids: set[int | None]) -> dict[int, User]:
@@ -139,9 +119,7 @@ def new_inspection(merchant_id: int):
         try:
             inspection = services.record_inspection(current_user, merchant, data)
         except ComplianceError as err:
-            field = {"future_date": form.inspected_on, "findings_required": form.findings,
-                     "duplicate_inspection": form.subject}.get(err.code)
-            status = _refuse(err, form, field, merchant_id=merchant_id)
+            status = _refuse(err, form, fields={"date": form.inspected_on}, merchant_id=merchant_id)
         else:
             security_event("inspection_recorded", merchant_id=merchant.id, inspection_id=inspection.id,
                            result=inspection.result)
@@ -165,9 +143,7 @@ def new_penalty(merchant_id: int):
         try:
             penalty = services.record_penalty(current_user, merchant, data)
         except ComplianceError as err:
-            field = {"future_date": form.decided_on, "duplicate_case": form.case_number,
-                     "amount": form.amount}.get(err.code)
-            status = _refuse(err, form, field, merchant_id=merchant_id)
+            status = _refuse(err, form, fields={"date": form.decided_on}, merchant_id=merchant_id)
         else:
             security_event("penalty_recorded", merchant_id=merchant.id, penalty_id=penalty.id)
             flash(_("Penalty recorded."), "success")
@@ -269,12 +245,11 @@ def decide_appeal(appeal_id: int):
     form = AppealDecisionForm()
     if not form.validate_on_submit():
         return _appeal_page(appeal, form, status=400)
-    uphold = bool(form.uphold.data)
+    uphold = form.approved
     try:
         services.decide_appeal(current_user, appeal, uphold, form.reason.data)
     except ComplianceError as err:
-        field = form.reason if err.code == "reason_required" else None
-        status = _refuse(err, form, field, appeal_id=appeal_id)
+        status = _refuse(err, form, appeal_id=appeal_id)
         return _appeal_page(db.session.get(RatingAppeal, appeal_id), form, status=status)
     security_event("appeal_decision", appeal_id=appeal_id, upheld=uphold)
     flash(_("Appeal upheld. The rating is recomputed.") if uphold else _("Appeal dismissed."), "success")
@@ -310,12 +285,11 @@ def decide_proposal(proposal_id: int):
     form = ProposalDecisionForm()
     if not form.validate_on_submit():
         return _proposals_page(form, proposal_id, status=400)
-    accept = bool(form.accept.data)
+    accept = form.approved
     try:
         services.decide_proposal(current_user, proposal, accept, form.reason.data)
     except ComplianceError as err:
-        field = form.reason if err.code == "reason_required" else None
-        status = _refuse(err, form, field, proposal_id=proposal_id)
+        status = _refuse(err, form, proposal_id=proposal_id)
         return _proposals_page(form, proposal_id, status=status)
     security_event("suspension_proposal_decision", proposal_id=proposal_id, accepted=accept)
     flash(_("The pledge is suspended. The badge shows it at the next scan.") if accept
@@ -326,8 +300,9 @@ def decide_proposal(proposal_id: int):
 # --- merchant: reply and appeal -----------------------------------------------------------
 
 @bp.route("/portal/shops/<int:merchant_id>/rating/reply", methods=["GET", "POST"])
+@merchant_required
 def reply(merchant_id: int):
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     current = services.current_reply(merchant.id)
     form = ReplyForm(data={"text": current.text} if current and request.method == "GET" else None)
     status = 200
@@ -359,8 +334,9 @@ def _finding_choices(merchant_id: int) -> list[SelectChoice]:
 
 
 @bp.route("/portal/shops/<int:merchant_id>/rating/appeal", methods=["GET", "POST"])
+@merchant_required
 def appeal_rating(merchant_id: int):
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     form = AppealForm()
     form.finding.choices = _finding_choices(merchant.id)
     rating = services.current_rating(merchant.id)
@@ -372,8 +348,7 @@ def appeal_rating(merchant_id: int):
         try:
             services.file_appeal(current_user, merchant, form.grounds.data, inspection_id, penalty_id)
         except ComplianceError as err:
-            field = {"grounds_required": form.grounds, "unknown_finding": form.finding}.get(err.code)
-            status = _refuse(err, form, field, merchant_id=merchant_id)
+            status = _refuse(err, form, merchant_id=merchant_id)
         else:
             flash(_("Your appeal is submitted. An officer who did not record the finding decides it."),
                   "success")

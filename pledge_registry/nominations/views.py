@@ -5,43 +5,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import refusals
 from ..extensions import db
-from ..forms import BaseForm, EmptyForm
+from ..forms import BaseForm, EmptyForm, query_int
 from ..models import Merchant, Nomination, Town, User
-from ..registry import services as registry_services
-from ..security import public, security_event, staff_required
+from ..refusals import bad_input, conflict, forbidden
+from ..security import merchant_required, own_shop_or_404, public, security_event, staff_required
 from . import bp, rules, services
 from .forms import ApplyForm, DecisionForm, ReasonForm
 from .services import NominationError
 
-ERRORS = {
-    "level": _l("Choose what to apply for."),
-    "not_allowed": _l("Only the shop, or the officer of its town, can apply for it."),
-    "already_live": _l("There is already an application or a title at this level for this shop."),
-    "not_eligible": _l("The shop does not meet the rules now: see the checklist."),
-    "not_pending": _l("This application has already been decided."),
-    "own_submission": _l("You applied for this shop (or own it): another officer must decide."),
-    "reason_required": _l("Give a reason: the merchant sees it."),
-    "wrong_step": _l("This application is not at that step."),
-    "not_town_officer": _l("Only an officer of the shop's town can take the first step."),
-    "not_city_officer": _l("Only a city officer can do this."),
-    "same_officer": _l("You took the first step: another officer must take the second."),
-    "not_named": _l("This shop holds no title at this level."),
-    "too_early": _l("A title can be renewed only in its last 60 days."),
+REFUSALS: refusals.Table = {
+    "level": bad_input(_l("Choose what to apply for."), field="level"),
+    "reason_required": bad_input(_l("Give a reason: the merchant sees it."), field="reason"),
+    "not_allowed": forbidden(_l("Only the shop, or the officer of its town, can apply for it.")),
+    "own_submission": forbidden(_l("You applied for this shop (or own it): another officer must decide.")),
+    "not_town_officer": forbidden(_l("Only an officer of the shop's town can take the first step.")),
+    "not_city_officer": forbidden(_l("Only a city officer can do this.")),
+    "same_officer": forbidden(_l("You took the first step: another officer must take the second.")),
+    "already_live": conflict(_l("There is already an application or a title at this level for this shop.")),
+    "not_eligible": conflict(_l("The shop does not meet the rules now: see the checklist.")),
+    "not_pending": conflict(_l("This application has already been decided.")),
+    "wrong_step": conflict(_l("This application is not at that step.")),
+    "not_named": conflict(_l("This shop holds no title at this level.")),
+    "too_early": conflict(_l("A title can be renewed only in its last 60 days.")),
 }
-ERROR_STATUS = {"not_allowed": 403, "own_submission": 403, "not_town_officer": 403, "not_city_officer": 403,
-                "same_officer": 403, "reason_required": 400, "level": 400}
 
-
-
-def error_message(code: str) -> str:
-    return str(ERRORS.get(code, code))
 
 
 @bp.app_template_global()
@@ -92,12 +87,8 @@ def unit_title(merchant: Merchant) -> Nomination | None:
     return services.title_of(merchant.id)
 
 
-def _refuse(err: NominationError, form: BaseForm, field: Any = None, **fields: Any) -> int:
-    db.session.rollback()
-    security_event("nomination_refused", code=err.code, endpoint=request.endpoint, **fields)
-    (field.errors if field is not None and err.code == "reason_required" else form.form_errors).append(
-        error_message(err.code))
-    return ERROR_STATUS.get(err.code, 409)
+def _refuse(err: NominationError, form: BaseForm, **log_fields: Any) -> int:
+    return refusals.refuse(err, form, REFUSALS, "nomination_refused", **log_fields)
 
 
 def _checklists(merchant: Merchant) -> dict[str, list[rules.Result]]:
@@ -105,15 +96,6 @@ def _checklists(merchant: Merchant) -> dict[str, list[rules.Result]]:
 
 
 # --- merchant -----------------------------------------------------------------------------
-
-def _own_shop_or_404(merchant_id: int) -> Merchant:
-    if current_user.is_staff or current_user.is_station:
-        abort(403)
-    merchant = registry_services.get_own_shop(current_user, merchant_id)
-    if merchant is None:
-        abort(404)
-    return merchant
-
 
 def _merchant_page(merchant: Merchant, form: ApplyForm | None = None, status: int = 200,
                    refused: list[rules.Result] | None = None) -> Any:
@@ -126,13 +108,15 @@ def _merchant_page(merchant: Merchant, form: ApplyForm | None = None, status: in
 
 
 @bp.route("/portal/shops/<int:merchant_id>/nominations")
+@merchant_required
 def merchant_nominations(merchant_id: int):
-    return _merchant_page(_own_shop_or_404(merchant_id))
+    return _merchant_page(own_shop_or_404(merchant_id))
 
 
 @bp.route("/portal/shops/<int:merchant_id>/nominations", methods=["POST"])
+@merchant_required
 def merchant_apply(merchant_id: int):
-    merchant = _own_shop_or_404(merchant_id)
+    merchant = own_shop_or_404(merchant_id)
     form = ApplyForm()
     if not form.validate_on_submit():
         return _merchant_page(merchant, form, status=400)
@@ -147,9 +131,10 @@ def merchant_apply(merchant_id: int):
 
 
 @bp.route("/portal/nominations/<int:nomination_id>/withdraw", methods=["POST"])
+@merchant_required
 def withdraw(nomination_id: int):
     nomination = db.get_or_404(Nomination, nomination_id)
-    merchant = _own_shop_or_404(nomination.merchant_id)
+    merchant = own_shop_or_404(nomination.merchant_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         return _merchant_page(merchant, status=400)
@@ -157,7 +142,7 @@ def withdraw(nomination_id: int):
         services.withdraw(current_user, nomination)
     except NominationError as err:
         db.session.rollback()
-        flash(error_message(err.code), "error")
+        flash(refusals.message(err, REFUSALS), "error")
         return redirect(url_for("nominations.merchant_nominations", merchant_id=merchant.id))
     flash(_("Application withdrawn."), "success")
     return redirect(url_for("nominations.merchant_nominations", merchant_id=merchant.id))
@@ -244,7 +229,7 @@ def _step(nomination_id: int, step: str, form: BaseForm, action: Any, done: str)
     try:
         action(nomination)
     except NominationError as err:
-        status = _refuse(err, form, getattr(form, "reason", None), nomination_id=nomination_id, step=step)
+        status = _refuse(err, form, nomination_id=nomination_id, step=step)
         return _detail_page(db.session.get(Nomination, nomination_id), {step: form}, status=status,
                             refused=err.results or None)
     security_event("nomination_decision", nomination_id=nomination_id, step=step,
@@ -258,7 +243,7 @@ def _step(nomination_id: int, step: str, form: BaseForm, action: Any, done: str)
 def town_decision(nomination_id: int):
     form = DecisionForm()
     return _step(nomination_id, "town", form,
-                 lambda n: services.town_decide(current_user, n, bool(form.approve.data), form.reason.data),
+                 lambda n: services.town_decide(current_user, n, form.approved, form.reason.data),
                  _("Decision recorded. The merchant sees it."))
 
 
@@ -267,7 +252,7 @@ def town_decision(nomination_id: int):
 def city_decision(nomination_id: int):
     form = DecisionForm()
     return _step(nomination_id, "city", form,
-                 lambda n: services.city_decide(current_user, n, bool(form.approve.data), form.reason.data),
+                 lambda n: services.city_decide(current_user, n, form.approved, form.reason.data),
                  _("Decision recorded. The merchant sees it; a named unit appears on the public list."))
 
 
@@ -295,8 +280,7 @@ def renew(nomination_id: int):
 def units():
     level = request.args.get("level", "")
     level = level if level in rules.LEVELS else ""
-    raw_town = request.args.get("town", "")
-    town_id = int(raw_town) if raw_town.isdigit() and len(raw_town) < 10 else None
+    town_id = query_int("town", None, 1)
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id)))
     rows = services.named_units(level or None, town_id)
     return render_template("nominations/units.html", rows=rows, towns=towns, level=level, town_id=town_id,
