@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.extensions import db
+from pledge_registry import refusals
 from pledge_registry.models import Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate
 from pledge_registry.staff import views as staff_views
 from tests.factories import make_merchant, make_pledge, make_user
@@ -88,7 +89,11 @@ def admin(client: Any) -> Any:
 
 def test_registration_then_pledge_makes_the_badge_valid(client, staff, monkeypatch):
     logged: list[tuple[str, dict[str, Any]]] = []
-    monkeypatch.setattr(staff_views, "security_event", lambda event, **fields: logged.append((event, fields)))
+    def record(event: str, **fields: Any) -> None:
+        logged.append((event, fields))
+
+    monkeypatch.setattr(staff_views, "security_event", record)
+    monkeypatch.setattr(refusals, "security_event", record)  # refusals are logged where they are refused
     merchant = make_merchant(status="pending")
     pledge = make_pledge(merchant, "returns", status="submitted")
     assert scan_state(client, merchant) == "pending"
@@ -99,7 +104,8 @@ def test_registration_then_pledge_makes_the_badge_valid(client, staff, monkeypat
     assert fresh(pledge).status == "submitted"
 
     assert logged == [("pledge_decision_refused",
-                       {"code": "shop_not_approved", "pledge_id": pledge.id, "action": "approve"})]
+                       {"code": "shop_not_approved", "pledge_id": pledge.id, "action": "approve",
+                        "endpoint": "staff.decide_pledge"})]
     assert review(client, merchant, "approve").status_code == 302
     assert decide(client, pledge, "approve", "terms checked").status_code == 302
 

@@ -18,7 +18,8 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import uscc
+from .. import refusals, uscc
+from ..domain import DomainError
 from ..extensions import db
 from ..forms import BaseForm
 from ..models import (
@@ -30,6 +31,7 @@ from ..pledges.forms import TemplateForm
 from ..pledges.standing import shop_standing
 from ..pledges.terms import PLACEHOLDERS
 from ..pledges.terms import terms_of
+from ..refusals import bad_input, conflict, forbidden
 from ..registry import services as registry_services
 from ..security import admin_required, security_event, staff_required
 from . import bp
@@ -56,21 +58,23 @@ DONE = {
     "revoke": _l("Pledge revoked. The badge shows it at the next scan."),
 }
 
-# Error codes of registry.services and pledges.services, as staff read them.
-ERRORS = {
-    "own_submission": _l("You cannot review your own submission."),
-    "shop_not_approved": _l("The shop's registration is not approved: approve the registration first."),
-    "reason_required": _l("Give a reason: the merchant sees it."),
-    "standing_suspended": _l(
-        "The shop's current pledge of this kind is suspended: reinstate or revoke it first."),
-    "illegal_transition": _l("That is not possible in the pledge's current state."),
-    "expired": _l("This pledge's term has ended: it cannot be reinstated. The merchant can renew it."),
-    "not_pending": _l("This registration has already been decided."),
-    "closed": _l("This shop is already recorded as closed."),
-    "not_staff": _l("Only bureau staff can make this decision."),
-    "not_owner": _l("Only bureau staff can make this decision."),
-    "not_admin": _l("Only administrators can publish pledge terms."),
-    "version_taken": _l("Someone saved a new version at the same moment. Reload the page and try again."),
+# Refusals of registry.services and pledges.services, as staff read them.
+REFUSALS: refusals.Table = {
+    "reason_required": bad_input(_l("Give a reason: the merchant sees it."), field="reason"),
+    "own_submission": forbidden(_l("You cannot review your own submission.")),
+    "not_staff": forbidden(_l("Only bureau staff can make this decision.")),
+    "not_owner": forbidden(_l("Only bureau staff can make this decision.")),
+    "not_admin": forbidden(_l("Only administrators can publish pledge terms.")),
+    "shop_not_approved": conflict(
+        _l("The shop's registration is not approved: approve the registration first.")),
+    "standing_suspended": conflict(_l(
+        "The shop's current pledge of this kind is suspended: reinstate or revoke it first.")),
+    "illegal_transition": conflict(_l("That is not possible in the pledge's current state.")),
+    "expired": conflict(_l("This pledge's term has ended: it cannot be reinstated. The merchant can renew it.")),
+    "not_pending": conflict(_l("This registration has already been decided.")),
+    "closed": conflict(_l("This shop is already recorded as closed.")),
+    "version_taken": conflict(
+        _l("Someone saved a new version at the same moment. Reload the page and try again.")),
 }
 # Other staff files about one shop, kept by other features; linked when they are installed.
 RELATED_FILES = (
@@ -78,25 +82,9 @@ RELATED_FILES = (
     ("ratings.staff_shop_rating", _l("Safe-consumption rating")),
     ("nominations.shop", _l("Nominations")),
 )
-# Refusals that are about who is asking answer 403; a missing reason 400; the rest are
-# conflicts with the record's current state.
-ERROR_STATUS = {"own_submission": 403, "not_staff": 403, "not_owner": 403, "not_admin": 403,
-                "reason_required": 400}
-
-
-def error_message(code: str) -> str:
-    return str(ERRORS.get(code, code))
-
-
-def _refuse(code: str, form: BaseForm, reason_field: Any, event: str, **fields: Any) -> int:
-    """Undo anything the refused service call left in the session; put the message on the form."""
-    db.session.rollback()
-    security_event(event, code=code, **fields)
-    if code == "reason_required" and reason_field is not None:
-        reason_field.errors.append(error_message(code))
-    else:
-        form.form_errors.append(error_message(code))
-    return ERROR_STATUS.get(code, 409)
+def _refuse(err: DomainError, form: BaseForm, event: str, **log_fields: Any) -> int:
+    return refusals.refuse(err, form, REFUSALS, event, fields={"reason": getattr(form, "close_reason", None)},
+                           **log_fields)
 
 
 def _age(since: datetime | None, now: datetime) -> str:
@@ -170,12 +158,11 @@ def review_shop(merchant_id: int):
     form = ShopReviewForm()
     if not form.validate_on_submit():
         return _shop_page(merchant, review_form=form, status=400)
-    approve = bool(form.approve.data)
+    approve = form.approved
     try:
         registry_services.review_shop(current_user, merchant, approve, form.reason.data or "")
     except registry_services.RegistryError as err:
-        status = _refuse(err.code, form, form.reason, "registration_decision_refused",
-                         merchant_id=merchant_id)
+        status = _refuse(err, form, "registration_decision_refused", merchant_id=merchant_id)
         return _shop_page(merchant, review_form=form, status=status)
     to = MerchantStatus.APPROVED if approve else MerchantStatus.REJECTED
     security_event("registration_decision", merchant_id=merchant.id, to=to)
@@ -194,7 +181,7 @@ def close_shop(merchant_id: int):
     try:
         registry_services.close_shop(current_user, merchant, form.close_reason.data or "")
     except registry_services.RegistryError as err:
-        status = _refuse(err.code, form, form.close_reason, "shop_close_refused", merchant_id=merchant_id)
+        status = _refuse(err, form, "shop_close_refused", merchant_id=merchant_id)
         return _shop_page(merchant, close_form=form, status=status)
     security_event("shop_closed", merchant_id=merchant.id)
     flash(_("The shop is recorded as closed. Its badge now says so."), "success")
@@ -246,8 +233,7 @@ def decide_pledge(pledge_id: int):
         else:
             pledge_services.decide(current_user, pledge, to, reason)
     except pledge_services.PledgeError as err:
-        status = _refuse(err.code, form, form.reason, "pledge_decision_refused", pledge_id=pledge_id,
-                         action=action)
+        status = _refuse(err, form, "pledge_decision_refused", pledge_id=pledge_id, action=action)
         return _pledge_page(pledge, form, status=status)
     security_event("pledge_decision", pledge_id=pledge.id, merchant_id=pledge.merchant_id,
                    from_status=before, to=to)
@@ -286,7 +272,7 @@ def new_template(kind: str):
                 current_user, kind, form.title_zh.data, form.body_zh.data,
                 form.title_en.data, form.body_en.data)
         except pledge_services.PledgeError as err:
-            status = _refuse(err.code, form, None, "template_version_refused", kind=kind)
+            status = _refuse(err, form, "template_version_refused", kind=kind)
             return render_template("staff/template_form.html", form=form, kind=kind, latest=latest,
                                    placeholders=PLACEHOLDERS), status
         security_event("template_version", kind=kind, version=template.version)
