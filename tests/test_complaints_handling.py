@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from pledge_registry.complaints import handling_views, workflow
+from pledge_registry.complaints import officer_views, workflow
 from pledge_registry.extensions import db
 from pledge_registry.models import (
     REJECT_REASONS,
@@ -131,7 +131,7 @@ def test_officers_use_the_staff_pages_not_the_portal(client, officer):
 def _staff_rules(app):
     from pledge_registry.complaints import admin_views
 
-    mine = {f"staff_complaints.{name}" for name in dir(handling_views) + dir(admin_views)}
+    mine = {f"staff_complaints.{name}" for name in dir(officer_views) + dir(admin_views)}
     return [r for r in app.url_map.iter_rules() if r.endpoint in mine]
 
 
@@ -206,9 +206,9 @@ def test_queue_filters_mine_unassigned_and_duplicates(client, shop, officer):
 
 def test_calendar_banner_when_today_is_in_a_year_without_data(client, officer, monkeypatch):
     login(client, officer)
-    monkeypatch.setattr(handling_views, "local_today", lambda: date(2025, 6, 1))
+    monkeypatch.setattr(officer_views, "local_today", lambda: date(2025, 6, 1))
     assert "banner-warning" not in client.get("/staff/complaints/").get_data(as_text=True)
-    monkeypatch.setattr(handling_views, "local_today", lambda: date(2027, 3, 1))
+    monkeypatch.setattr(officer_views, "local_today", lambda: date(2027, 3, 1))
     html = client.get("/staff/complaints/").get_data(as_text=True)
     assert "banner-warning" in html and "2027" in html
     assert "banner-warning" in client.get("/staff/complaints/holidays").get_data(as_text=True)

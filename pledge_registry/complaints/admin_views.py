@@ -1,7 +1,7 @@
 """Complaint settings: deadlines (admins), the holiday table (staff), supervision stations (admins).
 
 Every page here is a staff complaints page, so it shows the calendar banner too
-(handling_views' context processor on staff_bp).
+(officer_views' context processor on staff_bp).
 """
 
 from __future__ import annotations

@@ -1,9 +1,7 @@
-"""Merchants answer the complaints forwarded to them; officers handle cases under deadlines.
+"""Officers handle complaints under deadlines: the queue, a case's file and every move.
 
-Views stay thin: the rules (which move is legal, who may make it, when a note is needed)
-live in complaints.workflow; a refusal comes back as a WorkflowError code that is shown
-here as a sentence, with nothing changed. A shopper's phone and name are masked on every
-page but the assigned officer's, and even there only after an audited "reveal".
+A shopper's phone and name are masked on every page but the assigned officer's, and even
+there only after an audited "reveal". The rules are complaints.workflow's.
 """
 
 from __future__ import annotations
@@ -11,9 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
-from functools import wraps
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,44 +20,22 @@ from sqlalchemy import and_, case, not_, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from ..extensions import db, login_manager
-from ..forms import BaseForm, EmptyForm
+from .. import refusals
+from ..extensions import db
+from ..forms import BaseForm, EmptyForm, query_int, query_page
 from ..localtime import local_today
-from ..models import (
-    OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Merchant, Role, SupervisionStation, User,
-)
-from ..security import security_event
-from . import deadlines, merchant_bp, staff_bp, workflow
+from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Role, SupervisionStation, User
+from ..security import officer_required, security_event
+from . import deadlines, staff_bp, workflow
+from .handling import REFUSALS, is_overdue, utc_now
 from .handling_forms import (
-    CloseForm, LinkDuplicateForm, MerchantReplyForm, NoteForm, ReassignForm, RejectForm, cents_to_yuan,
-    yuan_to_cents,
+    CloseForm, LinkDuplicateForm, NoteForm, ReassignForm, RejectForm, cents_to_yuan, yuan_to_cents,
 )
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 S = ComplaintStatus
 PER_PAGE = 50
-
-# Error codes of complaints.workflow, as merchants and officers read them.
-ERRORS = {
-    "illegal_transition": _l("That is not possible in the case's current state. Reload the page to see it."),
-    "not_owner": _l("This case is not about one of your shops."),
-    "not_officer": _l("You cannot handle this case."),
-    "not_assigned": _l("Only the officer assigned to this case can see the full phone number."),
-    "anonymised": _l("The shopper's contact details have been deleted (retention period)."),
-    "reply_required": _l("Write your answer."),
-    "proposal_kind": _l("Choose what you propose."),
-    "reject_reason": _l("Choose a reason from the list."),
-    "outcome": _l("Choose resolved or not resolved."),
-    "advice_required": _l("Give the advice: arbitration or court."),
-    "amount": _l("The amount cannot be negative."),
-    "closed": _l("This case is closed."),
-    "not_duplicate": _l("Only another case about the same shop can be linked."),
-}
-# Refusals about who is asking answer 403; missing input 400; the rest conflict with the state.
-ERROR_STATUS = {"not_owner": 403, "not_officer": 403, "not_assigned": 403, "reply_required": 400,
-                "proposal_kind": 400, "reject_reason": 400, "outcome": 400, "advice_required": 400,
-                "amount": 400, "not_duplicate": 400}
+MAX_ID = 2**31 - 1
 
 DONE = {
     "accept": _l("Case accepted. The shopper is told by text message."),
@@ -71,20 +46,7 @@ DONE = {
 }
 
 
-def error_message(code: str) -> str:
-    return str(ERRORS.get(code, code))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-# --- labels and the calendar banner, for every page of both blueprints -------------------------
-
-@merchant_bp.context_processor
-def _merchant_labels() -> dict[str, Any]:
-    return {"yuan": cents_to_yuan}
-
+# --- labels and the calendar banner, for every staff complaints page -------------------------
 
 _warned_years: set[int] = set()
 _warned_lock = threading.Lock()
@@ -108,134 +70,9 @@ def _staff_context() -> dict[str, Any]:
             "calendar_warning_years": calendar_warning_years()}
 
 
-# --- access --------------------------------------------------------------------------------
+def _refuse(err: workflow.WorkflowError, form: BaseForm, event: str, **log_fields: Any) -> int:
+    return refusals.refuse(err, form, REFUSALS, event, **log_fields)
 
-def officer_required(view: F) -> F:
-    """Deny unless signed in as staff, admin or a supervision station's officer."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not (current_user.is_staff or current_user.is_station):
-            security_event("denied", endpoint=request.endpoint)
-            abort(403)
-        return view(*args, **kwargs)
-
-    wrapped.access = "officer"  # type: ignore[attr-defined]
-    return wrapped  # type: ignore[return-value]
-
-
-def merchant_required(view: F) -> F:
-    """Deny unless signed in as a merchant: officers use the staff screens."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.MERCHANT:
-            security_event("denied", endpoint=request.endpoint)
-            abort(403)
-        return view(*args, **kwargs)
-
-    wrapped.access = "merchant"  # type: ignore[attr-defined]
-    return wrapped  # type: ignore[return-value]
-
-
-def _is_overdue(due: datetime | None, now: datetime) -> bool:
-    return due is not None and due < now
-
-
-def _refuse(code: str, form: BaseForm, event: str, **fields: Any) -> int:
-    """Undo anything the refused call left in the session; put the message on the form."""
-    db.session.rollback()
-    security_event(event, code=code, **fields)
-    form.form_errors.append(error_message(code))
-    return ERROR_STATUS.get(code, 409)
-
-
-# ================================================================================================
-# The merchant portal
-# ================================================================================================
-
-def _merchant_visible() -> Any:
-    """Cases the bureau has involved the merchant in: forwarded, or moved on past acceptance.
-
-    Not shown: cases waiting for acceptance, accepted but not yet forwarded, and cases
-    closed before acceptance (not accepted, or withdrawn at once).
-    """
-    return and_(
-        Complaint.status.not_in((S.RECEIVED, S.ACCEPTED)),
-        or_(Complaint.status != S.CLOSED, Complaint.accepted_at.is_not(None),
-            Complaint.forwarded_at.is_not(None)),
-    )
-
-
-def _own_case(complaint_id: int) -> Complaint:
-    """The case if it is about one of this merchant's shops and visible to it; 404 otherwise."""
-    c = db.session.scalar(
-        select(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
-        .where(Complaint.id == complaint_id, Merchant.owner_id == current_user.id, _merchant_visible()))
-    if c is None:
-        abort(404)
-    return c
-
-
-@merchant_bp.route("/")
-@merchant_required
-def index():
-    now = _now()
-    cases = list(db.session.scalars(
-        select(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
-        .where(Merchant.owner_id == current_user.id, _merchant_visible())
-        .options(selectinload(Complaint.merchant))
-        .order_by(case((Complaint.status == S.WITH_MERCHANT, 0), else_=1),
-                  Complaint.merchant_reply_due_at, Complaint.received_at.desc(), Complaint.id.desc())))
-    rows = [(c, c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, now)) for c in cases]
-    return render_template("complaints/merchant/index.html", rows=rows,
-                           mask_phone=workflow.mask_phone, mask_name=workflow.mask_name)
-
-
-def _merchant_page(c: Complaint, form: MerchantReplyForm | None = None, status: int = 200) -> Any:
-    events = db.session.scalars(
-        select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id, ComplaintEvent.public.is_(True))
-        .order_by(ComplaintEvent.id)).all()
-    return render_template(
-        "complaints/merchant/detail.html", c=c, events=events,
-        overdue=c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, _now()),
-        phone=workflow.mask_phone(c.shopper_phone), name=workflow.mask_name(c.shopper_name),
-        form=form or MerchantReplyForm(formdata=None),
-    ), status
-
-
-@merchant_bp.route("/<int:complaint_id>")
-@merchant_required
-def detail(complaint_id: int):
-    return _merchant_page(_own_case(complaint_id))
-
-
-@merchant_bp.route("/<int:complaint_id>/reply", methods=["POST"])
-@merchant_required
-def reply(complaint_id: int):
-    c = _own_case(complaint_id)
-    form = MerchantReplyForm()
-    if not form.validate_on_submit():
-        return _merchant_page(c, form, status=400)
-    kind = form.proposal_kind.data or None
-    amount = yuan_to_cents(form.proposal_amount.data) if kind == "refund" else None
-    try:
-        workflow.merchant_answer(current_user, c, form.reply.data, kind, amount)
-    except workflow.WorkflowError as err:
-        status = _refuse(err.code, form, "complaint_reply_refused", complaint_id=c.id)
-        return _merchant_page(c, form, status=status)
-    security_event("complaint_reply", complaint_id=c.id, proposal=kind or "-")
-    flash(_("Your answer was sent. The shopper is told and can accept or refuse your proposal."), "success")
-    return redirect(url_for("merchant_complaints.detail", complaint_id=c.id))
-
-
-# ================================================================================================
-# Officers
-# ================================================================================================
 
 def _due_column() -> Any:
     """The next deadline of a case: acceptance while received, completion afterwards."""
@@ -271,9 +108,9 @@ def queue():
     status = status if status in QUEUE_STATUSES else "open"
     who = request.args.get("who", "")
     who = who if who in ("mine", "unassigned") else ""
-    station_id = request.args.get("station", type=int) if current_user.is_staff else None
+    station_id = query_int("station", None, 1, MAX_ID) if current_user.is_staff else None
     duplicates = request.args.get("duplicates") == "1"
-    page = max(1, min(request.args.get("page", 1, type=int) or 1, 10_000))
+    page = query_page()
 
     query = _scope(select(Complaint))
     if status == "open":
@@ -291,8 +128,8 @@ def queue():
     query = query.options(selectinload(Complaint.merchant), selectinload(Complaint.station),
                           selectinload(Complaint.assigned_officer)).order_by(_due_column(), Complaint.id)
     pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
-    now = _now()
-    rows = [(c, next_due(c), c.status != S.CLOSED and _is_overdue(next_due(c), now))
+    now = utc_now()
+    rows = [(c, next_due(c), c.status != S.CLOSED and is_overdue(next_due(c), now))
             for c in pagination.items]
     stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name))) \
         if current_user.is_staff else []
@@ -358,13 +195,13 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
     events = db.session.scalars(
         select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
         .options(selectinload(ComplaintEvent.actor)).order_by(ComplaintEvent.id)).all()
-    now = _now()
+    now = utc_now()
     assigned = c.assigned_officer_id == current_user.id
     return render_template(
         "complaints/staff/detail.html", c=c, events=events, forms=forms, actions=officer_actions(c),
-        due=next_due(c), overdue=c.status != S.CLOSED and _is_overdue(next_due(c), now),
-        acceptance_overdue=c.status == S.RECEIVED and _is_overdue(c.acceptance_due_at, now),
-        reply_overdue=c.status == S.WITH_MERCHANT and _is_overdue(c.merchant_reply_due_at, now),
+        due=next_due(c), overdue=c.status != S.CLOSED and is_overdue(next_due(c), now),
+        acceptance_overdue=c.status == S.RECEIVED and is_overdue(c.acceptance_due_at, now),
+        reply_overdue=c.status == S.WITH_MERCHANT and is_overdue(c.merchant_reply_due_at, now),
         assigned=assigned, revealed=revealed,
         phone=revealed or workflow.mask_phone(c.shopper_phone),
         name=(c.shopper_name or "") if revealed else workflow.mask_name(c.shopper_name),
@@ -389,7 +226,7 @@ def reveal(complaint_id: int):
     try:
         phone = workflow.reveal_phone(current_user, c)
     except workflow.WorkflowError as err:
-        status = _refuse(err.code, form, "phone_reveal_refused", complaint_id=c.id)
+        status = _refuse(err, form, "phone_reveal_refused", complaint_id=c.id)
         return _staff_page(c, {"reveal": form}, status=status)
     security_event("phone_reveal", complaint_id=c.id)
     return _staff_page(c, revealed=phone)
@@ -404,7 +241,7 @@ def _decide(complaint_id: int, action: str, form: BaseForm, call: Callable[[Comp
     try:
         call(c)
     except workflow.WorkflowError as err:
-        status = _refuse(err.code, form, "complaint_decision_refused", complaint_id=c.id, action=action)
+        status = _refuse(err, form, "complaint_decision_refused", complaint_id=c.id, action=action)
         return _staff_page(c, {action: form}, status=status)
     security_event("complaint_decision", complaint_id=c.id, action=action, from_status=before, to=c.status)
     flash(str(DONE[action]), "success")
@@ -468,7 +305,7 @@ def reassign(complaint_id: int):
     try:
         workflow.reassign(current_user, c, officer, "")
     except workflow.WorkflowError as err:
-        status = _refuse(err.code, form, "complaint_reassign_refused", complaint_id=c.id)
+        status = _refuse(err, form, "complaint_reassign_refused", complaint_id=c.id)
         return _staff_page(c, {"reassign": form}, status=status)
     security_event("complaint_reassigned", complaint_id=c.id, officer_id=officer.id)
     flash(_("Case assigned to %(name)s.", name=officer.display_name), "success")
@@ -487,7 +324,7 @@ def link_duplicate(complaint_id: int):
     try:
         workflow.link_duplicate(current_user, c, original)
     except workflow.WorkflowError as err:
-        status = _refuse(err.code, form, "complaint_link_refused", complaint_id=c.id)
+        status = _refuse(err, form, "complaint_link_refused", complaint_id=c.id)
         return _staff_page(c, {"link": form}, status=status)
     security_event("complaint_linked_duplicate", complaint_id=c.id, original_id=original.id)
     flash(_("Case linked as a duplicate of #%(id)d.", id=original.id), "success")
