@@ -11,17 +11,24 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from .. import refusals
 from ..extensions import db
-from ..forms import EmptyForm
+from ..forms import EmptyForm, query_int
 from ..models import CommercialArea, Holiday, SupervisionStation
+from ..refusals import conflict
 from ..security import admin_required, security_event, staff_required
-from . import deadlines, staff_bp
+from . import deadlines, settings, staff_bp
 from .handling_forms import DeadlinesForm, HolidayForm, StationForm
+
+REFUSALS: refusals.Table = {
+    "holiday_exists": conflict(_l("This date is already in the table: remove it first to change it."), field="day"),
+    "station_taken": conflict(_l("Another station has this name or this commercial area.")),
+}
 
 
 # --- deadlines (admins) --------------------------------------------------------------------------
@@ -59,9 +66,8 @@ def _holidays_page(year: int, form: HolidayForm | None = None, status: int = 200
 
 
 def _year_arg() -> int:
-    year = request.args.get("year", type=int)
     today = date.today()
-    return year if year and 2000 <= year <= 2100 else today.year + (1 if today.month >= 11 else 0)
+    return query_int("year", None, 2000, 2100) or today.year + (1 if today.month >= 11 else 0)
 
 
 @staff_bp.route("/holidays", methods=["GET", "POST"])
@@ -74,15 +80,10 @@ def holidays():
     if not form.validate_on_submit():
         return _holidays_page(year, form, 400)
     day = form.day.data
-    row = Holiday(day=day, is_workday=form.is_workday.data == "1", name=form.name.data or "",
-                  created_by_id=current_user.id)
-    db.session.add(row)
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        form.day.errors.append(_("This date is already in the table: remove it first to change it."))
-        return _holidays_page(day.year, form, 409)
+        row = settings.add_holiday(current_user, day, form.is_workday.data == "1", form.name.data or "")
+    except settings.SettingsError as err:
+        return _holidays_page(day.year, form, refusals.refuse(err, form, REFUSALS, "holiday_refused"))
     security_event("holiday_added", day=day.isoformat(), workday=int(row.is_workday))
     flash(_("%(day)s added to the calendar.", day=day.isoformat()), "success")
     return redirect(url_for("staff_complaints.holidays", year=day.year))
@@ -96,8 +97,7 @@ def delete_holiday(holiday_id: int):
     if not form.validate_on_submit():
         return _holidays_page(row.day.year, status=400)
     day = row.day
-    db.session.delete(row)  # through the session: the calendar caches see it (deadlines.py)
-    db.session.commit()
+    settings.remove_holiday(row)
     security_event("holiday_removed", day=day.isoformat())
     flash(_("%(day)s removed from the calendar.", day=day.isoformat()), "success")
     return redirect(url_for("staff_complaints.holidays", year=day.year))
@@ -127,17 +127,12 @@ def _stations_page(form: StationForm | None = None, status: int = 200) -> Any:
     return render_template("complaints/staff/stations.html", stations=stations, form=form), status
 
 
-def _save_station(form: StationForm, station: SupervisionStation) -> str | None:
-    """Apply the form to the station and commit; an error message on a unique clash."""
-    station.name = form.name.data
-    station.area_id = form.area_id.data or None
-    station.active = form.active.data == "1"
-    db.session.add(station)
+def _save_station(form: StationForm, station: SupervisionStation) -> int | None:
+    """Save the form into the station; the refusal's status if it was refused (on the form)."""
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return _("Another station has this name or this commercial area.")
+        settings.save_station(station, form.name.data, form.area_id.data or None, form.active.data == "1")
+    except settings.SettingsError as err:
+        return refusals.refuse(err, form, REFUSALS, "station_refused", station_id=station.id or "-")
     return None
 
 
@@ -151,10 +146,9 @@ def stations():
     if not form.validate_on_submit():
         return _stations_page(form, 400)
     station = SupervisionStation()
-    error = _save_station(form, station)
-    if error:
-        form.form_errors.append(error)
-        return _stations_page(form, 409)
+    refused = _save_station(form, station)
+    if refused:
+        return _stations_page(form, refused)
     security_event("station_created", station_id=station.id)
     flash(_("Station saved."), "success")
     return redirect(url_for("staff_complaints.stations"))
@@ -170,14 +164,13 @@ def edit_station(station_id: int):
     else:
         form = StationForm()
     form.area_id.choices = _area_choices()
-    if request.method == "POST":
-        if form.validate_on_submit():
-            error = _save_station(form, station)
-            if error is None:
-                security_event("station_changed", station_id=station.id)
-                flash(_("Station saved."), "success")
-                return redirect(url_for("staff_complaints.stations"))
-            form.form_errors.append(error)
-            return render_template("complaints/staff/station_form.html", form=form, station=station), 409
-        return render_template("complaints/staff/station_form.html", form=form, station=station), 400
-    return render_template("complaints/staff/station_form.html", form=form, station=station)
+    if request.method == "GET":
+        return render_template("complaints/staff/station_form.html", form=form, station=station)
+    status = 400
+    if form.validate_on_submit():
+        status = _save_station(form, station) or 0
+        if not status:
+            security_event("station_changed", station_id=station.id)
+            flash(_("Station saved."), "success")
+            return redirect(url_for("staff_complaints.stations"))
+    return render_template("complaints/staff/station_form.html", form=form, station=station), status

@@ -1,0 +1,50 @@
+"""The complaint settings staff keep: the holiday table and the supervision stations.
+
+(The deadline settings are kept by deadlines.save_deadlines.) Each function commits, or
+raises a SettingsError with nothing changed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import DomainError
+from ..extensions import db
+from ..models import Holiday, SupervisionStation, User
+
+
+class SettingsError(DomainError):
+    """A settings change was refused; `code` says why."""
+
+
+def add_holiday(actor: User, day: date, is_workday: bool, name: str) -> Holiday:
+    """Mark `day` as a holiday or a (moved) working day; refused when the day is in the table."""
+    row = Holiday(day=day, is_workday=is_workday, name=name, created_by_id=actor.id)
+    db.session.add(row)
+    try:
+        db.session.commit()
+    except IntegrityError as err:  # the unique day: one entry per date
+        db.session.rollback()
+        raise SettingsError("holiday_exists", field="day") from err
+    return row
+
+
+def remove_holiday(row: Holiday) -> None:
+    db.session.delete(row)  # through the session: the calendar caches see it (deadlines.py)
+    db.session.commit()
+
+
+def save_station(station: SupervisionStation, name: str, area_id: int | None, active: bool) -> SupervisionStation:
+    """Create or change a station; refused when another station has its name or its area."""
+    station.name = name
+    station.area_id = area_id
+    station.active = active
+    db.session.add(station)
+    try:
+        db.session.commit()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise SettingsError("station_taken") from err
+    return station
