@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..domain import DomainError
 from ..models import Merchant, PledgeKind
 from ..pledges.standing import shop_standing
+from ..urls import absolute_url
 from .render import BadgeContent
 
 
@@ -24,7 +25,7 @@ def badge_serial(merchant: Merchant) -> str:
 
 
 def badge_url(merchant: Merchant) -> str:
-    return current_app.config["BASE_URL"] + url_for("public.scan", code=merchant.badge_code)
+    return absolute_url("public.scan", code=merchant.badge_code)
 
 
 def badge_content(merchant: Merchant, now: datetime | None = None) -> BadgeContent:

@@ -30,6 +30,7 @@ from ..models import (
 from ..outbox import enqueue
 from ..compliance import services as compliance_services
 from ..ratings import hooks as rating_hooks
+from ..urls import absolute_url
 from . import deadlines
 
 S = ComplaintStatus
@@ -448,7 +449,7 @@ def _survey_serializer() -> URLSafeTimedSerializer:
 
 def survey_url(c: Complaint) -> str:
     token = _survey_serializer().dumps({"c": c.id})
-    return f"{current_app.config['BASE_URL']}/survey/{token}"
+    return absolute_url("complaints.survey", token=token)
 
 
 def complaint_from_survey_token(token: str) -> Complaint | None:

@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app, jsonify, render_template, request, url_for
+from flask import Response, current_app, jsonify, render_template, request
 from sqlalchemy import exists, or_, select
 
 from ..extensions import db
+from ..forms import query_int, query_page
 from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantStatus, Pledge, PledgeKind, PledgeStatus, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
 from ..security import public
+from ..urls import MAX_ID, absolute_url
 from . import bp
 from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of
 
@@ -105,10 +107,10 @@ def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:  # type: i
             for kind, pledge, state in standing.pledges
         ],
         "rating": {"grade": rating.grade, "score": rating.score, "model_version": rating.model_version,
-                   "explained": url_for("ratings.breakdown", code=merchant.badge_code, _external=True)}
+                   "explained": absolute_url("ratings.breakdown", code=merchant.badge_code)}
         if rating else None,
         "generated_at": now.isoformat(timespec="seconds"),
-        "page": url_for("public.scan", code=merchant.badge_code, _external=True),
+        "page": absolute_url("public.scan", code=merchant.badge_code),
     }
 
 
@@ -125,16 +127,11 @@ def scan_json(code: str):
     return _scan_response(code, "json")
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
-
-
 @bp.route("/merchants")
 @public
 def directory():
     q = request.args.get("q", "").strip()[:50]
-    town_id, area_id = _int_arg("town"), _int_arg("area")
+    town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
     category = request.args.get("category", "")
     pledge_kind = request.args.get("pledge", "")
     query = select(Merchant).where(Merchant.status == MerchantStatus.APPROVED)
@@ -156,8 +153,8 @@ def directory():
             Pledge.status == PledgeStatus.ACTIVE, Pledge.expires_at > datetime.now(UTC)))
     else:
         pledge_kind = ""
-    page = db.paginate(query.order_by(Merchant.id.desc()), per_page=PER_PAGE, max_per_page=PER_PAGE,
-                       error_out=False)
+    page = db.paginate(query.order_by(Merchant.id.desc()), page=query_page(), per_page=PER_PAGE,
+                       max_per_page=PER_PAGE, error_out=False)
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order)))
     areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order)))
     now = datetime.now(UTC)

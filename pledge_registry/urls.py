@@ -1,0 +1,42 @@
+"""URLs in and out: ids in URLs stay within the database's integer range, and every
+absolute URL the app writes is built from the BASE_URL setting.
+
+A request's Host (or X-Forwarded-Host) header is whatever the client sent: an absolute URL
+built from it (url_for(..., _external=True), request.host_url) would put a forged host into
+cached public pages, JSON bodies and text messages. BASE_URL is the one public address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app
+from werkzeug.routing import IntegerConverter
+
+# The largest id PostgreSQL's INTEGER (and so every primary key here) holds.
+MAX_ID = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` that matches only values a database integer column can hold: anything
+    larger is no record's id, so the URL does not match (404) instead of reaching the
+    database (where it overflows: 500)."""
+
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+                 max: int | None = None, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
+                         signed=signed)
+
+
+def init_app(app: Flask) -> None:
+    """Replace the default int converter; must run before any route is added."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """The public absolute URL of an endpoint, on BASE_URL whatever the request's host said.
+    Works outside a request too (CLI jobs writing messages)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
