@@ -1,0 +1,73 @@
+"""Numbers from outside never reach the database unbounded: huge, negative and 64-bit ids
+in every int URL parameter, and in the usual query arguments, answer 4xx, never 5xx,
+for every rule of the URL map, as anonymous, merchant, staff and admin."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from pledge_registry.complaints import workflow
+from pledge_registry.complaints.workflow import NewComplaint
+from pledge_registry.urls import MAX_ID
+from tests.conftest import csrf_token, login, make_merchant, make_pledge, make_user
+
+HUGE = ("99999999999999999999", "-1", str(2**63), str(MAX_ID + 1))
+QUERY_ARGS = ("page", "per_page", "year", "month", "town", "area", "station", "id")
+# Signing out in the middle would turn the rest of the walk into an anonymous one.
+NOT_POSTED = {"auth.logout"}
+
+
+def _path(rule: Any, number: str) -> str:
+    path = rule.rule
+    for arg, converter in rule._converters.items():
+        value = number if "Integer" in converter.__class__.__name__ else ("genuine" if arg == "kind" else "x")
+        path = re.sub(r"<(?:[^:<>]+:)?%s>" % arg, value, path)
+    return path
+
+
+def _query(number: str) -> str:
+    return "&".join(f"{name}={number}" for name in QUERY_ARGS)
+
+
+@pytest.fixture
+def records(app: Any) -> None:
+    """One of each record, so that the id 1 of most rules exists and pages render fully."""
+    shop = make_merchant()
+    make_pledge(shop, "genuine")
+    make_pledge(shop, "returns", status="submitted")
+    workflow.file_complaint(NewComplaint(
+        idempotency_key="numbers-1", merchant_id=shop.id, request_type="complaint", item="电水壶",
+        purchased_on=None, amount_paid_cents=9900, problem_type="quality", account="一周就坏了。",
+        wants=("refund",), shopper_name="李四", shopper_phone="13912345678", consent=True),
+        now=datetime.now(UTC))
+
+
+def _walk(app: Any, client: Any, who: str) -> list[tuple[str, str, int]]:
+    failures = []
+    token = csrf_token(client, "/account/login" if who == "anonymous" else "/account/password")
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        has_int = any("Integer" in c.__class__.__name__ for c in rule._converters.values())
+        urls = [_path(rule, n) for n in HUGE] if has_int else []
+        urls += [f"{_path(rule, '1')}?{_query(n)}" for n in HUGE]
+        for url in urls:
+            response = client.get(url)
+            if response.status_code >= 500:
+                failures.append(("GET", url, response.status_code))
+            if "POST" in rule.methods and rule.endpoint not in NOT_POSTED:
+                response = client.post(url, data={"csrf_token": token, **{name: HUGE[0] for name in QUERY_ARGS}})
+                if response.status_code >= 500:
+                    failures.append(("POST", url, response.status_code))
+    return failures
+
+
+@pytest.mark.parametrize("who", ["anonymous", "merchant", "staff", "admin"])
+def test_no_number_from_outside_answers_5xx(app, client, records, who: str) -> None:
+    if who != "anonymous":
+        login(client, make_user(who))
+    assert _walk(app, client, who) == []
