@@ -141,7 +141,7 @@ def stats_csv():
     f = report.filter
     filename = f"complaint-stats-{f.start.isoformat()}-{f.end.isoformat()}.csv"
     # The BOM makes Excel read the file as UTF-8: without it Chinese names come out garbled.
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv; charset=utf-8",
+    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",  # werkzeug adds "; charset=utf-8"
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
