@@ -57,7 +57,7 @@ def test_every_text_field_of_every_form_refuses_control_characters(app, char: st
         fields = _text_fields(cls)
         if not fields:
             continue
-        data = MultiDict({name: f"kept{char}text" for name in fields})
+        data = MultiDict(dict.fromkeys(fields, f"kept{char}text"))
         with app.test_request_context("/", method="POST", data=data, headers={"Cookie": "lang=en"}):
             form = cls(formdata=data)
             for field in form:
@@ -75,7 +75,7 @@ def test_every_text_field_of_every_form_refuses_control_characters(app, char: st
 def test_every_text_field_is_stripped(app) -> None:
     for cls in _form_classes():
         fields = _text_fields(cls)
-        data = MultiDict({name: "  padded \t" for name in fields})
+        data = MultiDict(dict.fromkeys(fields, "  padded \t"))
         with app.test_request_context("/", method="POST", data=data, headers={"Cookie": "lang=en"}):
             form = cls(formdata=data)
             for name in fields:
@@ -105,7 +105,7 @@ def _path(rule: Any) -> str:
     path = rule.rule
     for arg, converter in rule._converters.items():
         value = "1" if "Integer" in converter.__class__.__name__ else ("genuine" if arg == "kind" else "x")
-        path = re.sub(r"<(?:[^:<>]+:)?%s>" % arg, value, path)
+        path = re.sub(rf"<(?:[^:<>]+:)?{arg}>", value, path)
     return path
 
 
@@ -119,7 +119,7 @@ def test_every_post_refuses_a_nul_byte_with_the_input_kept(app, client, records,
         login(client, make_user(who))
     token = csrf_token(client, "/account/login" if who == "anonymous" else "/account/password")
     names = _all_text_names()
-    data = {**BUTTONS, **{name: "kept\x00text" for name in names}, "csrf_token": token}
+    data = {**BUTTONS, **dict.fromkeys(names, "kept\x00text"), "csrf_token": token}
     failures, rerendered = [], 0
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or rule.endpoint in NOT_POSTED:

@@ -25,7 +25,7 @@ def _path(rule: Any, number: str) -> str:
     path = rule.rule
     for arg, converter in rule._converters.items():
         value = number if "Integer" in converter.__class__.__name__ else ("genuine" if arg == "kind" else "x")
-        path = re.sub(r"<(?:[^:<>]+:)?%s>" % arg, value, path)
+        path = re.sub(rf"<(?:[^:<>]+:)?{arg}>", value, path)
     return path
 
 
@@ -60,7 +60,7 @@ def _walk(app: Any, client: Any, who: str) -> list[tuple[str, str, int]]:
             if response.status_code >= 500:
                 failures.append(("GET", url, response.status_code))
             if "POST" in rule.methods and rule.endpoint not in NOT_POSTED:
-                response = client.post(url, data={"csrf_token": token, **{name: HUGE[0] for name in QUERY_ARGS}})
+                response = client.post(url, data={"csrf_token": token, **dict.fromkeys(QUERY_ARGS, HUGE[0])})
                 if response.status_code >= 500:
                     failures.append(("POST", url, response.status_code))
     return failures
