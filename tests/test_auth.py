@@ -89,16 +89,16 @@ def test_signup_keeps_input_and_explains_errors(client):
     assert "short" not in page.split("<main>")[1].split('name="password"')[1].split(">")[0]  # never echo a password
 
 
-@pytest.mark.parametrize(("login_name", "message"), [
-    ("12345", "Enter a mainland mobile number"),
-    ("23912345678", "Enter a mainland mobile number"),
-    ("taken@example.test", "already exists"),
-    ("TAKEN@example.test", "already exists"),
+@pytest.mark.parametrize(("login_name", "message", "status"), [
+    ("12345", "Enter a mainland mobile number", 400),
+    ("23912345678", "Enter a mainland mobile number", 400),
+    ("taken@example.test", "already exists", 409),  # a clash with an existing account
+    ("TAKEN@example.test", "already exists", 409),
 ])
-def test_signup_refuses_bad_or_taken_logins(client, login_name, message):
+def test_signup_refuses_bad_or_taken_logins(client, login_name, message, status):
     make_user(email="taken@example.test")
     response = _signup(client, login_name, TEST_PASSWORD)
-    assert response.status_code == 400
+    assert response.status_code == status
     assert message in response.get_data(as_text=True)
 
 

@@ -5,23 +5,27 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import refusals
 from ..extensions import limiter
+from ..refusals import bad_input, conflict
 from ..forms import EmptyForm
 from ..security import public, security_event
 from . import bp, services
 from .forms import LoginForm, PasswordChangeForm, SignupForm
 
 
-def account_error_message(code: str) -> str:
-    return {
-        "login_format": _("Enter a mainland mobile number (11 digits) or an e-mail address."),
-        "password_short": _("Use at least %(n)d characters.", n=services.MIN_PASSWORD_LENGTH),
-        "password_long": _("That password is too long."),
-        "taken": _("An account with this login already exists. Sign in instead."),
-        "wrong_password": _("The current password is not right."),
-    }[code]
+REFUSALS: refusals.Table = {
+    "login_format": bad_input(_l("Enter a mainland mobile number (11 digits) or an e-mail address."),
+                              field="login"),
+    "password_short": bad_input(_l("Use at least %(n)d characters.", n=services.MIN_PASSWORD_LENGTH),
+                                field="password"),
+    "password_long": bad_input(_l("That password is too long."), field="password"),
+    "wrong_password": bad_input(_l("The current password is not right."), field="current"),
+    "taken": conflict(_l("An account with this login already exists. Sign in instead."), field="login"),
+}
 
 
 def safe_next(target: str | None) -> str | None:
@@ -46,18 +50,18 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("registry.dashboard"))
     form = SignupForm()
+    status = 200 if request.method == "GET" else 400
     if form.validate_on_submit():
         try:
             user = services.create_user(form.login.data, form.password.data, form.display_name.data)
         except services.AccountError as err:
-            field = form.login if err.code in ("login_format", "taken") else form.password
-            field.errors.append(account_error_message(err.code))
+            status = refusals.refuse(err, form, REFUSALS, "signup_refused")
         else:
             _start_session(user, remember=False)
             security_event("signup", user_id=user.id)
             flash(_("Welcome. Now register your shop."), "success")
             return redirect(url_for("registry.new_shop"))
-    return render_template("auth/signup.html", form=form), 200 if request.method == "GET" else 400
+    return render_template("auth/signup.html", form=form), status
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -112,16 +116,15 @@ def change_password():
     # The user object itself: login_user() given the current_user proxy would make the
     # proxy point at itself (endless recursion on the next use of current_user).
     user = current_user._get_current_object()
+    status = 200 if request.method == "GET" else 400
     if form.validate_on_submit():
         try:
             services.change_password(user, form.current.data, form.password.data)
         except services.AccountError as err:
-            target = form.current if err.code == "wrong_password" else form.password
-            target.errors.append(account_error_message(err.code))
+            status = refusals.refuse(err, form, REFUSALS, "password_change_refused")
         else:
             security_event("password_changed")
             _start_session(user, remember=False)
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("registry.dashboard") if not user.is_staff else url_for("staff.queue"))
-    status = 200 if request.method == "GET" else 400
     return render_template("auth/password.html", form=form), status
