@@ -23,7 +23,7 @@ class BoundedIntegerConverter(IntegerConverter):
     larger is no record's id, so the URL does not match (404) instead of reaching the
     database (where it overflows: 500)."""
 
-    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002
+    def __init__(self, map: Any, fixed_digits: int = 0, min: int | None = None,
                  max: int | None = None, signed: bool = False) -> None:
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=MAX_ID if max is None else max,
                          signed=signed)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from pledge_registry.extensions import db
 from pledge_registry import refusals
+from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate
 from pledge_registry.staff import views as staff_views
 from tests.factories import make_merchant, make_pledge, make_user

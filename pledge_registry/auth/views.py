@@ -10,12 +10,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import refusals
 from ..extensions import limiter
-from ..refusals import bad_input, conflict
 from ..forms import EmptyForm
+from ..refusals import bad_input, conflict
 from ..security import public, security_event
 from . import bp, services
 from .forms import LoginForm, PasswordChangeForm, SignupForm
-
 
 REFUSALS: refusals.Table = {
     "login_format": bad_input(_l("Enter a mainland mobile number (11 digits) or an e-mail address."),

@@ -10,8 +10,16 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    BooleanField, DateField, HiddenField, MultipleFileField, RadioField, SelectField,
-    SelectMultipleField, StringField, SubmitField, TextAreaField,
+    BooleanField,
+    DateField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError

@@ -10,18 +10,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (
-    DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField,
-)
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation,
-)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from ..forms import BaseForm
-from ..models import (
-    PROPOSAL_KINDS, REJECT_REASONS,
-)
+from ..models import PROPOSAL_KINDS, REJECT_REASONS
 from .labels import OUTCOME_LABELS, PROPOSAL_LABELS, REJECT_REASON_LABELS
 
 MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint

@@ -16,7 +16,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import and_, case, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, not_, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
@@ -29,7 +29,13 @@ from ..security import officer_required, security_event
 from . import deadlines, staff_bp, workflow
 from .handling import REFUSALS, is_overdue, utc_now
 from .handling_forms import (
-    CloseForm, LinkDuplicateForm, NoteForm, ReassignForm, RejectForm, cents_to_yuan, yuan_to_cents,
+    CloseForm,
+    LinkDuplicateForm,
+    NoteForm,
+    ReassignForm,
+    RejectForm,
+    cents_to_yuan,
+    yuan_to_cents,
 )
 
 log = logging.getLogger(__name__)
@@ -98,7 +104,7 @@ def _case_or_404(complaint_id: int) -> Complaint:
     return c
 
 
-QUEUE_STATUSES = ("open", "all") + tuple(s.value for s in ComplaintStatus)
+QUEUE_STATUSES = ("open", "all", *(s.value for s in ComplaintStatus))
 
 
 @staff_bp.route("/")
@@ -141,7 +147,7 @@ def queue():
 
 def _officer_choices(c: Complaint) -> list[SelectChoice]:
     """Who a case can be given to: bureau staff, and the officers of its station."""
-    roles = [User.role.in_((Role.STAFF, Role.ADMIN))]
+    roles: list[ColumnElement[bool]] = [User.role.in_((Role.STAFF, Role.ADMIN))]
     if c.station_id is not None:
         roles.append(and_(User.role == Role.STATION, User.station_id == c.station_id))
     users = db.session.scalars(select(User).where(or_(*roles), not_(User.disabled))
@@ -301,7 +307,7 @@ def reassign(complaint_id: int):
     form.officer_id.choices = _officer_choices(c)
     if not form.validate_on_submit():
         return _staff_page(c, {"reassign": form}, status=400)
-    officer = db.session.get(User, form.officer_id.data)
+    officer = db.get_or_404(User, form.officer_id.data)
     try:
         workflow.reassign(current_user, c, officer, "")
     except workflow.WorkflowError as err:
@@ -320,7 +326,7 @@ def link_duplicate(complaint_id: int):
     form.original_id.choices = [SelectChoice(d.id, f"#{d.id}") for d in duplicate_candidates(c)]
     if not form.validate_on_submit():
         return _staff_page(c, {"link": form}, status=400)
-    original = db.session.get(Complaint, form.original_id.data)
+    original = db.get_or_404(Complaint, form.original_id.data)
     try:
         workflow.link_duplicate(current_user, c, original)
     except workflow.WorkflowError as err:

@@ -6,9 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import (
-    BooleanField, DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField,
-)
+from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -79,7 +77,7 @@ class RemoveReplyForm(BaseForm):
 class AppealDecisionForm(DecisionForm):
     yes, no = "uphold", "dismiss"
     choose_message = _l("Choose either uphold or dismiss.")
-    approve = reject = None  # type: ignore[assignment]
+    approve = reject = None
     uphold = SubmitField(_l("Uphold the appeal"))
     dismiss = SubmitField(_l("Dismiss the appeal"))
 
@@ -89,6 +87,6 @@ class ProposalDecisionForm(DecisionForm):
     choose_message = _l("Choose either suspend or decline.")
     reason = reason_field(_l("Reason (shown to the merchant, and to shoppers if the pledge is suspended)"),
                           required=True, max_length=500)
-    approve = reject = None  # type: ignore[assignment]
+    approve = reject = None
     accept = SubmitField(_l("Suspend the pledge"))
     decline = SubmitField(_l("Decline the proposal"))

@@ -20,15 +20,19 @@ from wtforms.fields.choices import SelectChoice
 from .. import refusals
 from ..extensions import db
 from ..forms import BaseForm
-from ..models import (
-    Inspection, Merchant, Penalty, Pledge, RatingAppeal, RatingReply, SuspensionProposal, User,
-)
+from ..models import Inspection, Merchant, Penalty, Pledge, RatingAppeal, RatingReply, SuspensionProposal, User
 from ..refusals import bad_input, conflict, forbidden
 from ..security import merchant_required, own_shop_or_404, security_event, staff_required
 from . import bp, importer, services
 from .forms import (
-    AppealDecisionForm, AppealForm, ImportForm, InspectionForm, PenaltyForm, ProposalDecisionForm,
-    RemoveReplyForm, ReplyForm,
+    AppealDecisionForm,
+    AppealForm,
+    ImportForm,
+    InspectionForm,
+    PenaltyForm,
+    ProposalDecisionForm,
+    RemoveReplyForm,
+    ReplyForm,
 )
 from .services import ComplianceError, InspectionData, PenaltyData
 

@@ -1,7 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -25,7 +33,8 @@ class ReturnsTermsForm(BaseForm):
                                render_kw={"placeholder": _l("e.g. goods intact, tags on, receipt shown")})
     excluded = MultiCheckboxField(_l("Goods excluded from no-reason returns"),
                                   choices=label_choices(STANDARD_EXCLUSIONS), default=[])
-    other_exclusions = TextAreaField(_l("Other excluded goods (one per line)"), validators=[Optional(), Length(max=500)])
+    other_exclusions = TextAreaField(_l("Other excluded goods (one per line)"),
+                                     validators=[Optional(), Length(max=500)])
     refund_method = SelectField(_l("How the refund is paid"), choices=label_choices(REFUND_METHOD_LABELS),
                                 validators=[DataRequired()])
     refund_days = IntegerField(_l("Refund paid within (days)"), default=3, validators=[

@@ -23,8 +23,15 @@ from ..domain import DomainError
 from ..extensions import db
 from ..forms import BaseForm
 from ..models import (
-    Merchant, MerchantEvent, MerchantStatus, Pledge, PledgeEvent, PledgeKind, PledgeStatus,
-    PledgeTemplate, User,
+    Merchant,
+    MerchantEvent,
+    MerchantStatus,
+    Pledge,
+    PledgeEvent,
+    PledgeKind,
+    PledgeStatus,
+    PledgeTemplate,
+    User,
 )
 from ..pledges import services as pledge_services
 from ..pledges.forms import TemplateForm
