@@ -72,11 +72,11 @@ merchant_required = roles_required(Role.MERCHANT, access="merchant")
 
 def own_shop_or_404(merchant_id: int) -> Any:
     """The signed-in merchant's shop `merchant_id`; 404 when it is missing or another
-    account's (never 403: no hint that the id exists)."""
-    from .models import Merchant
+    account's (never 403: no hint that the id exists). The rule is the registry's."""
+    from .registry.services import get_own_shop
 
-    merchant = db.session.get(Merchant, merchant_id)
-    if merchant is None or merchant.owner_id != current_user.id:
+    merchant = get_own_shop(current_user, merchant_id)
+    if merchant is None:
         abort(404)
     return merchant
 

@@ -70,7 +70,8 @@ class AppealForm(BaseForm):
 
 
 class RemoveReplyForm(BaseForm):
-    removal_reason = _text(_l("Why the reply is removed (the merchant sees it)"), 300, area=True)
+    removal_reason = reason_field(_l("Why the reply is removed (the merchant sees it)"), required=True,
+                                  max_length=300)
     submit = SubmitField(_l("Remove the reply"))
 
 
