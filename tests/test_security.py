@@ -186,3 +186,34 @@ def test_scan_page_is_light_and_works_without_javascript(client) -> None:
     assert b"<script" not in body
     css = client.get("/static/css/app.css").get_data()
     assert len(body) + len(css) < 30 * 1024
+
+
+# The merchant portal has one meaning: signed in as a merchant. Every other role gets 403
+# (the portal's start page sends staff to their queue instead).
+PORTAL_START = "registry.dashboard"
+
+
+@pytest.mark.parametrize("role", ["staff", "admin", "station"])
+def test_every_portal_endpoint_refuses_other_roles(app, client, role: str) -> None:
+    from pledge_registry.extensions import db
+    from pledge_registry.models import SupervisionStation
+
+    extra = {}
+    if role == "station":
+        station = SupervisionStation(name="城厢分局")
+        db.session.add(station)
+        db.session.commit()
+        extra = {"station_id": station.id}
+    shop = make_merchant()
+    make_pledge(shop)
+    login(client, make_user(role, **extra))
+    checked = 0
+    for rule in _rules(app, "GET"):
+        if rule.rule.startswith("/portal/") and rule.endpoint != PORTAL_START:
+            response = client.get(_fill(rule).replace("/1/", f"/{shop.id}/"))
+            assert response.status_code == 403, (rule.endpoint, response.status_code)
+            checked += 1
+    assert checked >= 12
+    access = {getattr(app.view_functions[r.endpoint], "access", None) for r in _rules(app, "GET")
+              if r.rule.startswith("/portal/") and r.endpoint != PORTAL_START}
+    assert access == {"merchant"}
