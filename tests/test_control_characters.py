@@ -13,7 +13,8 @@ from wtforms import PasswordField, StringField
 from wtforms.fields.core import UnboundField
 
 from pledge_registry.forms import BaseForm
-from tests.conftest import csrf_token, login, make_merchant, make_pledge, make_user
+from tests.factories import make_merchant, make_pledge, make_user
+from tests.helpers import csrf_token, login
 
 CONTROL = ("\x00", "\x01", "\x08", "\x1b", "\x7f")
 REFUSED = "Remove the control characters from this field."

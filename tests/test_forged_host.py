@@ -4,22 +4,18 @@ or without a proxy in front (PROXY_COUNT)."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from pledge_registry.complaints import workflow
-from pledge_registry.complaints.forms import local_today
-from pledge_registry.complaints.workflow import NewComplaint
 from pledge_registry.extensions import db
 from pledge_registry.models import OutboxMessage
 from pledge_registry.outbox import messages
 from pledge_registry.urls import absolute_url
-from tests.conftest import make_merchant, make_pledge
+from tests.factories import make_filed_complaint, make_merchant, make_pledge
+from tests.helpers import complaint_data, csrf_token_in
 
 FORGED = "evil.example"
 HEADERS = {"Host": FORGED, "X-Forwarded-Host": FORGED}
@@ -28,19 +24,6 @@ HEADERS = {"Host": FORGED, "X-Forwarded-Host": FORGED}
 @pytest.fixture(params=[0, 1], ids=["direct", "behind-proxy"])
 def app_config(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {"PROXY_COUNT": request.param, "BASE_URL": "https://pledge.example.gov.cn"}
-
-
-def _complaint(token: str) -> dict[str, Any]:
-    return {
-        "csrf_token": token, "idempotency_key": uuid.uuid4().hex, "request_type": "complaint",
-        "item": "运动鞋", "purchased_on": (local_today() - timedelta(days=2)).isoformat(), "amount": "99",
-        "problem_type": "quality", "account": "鞋底开胶。", "shopper_name": "王小明",
-        "shopper_phone": "13912345678", "consent": "y",
-    }
-
-
-def _token(page: str) -> str:
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
 def test_no_forged_host_in_pages_json_or_messages(app, client) -> None:
@@ -55,7 +38,8 @@ def test_no_forged_host_in_pages_json_or_messages(app, client) -> None:
             assert response.status_code == 200, url
             seen.append((url, response.get_data(as_text=True), dict(response.headers)))
         form = client.get(f"/m/{merchant.badge_code}/complain", headers=headers).get_data(as_text=True)
-        filed = client.post(f"/m/{merchant.badge_code}/complain", data=_complaint(_token(form)), headers=headers)
+        data = {**complaint_data(), "csrf_token": csrf_token_in(form)}
+        filed = client.post(f"/m/{merchant.badge_code}/complain", data=data, headers=headers)
         assert filed.status_code == 302
         done = client.get(filed.headers["Location"], headers=headers)
         assert done.status_code == 200
@@ -78,9 +62,6 @@ def test_absolute_urls_outside_a_request_are_on_base_url(app) -> None:
 
 
 def test_survey_links_are_on_base_url(app) -> None:
-    c = workflow.file_complaint(NewComplaint(
-        idempotency_key="forged-1", merchant_id=make_merchant().id, request_type="complaint", item="电水壶",
-        purchased_on=None, amount_paid_cents=None, problem_type="quality", account="坏了。", wants=(),
-        shopper_name=None, shopper_phone="13912345678", consent=True))[0]
+    c = make_filed_complaint(make_merchant())
     with app.test_request_context("/", headers=HEADERS):
         assert workflow.survey_url(c).startswith("https://pledge.example.gov.cn/survey/")

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from pledge_registry.complaints import workflow
-from pledge_registry.complaints.workflow import NewComplaint
 from pledge_registry.urls import MAX_ID
-from tests.conftest import csrf_token, login, make_merchant, make_pledge, make_user
+from tests.factories import make_filed_complaint, make_merchant, make_pledge, make_user
+from tests.helpers import csrf_token, login
 
 HUGE = ("99999999999999999999", "-1", str(2**63), str(MAX_ID + 1))
 QUERY_ARGS = ("page", "per_page", "year", "month", "town", "area", "station", "id")
@@ -39,11 +38,7 @@ def records(app: Any) -> None:
     shop = make_merchant()
     make_pledge(shop, "genuine")
     make_pledge(shop, "returns", status="submitted")
-    workflow.file_complaint(NewComplaint(
-        idempotency_key="numbers-1", merchant_id=shop.id, request_type="complaint", item="电水壶",
-        purchased_on=None, amount_paid_cents=9900, problem_type="quality", account="一周就坏了。",
-        wants=("refund",), shopper_name="李四", shopper_phone="13912345678", consent=True),
-        now=datetime.now(UTC))
+    make_filed_complaint(shop, now=datetime.now(UTC))
 
 
 def _walk(app: Any, client: Any, who: str) -> list[tuple[str, str, int]]:
