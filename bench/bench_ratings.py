@@ -231,7 +231,7 @@ def measure(url: str) -> dict:
     from pledge_registry import create_app
     from pledge_registry.extensions import db
     from pledge_registry.models import Inspection, Setting
-    from pledge_registry.rating_model import DEFAULT_CONFIG
+    from pledge_registry.ratings.model import DEFAULT_CONFIG
     from pledge_registry.ratings import services
 
     out: dict = {"load": " ".join(f"{x:.1f}" for x in os.getloadavg())}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pledge_registry.rating_model import (
+from pledge_registry.ratings.model import (
     CAP_KEYS,
     DEFAULT_CONFIG,
     FACTOR_KEYS,

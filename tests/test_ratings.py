@@ -13,7 +13,7 @@ from pledge_registry.complaints import workflow
 from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, Inspection, Merchant, Penalty, Rating, Setting
 from pledge_registry.pledges import services as pledge_services
-from pledge_registry.rating_model import FACTOR_KEYS
+from pledge_registry.ratings.model import FACTOR_KEYS
 from pledge_registry.ratings import aggregate, hooks, services
 from pledge_registry.ratings.aggregate import Scope
 from tests.factories import (

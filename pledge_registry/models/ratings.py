@@ -39,7 +39,7 @@ class Rating(Base):
     grade: Mapped[str] = mapped_column(String(2))
     score: Mapped[float] = mapped_column(Float)
     cap: Mapped[str | None] = mapped_column(String(40))
-    breakdown: Mapped[dict] = mapped_column(JSON)        # rating_model.Rating.to_dict()
+    breakdown: Mapped[dict] = mapped_column(JSON)        # ratings.model.Rating.to_dict()
     model_version: Mapped[str] = mapped_column(String(20))
     is_current: Mapped[bool] = mapped_column(default=True)
     cause: Mapped[str] = mapped_column(String(60), default="")  # what triggered it

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..rating_model import grade_rank
+from ..ratings.model import grade_rank
 
 LEVELS = ("participant", "demonstration")
 PLEDGE_KINDS = ("genuine", "returns")

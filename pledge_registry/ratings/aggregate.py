@@ -52,7 +52,7 @@ from ..database import UTCDateTime
 from ..extensions import db
 from ..localtime import local_date
 from ..models import AppealStatus, Complaint, Inspection, Merchant, Penalty, Pledge, RatingAppeal, SurveyResponse
-from ..rating_model import RatingInput
+from .model import RatingInput
 
 WINDOW = timedelta(days=365)
 RECENT = timedelta(days=90)

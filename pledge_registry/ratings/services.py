@@ -1,6 +1,6 @@
 """Ratings kept current: the admin's model, the nightly recompute, updates after events.
 
-The pure model (``rating_model``) rates one set of counts; ``aggregate`` gathers the counts
+The pure model (``ratings.model``) rates one set of counts; ``aggregate`` gathers the counts
 with set-based SQL. Here they meet the ``rating`` table:
 
 - A new ``Rating`` row is written only when the grade, score, cap or model version
@@ -32,7 +32,7 @@ from ..extensions import db
 from ..database import UTCDateTime
 from ..models import Merchant, Rating, Setting, User
 from ..public_page import bump_versions
-from ..rating_model import DEFAULT_CONFIG, RatingConfig, RatingInput, compute, input_problems
+from .model import DEFAULT_CONFIG, RatingConfig, RatingInput, compute, input_problems
 from . import aggregate
 from .aggregate import Scope
 

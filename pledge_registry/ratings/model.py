@@ -227,19 +227,14 @@ class RatingConfig:
     # The penalty cap holds while the last penalty is younger than this.
     penalty_cap_days: int = 365
 
-    # Derived once for compute(); not part of the configuration.
-    _weights: tuple[float, ...] = field(init=False, repr=False, compare=False)
-    _floors: tuple[float, float, float] = field(init=False, repr=False, compare=False)
-    _cap_ranks: Mapping[str, int] = field(init=False, repr=False, compare=False)
-
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         if not isinstance(self.version, str) or not self.version.strip():
             raise ValueError("version must be a non-empty string")
 
         weights = _exact_mapping("weights", self.weights, FACTOR_KEYS)
-        for key, value in weights.items():
-            value = _number(f"weights.{key}", value, float, 0.0, None)
+        for key, raw in weights.items():
+            value = _number(f"weights.{key}", raw, float, 0.0, None)
             # Points are kept in hundredths; finer weights could round past 100.
             if abs(value * 100.0 - round(value * 100.0)) > 1e-6:
                 raise ValueError(f"weights.{key} must have at most two decimals, not {value!r}")
@@ -258,8 +253,8 @@ class RatingConfig:
         set_(self, "caps", MappingProxyType(caps))
 
         floors = _exact_mapping("share_floors", self.share_floors, SHARE_FACTOR_KEYS)
-        for key, value in floors.items():
-            value = _number(f"share_floors.{key}", value, float, 0.0, None)
+        for key, raw in floors.items():
+            value = _number(f"share_floors.{key}", raw, float, 0.0, None)
             if value >= 1.0:
                 raise ValueError(f"share_floors.{key} must be below 1, not {value:g}")
             floors[key] = value
@@ -267,10 +262,6 @@ class RatingConfig:
 
         for name, (kind, low, high) in _SCALARS.items():
             set_(self, name, _number(name, getattr(self, name), kind, low, high))
-
-        set_(self, "_weights", tuple(weights[k] for k in FACTOR_KEYS))
-        set_(self, "_floors", tuple(floors[k] for k in SHARE_FACTOR_KEYS))
-        set_(self, "_cap_ranks", MappingProxyType({k: _RANK[caps[k]] for k in CAP_KEYS}))
 
     def __hash__(self) -> int:
         # Equal configs share a version; the mapping fields themselves are unhashable.
@@ -351,67 +342,59 @@ def _thresholds(value: Any) -> tuple[tuple[float, str], ...]:
     scores = [_number(f"grade_thresholds.{g}", s, float, 0.0, 100.0) for s, g in pairs]
     if not scores[0] > scores[1] > scores[2]:
         raise ValueError("grade_thresholds must fall strictly from A to C")
-    return tuple(zip(scores, ("A", "B", "C")))
+    return tuple(zip(scores, ("A", "B", "C"), strict=True))
 
 
 DEFAULT_CONFIG = RatingConfig()
 
 
-# compute() runs ~500,000 times a night. A frozen dataclass's generated __init__ costs
-# about 1 µs, most of the budget when a rating holds eight of them; filling the slots
-# through their descriptors builds the same immutable objects about 3x faster.
-_new = object.__new__
-_set_factor = tuple(getattr(FactorResult, name).__set__ for name in FactorResult.__slots__)
-_set_rating = tuple(getattr(Rating, name).__set__ for name in Rating.__slots__)
+def _at_least(value: Any, low: Any) -> Any:
+    """`value`, raised to `low`; a NaN becomes `low` too."""
+    return value if value > low else low
+
+
+def _within(value: int, low: int, high: int) -> int:
+    return low if value < low else high if value > high else value
+
+
+def _clamped(inp: RatingInput) -> RatingInput:
+    """The input with every count in range: a part never above its whole, nothing below 0,
+    at most two pledges, a size of at least 1 (input_problems() lists what this changes)."""
+    complaints = _at_least(inp.complaints, 0)
+    answer_due = _at_least(inp.answer_due, 0)
+    closed = _at_least(inp.closed, 0)
+    surveyed = _at_least(inp.surveyed, 0)
+    inspections = _at_least(inp.inspections, 0)
+    return RatingInput(
+        as_of=inp.as_of,
+        active_pledges=_within(inp.active_pledges, 0, 2),
+        pledge_active_days=_at_least(inp.pledge_active_days, 0),
+        pledge_suspended=bool(inp.pledge_suspended),
+        pledge_breaches=_at_least(inp.pledge_breaches, 0),
+        size_factor=_at_least(inp.size_factor, 1.0),
+        complaints=complaints,
+        complaints_upheld=_within(inp.complaints_upheld, 0, complaints),
+        complaints_recent=_within(inp.complaints_recent, 0, complaints),
+        answered_on_time=_within(inp.answered_on_time, 0, answer_due), answer_due=answer_due,
+        resolved=_within(inp.resolved, 0, closed), closed=closed,
+        satisfied=_within(inp.satisfied, 0, surveyed), surveyed=surveyed,
+        inspections=inspections,
+        inspections_failed=_within(inp.inspections_failed, 0, inspections),
+        penalties=_at_least(inp.penalties, 0),
+        days_since_last_penalty=inp.days_since_last_penalty,
+    )
 
 
 def _factor(key: str, max_points: float, frac: float, detail: dict, hint: str) -> FactorResult:
-    """A factor earning ``frac`` of its maximum, rounded half-up to 0.01."""
-    set_key, set_points, set_max, set_detail, set_improve = _set_factor
-    points = int(max_points * frac * 100.0 + 0.5) / 100.0
-    result = _new(FactorResult)
-    set_key(result, key)
-    set_points(result, points)
-    set_max(result, max_points)
-    set_detail(result, detail)
-    set_improve(result, hint if points < max_points else None)
-    return result
+    """A factor earning ``frac`` of its maximum (0 when negative), rounded half-up to 0.01."""
+    points = int(max_points * _at_least(frac, 0.0) * 100.0 + 0.5) / 100.0
+    return FactorResult(key, points, max_points, detail, hint if points < max_points else None)
 
 
-def _share_factor(
-    key: str, max_points: float, num: int, den: int, names: tuple[str, str],
-    prior: float, floor: float, hint: str,
-) -> FactorResult:
-    """A factor measuring the share num/den, with imaginary good answers added."""
-    if den <= 0:
-        return _factor(
-            key, max_points, 1.0,
-            {names[0]: 0, names[1]: 0, "share": None, "share_counted": 1.0, "no_data": True},
-            hint,
-        )
-    num = 0 if num < 0 else den if num > den else num
-    counted = (num + prior) / (den + prior)
-    frac = (counted - floor) / (1.0 - floor)
-    return _factor(
-        key, max_points, frac if frac > 0.0 else 0.0,
-        {names[0]: num, names[1]: den, "share": num / den, "share_counted": counted, "no_data": False},
-        hint,
-    )
-
-
-def compute(inp: RatingInput, config: RatingConfig = DEFAULT_CONFIG) -> Rating:
-    """Rate one merchant from its window counts."""
-    w_pledges, w_volume, w_on_time, w_resolution, w_satisfaction, w_inspections, w_penalties = (
-        config._weights
-    )
-
-    # Pledge standing: pledges held, for how long, kept or broken.
-    active = inp.active_pledges
-    active = 0 if active < 0 else 2 if active > 2 else active
-    days = inp.pledge_active_days if inp.pledge_active_days > 0 else 0
-    breaches = inp.pledge_breaches if inp.pledge_breaches > 0 else 0
-    suspended = bool(inp.pledge_suspended)
-    if suspended or not active:
+def _pledges(inp: RatingInput, config: RatingConfig) -> FactorResult:
+    """Pledge standing: pledges held, for how long, kept or broken."""
+    active, days, breaches = inp.active_pledges, inp.pledge_active_days, inp.pledge_breaches
+    if inp.pledge_suspended or not active:
         frac = 0.0
     else:
         tenure = days / config.pledge_full_days
@@ -421,7 +404,7 @@ def compute(inp: RatingInput, config: RatingConfig = DEFAULT_CONFIG) -> Rating:
             + tenure_share * (tenure if tenure < 1.0 else 1.0)
             - breaches * config.pledge_breach_cost
         )
-    if suspended:
+    if inp.pledge_suspended:
         hint = "pledges.reinstate"
     elif not active:
         hint = "pledges.sign"
@@ -431,137 +414,123 @@ def compute(inp: RatingInput, config: RatingConfig = DEFAULT_CONFIG) -> Rating:
         hint = "pledges.sign_second"
     else:
         hint = "pledges.keep_active"
-    pledges = _factor(
-        "pledges", w_pledges, frac if frac > 0.0 else 0.0,
-        {"active_pledges": active, "active_days": days, "suspended": suspended, "breaches": breaches},
-        hint,
-    )
+    detail = {"active_pledges": active, "active_days": days, "suspended": inp.pledge_suspended, "breaches": breaches}
+    return _factor("pledges", config.weights["pledges"], frac, detail, hint)
 
-    # Complaint volume relative to size; upheld and recent complaints weigh more.
-    complaints = inp.complaints if inp.complaints > 0 else 0
-    upheld = inp.complaints_upheld
-    upheld = 0 if upheld < 0 else complaints if upheld > complaints else upheld
-    recent = inp.complaints_recent
-    recent = 0 if recent < 0 else complaints if recent > complaints else recent
-    size = inp.size_factor if inp.size_factor > 1.0 else 1.0
+
+def _complaint_volume(inp: RatingInput, config: RatingConfig) -> FactorResult:
+    """Complaint volume relative to size; upheld and recent complaints weigh more."""
     weighted = (
-        complaints
-        + (config.complaint_upheld_weight - 1.0) * upheld
-        + (config.complaint_recent_weight - 1.0) * recent
+        inp.complaints
+        + (config.complaint_upheld_weight - 1.0) * inp.complaints_upheld
+        + (config.complaint_recent_weight - 1.0) * inp.complaints_recent
     )
-    per_size = weighted / size
-    frac = 1.0 - per_size / config.complaints_for_zero
-    volume = _factor(
-        "complaint_volume", w_volume, frac if frac > 0.0 else 0.0,
-        {
-            "complaints": complaints,
-            "upheld": upheld,
-            "recent": recent,
-            "weighted": weighted,
-            "size_factor": size,
-            "per_size": per_size,
-            "no_data": complaints == 0,
-        },
-        "complaint_volume.reduce",
-    )
+    per_size = weighted / inp.size_factor
+    detail = {
+        "complaints": inp.complaints,
+        "upheld": inp.complaints_upheld,
+        "recent": inp.complaints_recent,
+        "weighted": weighted,
+        "size_factor": inp.size_factor,
+        "per_size": per_size,
+        "no_data": inp.complaints == 0,
+    }
+    return _factor("complaint_volume", config.weights["complaint_volume"],
+                   1.0 - per_size / config.complaints_for_zero, detail, "complaint_volume.reduce")
 
-    # Shares of complaints answered on time and resolved, and of satisfied shoppers.
-    prior = config.share_prior_answers
-    floor_on_time, floor_resolution, floor_satisfaction = config._floors
-    on_time = _share_factor(
-        "on_time", w_on_time, inp.answered_on_time, inp.answer_due,
-        ("answered_on_time", "answer_due"), prior, floor_on_time, "on_time.answer_on_time",
-    )
-    resolution = _share_factor(
-        "resolution", w_resolution, inp.resolved, inp.closed,
-        ("resolved", "closed"), prior, floor_resolution, "resolution.resolve_by_agreement",
-    )
-    satisfaction = _share_factor(
-        "satisfaction", w_satisfaction, inp.satisfied, inp.surveyed,
-        ("satisfied", "surveyed"), prior, floor_satisfaction, "satisfaction.raise",
-    )
 
-    # Inspections (抽查): each failure costs a share of the factor.
-    inspections = inp.inspections if inp.inspections > 0 else 0
-    failed = inp.inspections_failed
-    failed = 0 if failed < 0 else inspections if failed > inspections else failed
-    frac = 1.0 - failed * config.inspection_failure_cost
-    inspection = _factor(
-        "inspections", w_inspections, frac if frac > 0.0 else 0.0,
-        {"inspections": inspections, "failed": failed, "no_data": inspections == 0},
-        "inspections.pass",
-    )
+# Share factor -> (numerator field, denominator field, improvement hint).
+_SHARES = {
+    "on_time": ("answered_on_time", "answer_due", "on_time.answer_on_time"),
+    "resolution": ("resolved", "closed", "resolution.resolve_by_agreement"),
+    "satisfaction": ("satisfied", "surveyed", "satisfaction.raise"),
+}
 
-    # Administrative penalties (行政处罚) in the window: each costs a share of the factor.
-    penalties = inp.penalties if inp.penalties > 0 else 0
+
+def _share(key: str, inp: RatingInput, config: RatingConfig) -> FactorResult:
+    """A factor measuring a share (answered on time, resolved, satisfied), with imaginary
+    good answers added so one bad case in a tiny sample cannot zero it."""
+    num_name, den_name, hint = _SHARES[key]
+    num, den = getattr(inp, num_name), getattr(inp, den_name)
+    max_points = config.weights[key]
+    if den == 0:
+        detail = {num_name: 0, den_name: 0, "share": None, "share_counted": 1.0, "no_data": True}
+        return _factor(key, max_points, 1.0, detail, hint)
+    prior, floor = config.share_prior_answers, config.share_floors[key]
+    counted = (num + prior) / (den + prior)
+    detail = {num_name: num, den_name: den, "share": num / den, "share_counted": counted, "no_data": False}
+    return _factor(key, max_points, (counted - floor) / (1.0 - floor), detail, hint)
+
+
+def _inspections(inp: RatingInput, config: RatingConfig) -> FactorResult:
+    """Inspections (抽查): each failure costs a share of the factor."""
+    detail = {"inspections": inp.inspections, "failed": inp.inspections_failed, "no_data": inp.inspections == 0}
+    return _factor("inspections", config.weights["inspections"],
+                   1.0 - inp.inspections_failed * config.inspection_failure_cost, detail, "inspections.pass")
+
+
+def _penalties(inp: RatingInput, config: RatingConfig) -> FactorResult:
+    """Administrative penalties (行政处罚) in the window: each costs a share of the factor."""
+    detail = {"penalties": inp.penalties, "days_since_last_penalty": inp.days_since_last_penalty}
+    return _factor("penalties", config.weights["penalties"], 1.0 - inp.penalties * config.penalty_cost,
+                   detail, "penalties.avoid")
+
+
+def _caps_hit(inp: RatingInput, config: RatingConfig) -> tuple[str, ...]:
+    """Every cap rule whose condition holds, in CAP_KEYS order."""
+    held = {
+        "pledge_suspended": inp.pledge_suspended,
+        "penalty_in_period": _penalty_in_period(inp, config),
+        "no_active_pledge": not inp.active_pledges,
+        "failed_inspection": inp.inspections_failed > 0,
+        "pledge_breach": inp.pledge_breaches > 0,
+    }
+    return tuple(key for key in CAP_KEYS if held[key])
+
+
+def _penalty_in_period(inp: RatingInput, config: RatingConfig) -> bool:
     since = inp.days_since_last_penalty
-    frac = 1.0 - penalties * config.penalty_cost
-    penalty = _factor(
-        "penalties", w_penalties, frac if frac > 0.0 else 0.0,
-        {"penalties": penalties, "days_since_last_penalty": since},
-        "penalties.avoid",
-    )
+    return inp.penalties > 0 or (since is not None and since < config.penalty_cap_days)
 
+
+def _is_rated(inp: RatingInput, config: RatingConfig) -> bool:
+    """Enough history (a pledge active long enough, or an inspection), or an adverse fact."""
+    has_history = (inp.active_pledges and inp.pledge_active_days >= config.min_history_days) or inp.inspections > 0
+    adverse = inp.pledge_suspended or _penalty_in_period(inp, config) or inp.pledge_breaches
+    return bool(has_history or adverse)
+
+
+def _grade(score: float, caps_hit: tuple[str, ...], config: RatingConfig) -> tuple[str, str, str | None]:
+    """(grade, grade from the score alone, the cap that lowered it or None)."""
+    (a_min, _), (b_min, _), (c_min, _) = config.grade_thresholds
+    uncapped = "A" if score >= a_min else "B" if score >= b_min else "C" if score >= c_min else "D"
+    rank, cap = _RANK[uncapped], None
+    for key in caps_hit:
+        if _RANK[config.caps[key]] < rank:
+            rank, cap = _RANK[config.caps[key]], key
+    return GRADES[3 - rank], uncapped, cap
+
+
+def compute(inp: RatingInput, config: RatingConfig = DEFAULT_CONFIG) -> Rating:
+    """Rate one merchant from its window counts."""
+    inp = _clamped(inp)
+    factors = (
+        _pledges(inp, config),
+        _complaint_volume(inp, config),
+        *(_share(key, inp, config) for key in SHARE_FACTOR_KEYS),
+        _inspections(inp, config),
+        _penalties(inp, config),
+    )
     # Points are whole hundredths, so re-rounding the sum only removes float noise.
-    score = (
-        int(
-            (
-                pledges.points
-                + volume.points
-                + on_time.points
-                + resolution.points
-                + satisfaction.points
-                + inspection.points
-                + penalty.points
-            )
-            * 100.0
-            + 0.5
-        )
-        / 100.0
-    )
-
-    penalty_in_period = penalties > 0 or (since is not None and since < config.penalty_cap_days)
-    caps_hit = []
-    if suspended:
-        caps_hit.append("pledge_suspended")
-    if penalty_in_period:
-        caps_hit.append("penalty_in_period")
-    if not active:
-        caps_hit.append("no_active_pledge")
-    if failed:
-        caps_hit.append("failed_inspection")
-    if breaches:
-        caps_hit.append("pledge_breach")
-
-    has_history = (active and days >= config.min_history_days) or inspections > 0
-    if not has_history and not (suspended or penalty_in_period or breaches):
+    score = int(sum(f.points for f in factors) * 100.0 + 0.5) / 100.0
+    caps_hit = _caps_hit(inp, config)
+    if _is_rated(inp, config):
+        grade, uncapped, cap = _grade(score, caps_hit, config)
+    else:
         grade = uncapped = NOT_RATED
         cap = None
-    else:
-        (a_min, _), (b_min, _), (c_min, _) = config.grade_thresholds
-        rank = 3 if score >= a_min else 2 if score >= b_min else 1 if score >= c_min else 0
-        uncapped = GRADES[3 - rank]
-        cap = None
-        cap_ranks = config._cap_ranks
-        for key in caps_hit:
-            if cap_ranks[key] < rank:
-                rank = cap_ranks[key]
-                cap = key
-        grade = GRADES[3 - rank]
-
-    set_grade, set_score, set_factors, set_cap, set_uncapped, set_version, set_caps_hit, set_as_of = (
-        _set_rating
-    )
-    rating = _new(Rating)
-    set_grade(rating, grade)
-    set_score(rating, score)
-    set_factors(rating, (pledges, volume, on_time, resolution, satisfaction, inspection, penalty))
-    set_cap(rating, cap)
-    set_uncapped(rating, uncapped)
-    set_version(rating, config.version)
-    set_caps_hit(rating, tuple(caps_hit))
-    set_as_of(rating, inp.as_of)
-    return rating
+    return Rating(grade=grade, score=score, factors=factors, cap=cap, uncapped_grade=uncapped,
+                  model_version=config.version, caps_hit=caps_hit, as_of=inp.as_of)
 
 
 def input_problems(inp: RatingInput) -> list[str]:
