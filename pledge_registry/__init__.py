@@ -57,7 +57,8 @@ def _require_secret_key(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     from . import i18n, security, urls
-    from .extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .sqlite_tuning import configure_sqlite
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}

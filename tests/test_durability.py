@@ -403,7 +403,7 @@ def test_backup_of_postgresql_points_to_pg_dump(tmp_path: Path) -> None:
 
 
 def test_a_locked_sqlite_database_raises_sqlalchemys_error_at_begin(tmp_path):
-    """extensions.configure_sqlite sends BEGIN straight to the driver; a lock it cannot get
+    """sqlite_tuning.configure_sqlite emits BEGIN itself (IMMEDIATE for writes); a lock it cannot get
     must still surface as sqlalchemy.exc.OperationalError, like every other statement's."""
     import sqlalchemy as sa
 

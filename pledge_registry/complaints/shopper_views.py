@@ -18,7 +18,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import bindparam, or_, select
 
-from ..extensions import db, limiter, read_phase
+from ..extensions import db, limiter
+from ..sqlite_tuning import read_phase
 from ..i18n import select_locale
 from ..models import (
     Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse,

@@ -9,7 +9,7 @@ One run:
 1. claim, in a short transaction of its own: due rows (pending, next_attempt_at <= now,
    claimed_until null or past) get claimed_until = now + lease. PostgreSQL selects them
    with FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows without waiting;
-   SQLite's BEGIN IMMEDIATE (extensions.configure_sqlite) serialises the claims.
+   SQLite's BEGIN IMMEDIATE (sqlite_tuning.configure_sqlite) serialises the claims.
 2. for each claimed row: check it is still ours and pending, render it, end that read
    transaction (no database lock is held during the network call), send.
 3. right after a successful send, mark it sent (sent_at) in a new transaction; after a
