@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from pledge_registry import demo
-from pledge_registry.complaints import workflow
+from pledge_registry.complaints import filing
 from pledge_registry.complaints.workflow import NewComplaint
 from pledge_registry.extensions import db
 from pledge_registry.models import (
@@ -162,6 +162,6 @@ def new_complaint(merchant: Merchant, **overrides: Any) -> NewComplaint:
 
 def make_filed_complaint(merchant: Merchant, now: datetime | None = None, **overrides: Any) -> Complaint:
     """A complaint filed through the workflow (deadlines, station, tracking code, messages)."""
-    complaint, created = workflow.file_complaint(new_complaint(merchant, **overrides), now=now)
+    complaint, created = filing.file_complaint(new_complaint(merchant, **overrides), now=now)
     assert created, "filed again under a key already used"
     return complaint

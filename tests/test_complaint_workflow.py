@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from pledge_registry import workdays
-from pledge_registry.complaints import deadlines, workflow
+from pledge_registry.complaints import deadlines, filing, workflow
 from pledge_registry.complaints.workflow import TRANSITIONS, WorkflowError
 from pledge_registry.extensions import db
 from pledge_registry.models import (
@@ -381,8 +381,8 @@ def test_merchant_answer_records_the_proposal(people):
 
 def test_filing_is_idempotent(people):
     data = new_complaint(people["merchant"], idempotency_key="same-key-twice")
-    first, created = workflow.file_complaint(data)
-    again, created_again = workflow.file_complaint(data)
+    first, created = filing.file_complaint(data)
+    again, created_again = filing.file_complaint(data)
     assert (created, created_again) == (True, False)
     assert again.id == first.id
     assert count_rows(Complaint) == 1

@@ -337,7 +337,7 @@ def test_online_backup_while_complaints_are_filed_is_whole_and_consistent(shop: 
     """`flask backup run DEST` copies the live database (sqlite3 backup API)
     while another thread keeps committing complaints; the copy passes integrity_check and
     holds at least every complaint committed before the backup began."""
-    from pledge_registry.complaints import workflow
+    from pledge_registry.complaints import filing, workflow
 
     app = shop.app
     stop = threading.Event()
@@ -348,7 +348,7 @@ def test_online_backup_while_complaints_are_filed_is_whole_and_consistent(shop: 
         with app.app_context():
             try:
                 while not stop.is_set():
-                    workflow.file_complaint(workflow.NewComplaint(
+                    filing.file_complaint(workflow.NewComplaint(
                         idempotency_key=uuid.uuid4().hex, merchant_id=shop.merchant_id, request_type="complaint",
                         item="电饭煲", purchased_on=None, amount_paid_cents=19900, problem_type="quality",
                         account="用了三天就坏了。", wants=("refund",), shopper_name=None,

@@ -14,23 +14,18 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import or_, select
 
 from ..extensions import db, limiter
-from ..sqlite_tuning import read_phase
-from ..i18n import select_locale
-from ..models import (
-    Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse,
-)
-from ..security import no_store, public, security_event
-from . import deadlines, shopper_bp as bp, uploads, workflow
 from ..localtime import local_today
-from .forms import (
-    AddInfoForm, ComplaintForm, RespondForm, SurveyForm, TrackForm, WithdrawForm, new_idempotency_key,
-    normalise_tracking_code,
-)
+from ..models import Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse
+from ..security import no_store, public, security_event
+from ..sqlite_tuning import read_phase
+from . import deadlines, filing, uploads, workflow
+from . import shopper_bp as bp
+from .blank_form_cache import blank_form_html
+from .filing import COMPLAIN_PAGE_MERCHANT, CONFIRMATION
+from .forms import AddInfoForm, ComplaintForm, RespondForm, SurveyForm, TrackForm, WithdrawForm, normalise_tracking_code
 
 SESSION_TRACKED = "tracked_complaints"   # ids of the cases this browser may follow
 SESSION_FILED = "filed_complaint"        # the case whose confirmation page it may show
@@ -38,14 +33,6 @@ SESSION_SURVEYED = "surveyed_complaint"  # the survey this browser has just answ
 MAX_TRACKED = 10
 SEARCH_RESULTS = 20
 COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # a closed shop's past sales count
-# The two reads of every filing, built once as plain Core statements on the tables: no
-# ORM entity to load and no statement to build per request (~60 µs each instead of
-# ~350 µs on these machines; docs/performance.md).
-_M, _C = Merchant.__table__, Complaint.__table__
-COMPLAIN_PAGE_MERCHANT = select(_M.c.id, _M.c.status, _M.c.badge_code, _M.c.shop_name, _M.c.legal_name,
-                                _M.c.address).where(_M.c.badge_code == bindparam("code"))
-CONFIRMATION = select(_C.c.tracking_code, _C.c.shopper_phone, _C.c.acceptance_due_at).where(
-    _C.c.id == bindparam("complaint_id"))
 
 
 
@@ -152,7 +139,7 @@ def _new_complaint(form: ComplaintForm, merchant_id: int) -> workflow.NewComplai
     )
 
 
-def _record(form: ComplaintForm, plan: workflow.ComplaintPlan) -> int | None:
+def _record(form: ComplaintForm, plan: filing.ComplaintPlan) -> int | None:
     """Store the photos, then record the planned case; its id, or None (with the form's
     errors set) when a photo is refused. Photos are written before the case's short write
     transaction and deleted again if the case is not recorded (a retried POST: the id is
@@ -163,7 +150,7 @@ def _record(form: ComplaintForm, plan: workflow.ComplaintPlan) -> int | None:
         form.photos.errors = [*form.photos.errors, upload_error_message(err.code)]
         return None
     try:
-        filed = workflow.record_complaint(plan, photos=photos)
+        filed = filing.record_complaint(plan, photos=photos)
     except BaseException:
         uploads.discard(photos)
         raise
@@ -214,9 +201,9 @@ def complain(code: str):
             if uploads.chosen_files(request.files.getlist(form.photos.name)):
                 # A retry with photos is answered before they are decoded and stored again
                 # (without photos, the INSERT's unique key answers it: one query less).
-                earlier = workflow.existing(data.idempotency_key)
+                earlier = filing.existing(data.idempotency_key)
             try:
-                plan = None if earlier else workflow.plan_complaint(data)
+                plan = None if earlier else filing.plan_complaint(data)
             except workflow.WorkflowError as err:
                 _workflow_error(form, err.code)
     if earlier is not None or plan is not None:
@@ -231,45 +218,6 @@ def complain(code: str):
         max_photos=uploads.MAX_PHOTOS,
         photos_dropped=bool(uploads.chosen_files(request.files.getlist(form.photos.name))),
     ), 400
-
-
-def blank_form_html(merchant: Any, retention_days: int) -> Markup:
-    """The empty complaint form, as _complaint_form.html renders it, for this request.
-
-    Its widgets are most of the page's cost (~10 ms on these machines) and, blank, they
-    differ only by language, by today's date (the purchase date's max) and by the retention
-    period in the privacy notice. So each app renders it once per process for each of
-    those, with this request's own values (CSRF token, a fresh idempotency key, the shop's
-    address for the form's action) cut out, and fills them in again for every request; no
-    form object is built at all when the render is kept."""
-    today = local_today().isoformat()
-    key = (select_locale(), today, retention_days)
-    csrf = current_app.config.get("WTF_CSRF_ENABLED", True)
-    own = {"\x00key\x00": new_idempotency_key(),
-           "\x00action\x00": url_for(".complain", code=merchant.badge_code)}
-    kept: dict[tuple[str, str, int], str] = current_app.extensions.setdefault("blank_complaint_forms", {})
-    html = kept.get(key)
-    if html is None:
-        form = ComplaintForm(formdata=None)
-        form.idempotency_key.data = own["\x00key\x00"]
-        form.purchased_on.render_kw = {"max": today}
-        if csrf:
-            own["\x00csrf\x00"] = form.csrf_token.current_token
-        html = render_template("complaints/shopper/_complaint_form.html", form=form, merchant=merchant,
-                               retention_days=retention_days, max_photos=uploads.MAX_PHOTOS,
-                               photos_dropped=False)
-        for placeholder, value in own.items():
-            if html.count(value) != 1 or placeholder in html:
-                raise RuntimeError(f"the complaint form must hold {placeholder!r}'s value exactly once")
-            html = html.replace(value, placeholder)
-        if len(kept) >= 16:  # yesterday's forms, a changed retention period
-            kept.clear()
-        kept[key] = html
-    elif csrf:
-        own["\x00csrf\x00"] = generate_csrf()  # what the form's field would carry: one per request
-    for placeholder, value in own.items():
-        html = html.replace(placeholder, escape(value))
-    return Markup(html)
 
 
 @bp.route("/complain/done")

@@ -7,6 +7,7 @@ web root under random names.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -44,6 +45,16 @@ class CleanImage:
     jpeg: bytes
     width: int
     height: int
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo written to the upload folder: what its ComplaintPhoto row records."""
+
+    stored_name: str
+    width: int
+    height: int
+    size_bytes: int
 
 
 def _open(data: bytes) -> Image.Image:
@@ -110,9 +121,9 @@ def chosen_files(files: Iterable) -> list:  # type: ignore[type-arg]
     return [f for f in files if f is not None and getattr(f, "filename", "")]
 
 
-def store_photos(files: Iterable) -> list[str]:  # type: ignore[type-arg]
-    """Check and re-encode every photo, then write them; returns 'name:width:height:size'
-    strings for workflow.record_complaint. Nothing is written unless every photo passes."""
+def store_photos(files: Iterable) -> list[StoredPhoto]:  # type: ignore[type-arg]
+    """Check and re-encode every photo, then write them, for filing.record_complaint.
+    Nothing is written unless every photo passes."""
     chosen = chosen_files(files)
     if len(chosen) > MAX_PHOTOS:
         raise UploadError("too_many")
@@ -121,12 +132,12 @@ def store_photos(files: Iterable) -> list[str]:  # type: ignore[type-arg]
     cleaned = [clean_image(read_limited(f.stream)) for f in chosen]
     folder = upload_folder()
     os.makedirs(folder, mode=0o700, exist_ok=True)
-    stored: list[str] = []
+    stored: list[StoredPhoto] = []
     try:
         for image in cleaned:
             name = secrets.token_hex(16) + ".jpg"
             _write_atomically(folder, name, image.jpeg)
-            stored.append(f"{name}:{image.width}:{image.height}:{len(image.jpeg)}")
+            stored.append(StoredPhoto(name, image.width, image.height, len(image.jpeg)))
     except BaseException:
         discard(stored)
         raise
@@ -163,15 +174,13 @@ def _fsync_dir(folder: str) -> None:
         os.close(dir_fd)
 
 
-def discard(stored: Iterable[str]) -> None:
+def discard(stored: Iterable[StoredPhoto]) -> None:
     """Delete photos written for a complaint that was not recorded (no orphan files)."""
-    for entry in stored:
-        path = photo_path(entry.split(":", 1)[0])
+    for photo in stored:
+        path = photo_path(photo.stored_name)
         if path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # already gone: nothing to undo
                 os.unlink(path)
-            except FileNotFoundError:
-                pass
 
 
 def photo_path(stored_name: str) -> str | None:

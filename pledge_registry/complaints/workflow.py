@@ -7,7 +7,8 @@
     accepted / with_merchant / merchant_answered / mediating ──close (officer)──▶ closed
 
 Every move and every note is a ComplaintEvent (who, when, from, to, note), written in the
-same transaction as the change and as the outbox messages it causes.
+same transaction as the change and as the outbox messages it causes. A new case must pass
+`validate_new`; `filing` plans and stores it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,28 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..compliance import services as compliance_services
 from ..domain import DomainError
 from ..extensions import db
 from ..models import (
-    PROBLEM_TYPES, PROPOSAL_KINDS, REJECT_REASONS, REQUEST_TYPES, SURVEY_ANSWERS, WANTS, Complaint, ComplaintEvent,
-    ComplaintPhoto, ComplaintStatus, Merchant, Outcome, PhoneReveal, SupervisionStation, SurveyResponse, User,
-    new_tracking_code,
+    PROBLEM_TYPES,
+    PROPOSAL_KINDS,
+    REJECT_REASONS,
+    REQUEST_TYPES,
+    SURVEY_ANSWERS,
+    WANTS,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Outcome,
+    PhoneReveal,
+    SurveyResponse,
+    User,
 )
 from ..outbox import enqueue
-from ..compliance import services as compliance_services
 from ..ratings import hooks as rating_hooks
 from ..urls import absolute_url
 from . import deadlines
@@ -122,6 +133,7 @@ def _notify_merchant(c: Complaint, template: str, **context: object) -> None:
 # --- the shopper ------------------------------------------------------------------------
 
 def validate_new(data: NewComplaint, today: date) -> None:
+    """The rules a new case must meet before it is filed."""
     if not data.consent:
         raise WorkflowError("consent_required")
     if data.request_type not in REQUEST_TYPES:
@@ -132,121 +144,6 @@ def validate_new(data: NewComplaint, today: date) -> None:
         raise WorkflowError("wants")
     if data.purchased_on and data.purchased_on > today:
         raise WorkflowError("purchased_in_future")
-
-
-@dataclass(frozen=True)
-class Filed:
-    """A recorded case: what the shopper is shown. created=False for a retried submission."""
-
-    id: int
-    tracking_code: str
-    created: bool
-
-
-@dataclass(frozen=True)
-class ComplaintPlan:
-    """A new case worked out from reads alone, ready to be written in one short transaction."""
-
-    values: dict
-    shop_name: str
-
-
-def existing(idempotency_key: str) -> Filed | None:
-    row = db.session.execute(select(Complaint.id, Complaint.tracking_code)
-                             .where(Complaint.idempotency_key == idempotency_key)).first()
-    return Filed(row.id, row.tracking_code, created=False) if row else None
-
-
-# Built once, on the tables: the hot path of every filing (see record_complaint too).
-_M, _S = Merchant.__table__, SupervisionStation.__table__
-_SHOP_AND_STATION = (
-    select(_M.c.shop_name, _S.c.id.label("station_id"))
-    .select_from(_M.outerjoin(_S, (_S.c.area_id == _M.c.area_id) & _S.c.active.is_(True)))
-    .where(_M.c.id == bindparam("merchant_id")))
-
-
-def plan_complaint(data: NewComplaint, now: datetime | None = None) -> ComplaintPlan:
-    """Check a new case and work out all it needs: its shop and station, its deadlines, its
-    tracking code. Only reads, so a view can run it before it takes SQLite's write lock.
-    Whether the idempotency key was used before is left to the INSERT (record_complaint):
-    a retry is rare, and the unique key decides it without a race."""
-    now = now or datetime.now(UTC)
-    cal = deadlines.calendar()
-    validate_new(data, cal.local_date(now))
-    shop = db.session.execute(_SHOP_AND_STATION, {"merchant_id": data.merchant_id}).first()
-    if shop is None:
-        raise WorkflowError("no_merchant")
-    limits = deadlines.current_deadlines()
-    values = {
-        "tracking_code": new_tracking_code(), "idempotency_key": data.idempotency_key,
-        "request_type": data.request_type, "merchant_id": data.merchant_id, "station_id": shop.station_id,
-        "item": data.item.strip(), "purchased_on": data.purchased_on,
-        "amount_paid_cents": data.amount_paid_cents,
-        "problem_type": data.problem_type, "account": data.account.strip(), "wants": list(data.wants),
-        "shopper_name": (data.shopper_name or "").strip() or None, "shopper_phone": data.shopper_phone,
-        "consent_version": CONSENT_VERSION, "consent_at": now, "status": S.RECEIVED, "received_at": now,
-        "acceptance_due_at": cal.add_workdays(now, limits.acceptance_days),
-        "completion_due_at": cal.add_workdays(now, limits.completion_days),
-    }
-    return ComplaintPlan(values, shop.shop_name)
-
-
-# Built once: each filing then runs cached, compiled statements with its own parameters.
-_INSERT_COMPLAINT = insert(Complaint.__table__).values(possible_duplicate=select(Complaint.id).where(
-    Complaint.merchant_id == bindparam("dup_merchant_id"), Complaint.shopper_phone == bindparam("dup_phone"),
-    Complaint.received_at >= bindparam("dup_since", type_=Complaint.received_at.type)).exists())
-_INSERT_PHOTO = insert(ComplaintPhoto.__table__)
-_INSERT_EVENT = insert(ComplaintEvent.__table__)
-
-
-def record_complaint(plan: ComplaintPlan, photos: list[str] | None = None) -> Filed:
-    """Write a planned case, its photos' names, its first event and the shopper's
-    notification, and commit: three or four plain INSERTs, so SQLite's write lock is held
-    for as short a time as it can be.
-
-    The possible-duplicate flag (same phone and shop within 7 days) is decided inside the
-    INSERT: on SQLite under the write lock, so two cases filed at once still see each other;
-    on PostgreSQL (read committed) two filed in the same instant may both go unflagged.
-    A submission whose idempotency key is taken (a retry, a double click) writes nothing
-    and returns the first case, created=False."""
-    v = plan.values
-    try:
-        complaint_id = db.session.execute(_INSERT_COMPLAINT, {
-            **v, "dup_merchant_id": v["merchant_id"], "dup_phone": v["shopper_phone"],
-            "dup_since": v["received_at"] - DUPLICATE_WINDOW}).inserted_primary_key[0]
-    except IntegrityError:  # the key was used: by an earlier or a concurrent submission
-        db.session.rollback()
-        found = existing(v["idempotency_key"])
-        if found is None:
-            raise
-        return found
-    if photos:
-        db.session.execute(_INSERT_PHOTO,
-                           [{"complaint_id": complaint_id, **_photo_fields(name)} for name in photos])
-    db.session.execute(_INSERT_EVENT, {
-        "complaint_id": complaint_id, "kind": "received", "from_status": None, "to_status": S.RECEIVED,
-        "actor_role": "shopper", "created_at": v["received_at"]})
-    if v["shopper_phone"]:
-        enqueue("sms", v["shopper_phone"], "complaint_received",
-                {"tracking_code": v["tracking_code"], "shop": plan.shop_name},
-                dedupe_key=f"complaint:{complaint_id}:complaint_received:")
-    db.session.commit()
-    return Filed(complaint_id, v["tracking_code"], created=True)
-
-
-def file_complaint(data: NewComplaint, now: datetime | None = None,
-                   photos: list[str] | None = None) -> tuple[Complaint, bool]:
-    """Plan and record a case in one go (tests, scripts); the shopper's view runs the two
-    steps on either side of storing the photos. Returns (complaint, created): a
-    retried submission with the same idempotency key returns the first case."""
-    filed = record_complaint(plan_complaint(data, now), photos)
-    return db.session.get_one(Complaint, filed.id), filed.created
-
-
-def _photo_fields(stored: str) -> dict:
-    """Photos arrive as 'name:width:height:size' strings from complaints.uploads."""
-    name, width, height, size = stored.split(":")
-    return {"stored_name": name, "width": int(width), "height": int(height), "size_bytes": int(size)}
 
 
 def find_for_shopper(tracking_code: str, phone_last4: str) -> Complaint | None:
