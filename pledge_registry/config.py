@@ -28,8 +28,24 @@ def _env_int(name: str, default: int) -> int:
 def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the configuration dict: defaults → environment → test_config."""
     production = os.environ.get("APP_ENV", "development") == "production"
-    default_db = "sqlite:///" + os.path.join(instance_path, "pledge_registry.sqlite3")
     cfg: dict[str, Any] = {
+        **_site(instance_path),
+        **_sessions(production),
+        **_forms_and_limits(),
+        **_languages(),
+        **_database(),
+        **_complaints(instance_path),
+        **_outbox(production),
+        **_demo(instance_path),
+    }
+    if test_config:
+        cfg.update(test_config)
+    return cfg
+
+
+def _site(instance_path: str) -> dict[str, Any]:
+    default_db = "sqlite:///" + os.path.join(instance_path, "pledge_registry.sqlite3")
+    return {
         "APP_ENV": os.environ.get("APP_ENV", "development"),
         # In development a random key per instance folder is written by the setup script;
         # production refuses to start without SECRET_KEY (see create_app).
@@ -38,7 +54,12 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "太仓市市场监督管理局"),
         "BADGE_SERIAL_PREFIX": os.environ.get("BADGE_SERIAL_PREFIX", "TC"),
-        # Sessions and cookies.
+    }
+
+
+def _sessions(production: bool) -> dict[str, Any]:
+    """Sessions, cookies, and the headers that protect them."""
+    return {
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -53,7 +74,11 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
         # werkzeug's scrypt with its default cost; the test suite lowers the cost for speed.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
-        # Forms
+    }
+
+
+def _forms_and_limits() -> dict[str, Any]:
+    return {
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": True,
@@ -65,28 +90,47 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         # Retry-After (errors.handle_http) and that is all a browser can use.
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
-        # How long a process keeps the deadline settings and holiday table (complaints/deadlines.py).
-        "REFERENCE_CACHE_SECONDS": int(os.environ.get("REFERENCE_CACHE_SECONDS", "30")),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
-        # i18n
+    }
+
+
+def _languages() -> dict[str, Any]:
+    return {
         "BABEL_DEFAULT_LOCALE": "zh",
         "BABEL_DEFAULT_TIMEZONE": LOCAL_TZ.key,
         "LANGUAGES": ("zh", "en"),
-        # Database engine: SQLite settings are applied on connect (extensions.py). A pooled
-        # PostgreSQL connection may have been dropped by the server: ping it on checkout
-        # (create_app leaves the ping out for SQLite, a file with nothing to drop).
+    }
+
+
+def _database() -> dict[str, Any]:
+    return {
+        # SQLite settings are applied on connect (sqlite_tuning.py). A pooled PostgreSQL
+        # connection may have been dropped by the server: ping it on checkout (create_app
+        # leaves the ping out for SQLite, a file with nothing to drop).
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLITE_SYNCHRONOUS": os.environ.get("SQLITE_SYNCHRONOUS", "FULL"),
+        # How long a process keeps the deadline settings and holiday table (complaints/deadlines.py).
+        "REFERENCE_CACHE_SECONDS": int(os.environ.get("REFERENCE_CACHE_SECONDS", "30")),
         "SCAN_CACHE_SIZE": _env_int("SCAN_CACHE_SIZE", 20000),
-        # Complaints: photos live outside the web root, served through an access check.
+    }
+
+
+def _complaints(instance_path: str) -> dict[str, Any]:
+    return {
+        # Photos live outside the web root, served through an access check.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", os.path.join(instance_path, "uploads")),
         "COMPLAINT_LIMIT_PER_IP": os.environ.get("COMPLAINT_LIMIT_PER_IP", "10 per hour"),
         "COMPLAINT_LIMIT_PER_PHONE": os.environ.get("COMPLAINT_LIMIT_PER_PHONE", "5 per day"),
         "TRACK_LIMIT_PER_IP": os.environ.get("TRACK_LIMIT_PER_IP", "20 per 10 minutes"),
         "TRACK_LIMIT_PER_CODE": os.environ.get("TRACK_LIMIT_PER_CODE", "10 per hour"),
-        # Outbox (`flask outbox deliver`): "log" is a DEVELOPMENT backend that only writes
-        # to the log; production uses "composite" (SMS → webhook, e-mail → SMTP).
+    }
+
+
+def _outbox(production: bool) -> dict[str, Any]:
+    """`flask outbox deliver`: "log" is a DEVELOPMENT backend that only writes to the log;
+    production uses "composite" (SMS → webhook, e-mail → SMTP)."""
+    return {
         "OUTBOX_BACKEND": os.environ.get("OUTBOX_BACKEND", "composite" if production else "log"),
         "OUTBOX_BATCH_SIZE": _env_int("OUTBOX_BATCH_SIZE", 50),
         "OUTBOX_LEASE_SECONDS": _env_int("OUTBOX_LEASE_SECONDS", 300),
@@ -101,10 +145,12 @@ def load(instance_path: str, test_config: dict[str, Any] | None = None) -> dict[
         "SMS_WEBHOOK_URL": os.environ.get("SMS_WEBHOOK_URL", ""),
         "SMS_WEBHOOK_TOKEN": os.environ.get("SMS_WEBHOOK_TOKEN", ""),
         "SMS_WEBHOOK_TIMEOUT": _env_int("SMS_WEBHOOK_TIMEOUT", 10),
+    }
+
+
+def _demo(instance_path: str) -> dict[str, Any]:
+    return {
         "DEMO_MERCHANTS": _env_int("DEMO_MERCHANTS", 200),
         # Development only: where `flask demo load` keeps the demo logins it generated.
         "DEMO_LOGINS_FILE": os.path.join(instance_path, "demo_logins.txt"),
     }
-    if test_config:
-        cfg.update(test_config)
-    return cfg

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, insert, literal, null, select
 from werkzeug.security import generate_password_hash
@@ -13,8 +15,18 @@ from werkzeug.security import generate_password_hash
 from . import uscc
 from .extensions import db
 from .models import (
-    CATEGORIES, CommercialArea, Merchant, MerchantEvent, Pledge, PledgeEvent, PledgeTemplate, Role,
-    Town, User, address_key, new_badge_code,
+    CATEGORIES,
+    CommercialArea,
+    Merchant,
+    MerchantEvent,
+    Pledge,
+    PledgeEvent,
+    PledgeTemplate,
+    Role,
+    Town,
+    User,
+    address_key,
+    new_badge_code,
 )
 
 TOWNS = [
@@ -116,84 +128,120 @@ def _state_for(i: int) -> tuple[str, dict[str, str]]:
     return cycle[i % len(cycle)]
 
 
+@dataclass(frozen=True)
+class _Places:
+    """The reference rows demo merchants are spread over."""
+
+    towns: list[Town]
+    areas_by_town: dict[int, list[int]]
+    templates: dict[str, int]  # pledge kind -> template id (the latest version)
+
+
+def _places() -> _Places:
+    areas_by_town: dict[int, list[int]] = {}
+    for area in db.session.scalars(select(CommercialArea)):
+        areas_by_town.setdefault(area.town_id, []).append(area.id)
+    templates = {t.kind: t.id for t in db.session.scalars(select(PledgeTemplate).order_by(PledgeTemplate.version))}
+    return _Places(list(db.session.scalars(select(Town))), areas_by_town, templates)
+
+
 def load_merchants(count: int, seed: int = 8736, owner_batch: int = 1, now: datetime | None = None,
                    with_events: bool = True, chunk: int = 5000) -> int:
     """Insert `count` merchants with pledges in every state, in bulk. Returns how many."""
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
-    towns = list(db.session.scalars(select(Town)))
-    areas_by_town: dict[int, list[int]] = {}
-    for area in db.session.scalars(select(CommercialArea)):
-        areas_by_town.setdefault(area.town_id, []).append(area.id)
-    templates = {t.kind: t.id for t in db.session.scalars(select(PledgeTemplate).order_by(PledgeTemplate.version))}
+    places = _places()
     start_id = (db.session.scalar(select(func.max(Merchant.id))) or 0) + 1
     # Demo owners get a random password nobody knows: they exist to own shops, not to sign in.
     password_hash = generate_password_hash(secrets.token_urlsafe(32), method="scrypt")
     done = 0
     while done < count:
         n = min(chunk, count - done)
-        first = start_id + done
-        users = [{"id": None, "phone": None, "email": f"demo{first + k}-{secrets.token_hex(3)}@demo.invalid",
-                  "display_name": f"商户{first + k}", "password_hash": password_hash, "role": Role.MERCHANT,
-                  "session_token": secrets.token_urlsafe(24), "disabled": False, "created_at": now}
-                 for k in range(n)]
-        for u in users:
-            del u["id"]
-        db.session.execute(insert(User), users)
-        owner_ids = list(db.session.scalars(
-            select(User.id).where(User.email.in_([u["email"] for u in users])).order_by(User.id)))
-        merchants, pledges = [], []
-        for k in range(n):
-            i = first + k
-            category = CATEGORIES[i % len(CATEGORIES)]
-            town = towns[i % len(towns)]
-            area_ids = areas_by_town.get(town.id) or [None]
-            status, pledge_states = _state_for(i)
-            shop = rng.choice(SHOP_WORDS) + rng.choice(SHOP_WORDS) + rng.choice(SHOP_KINDS[category])
-            address = f"{town.name}{rng.choice(['人民', '上海', '郑和', '县府', '新华'])}路{i}号"
-            merchants.append({
-                "owner_id": owner_ids[k], "credit_code": random_credit_code(rng), "legal_name": f"太仓市{shop}有限公司",
-                "shop_name": shop, "address": address, "address_key": address_key(address),
-                "town_id": town.id, "area_id": area_ids[i % len(area_ids)], "category": category,
-                "contact_name": "王经理", "contact_phone": f"139{i % 100000000:08d}",
-                "opening_hours": "09:00-21:00", "status": status, "badge_code": new_badge_code(),
-                "review_note": "证照信息不清晰" if status == "rejected" else "", "created_at": now,
-                "public_version": 1,
-            })
-            for kind, pstatus in pledge_states.items():
-                activated = now - timedelta(days=400 if pstatus == "expired" else rng.randint(30, 300))
-                live = pstatus in ("active", "suspended", "revoked", "expired")
-                pledges.append({
-                    "_k": k, "kind": kind, "template_id": templates[kind], "status": pstatus,
-                    "return_days": rng.choice([7, 15, 30]) if kind == "returns" else None,
-                    "refund_method": "original" if kind == "returns" else None,
-                    "refund_days": 3 if kind == "returns" else None,
-                    "conditions": "商品完好、配件齐全、凭购物小票" if kind == "returns" else "",
-                    "excluded_goods": ["custom", "fresh", "hygiene"] if kind == "returns" else [],
-                    "signed_by_id": owner_ids[k], "created_at": activated,
-                    "submitted_at": activated if pstatus != "draft" else None,
-                    "activated_at": activated if live else None,
-                    "expires_at": activated + timedelta(days=365) if live else None,
-                    "status_note": "抽查发现问题" if pstatus in ("suspended", "revoked") else "",
-                })
-        db.session.execute(insert(Merchant), merchants)
-        ids = dict(db.session.execute(
-            select(Merchant.owner_id, Merchant.id).where(Merchant.owner_id.in_(owner_ids))).all())
-        for p in pledges:
-            p["merchant_id"] = ids[owner_ids[p.pop("_k")]]
-        if pledges:
-            db.session.execute(insert(Pledge), pledges)
-        if with_events:
-            db.session.execute(insert(MerchantEvent), [
-                {"merchant_id": mid, "from_status": None, "to_status": "pending", "actor_id": oid,
-                 "note": "", "created_at": now} for oid, mid in ids.items()])
-        db.session.commit()
+        _load_chunk(rng, places, start_id + done, n, password_hash, now, with_events)
         done += n
     if with_events:
-        db.session.execute(
-            insert(PledgeEvent).from_select(
-                ["pledge_id", "from_status", "to_status", "actor_id", "note", "created_at"],
-                select(Pledge.id, null(), Pledge.status, Pledge.signed_by_id, literal(""), Pledge.created_at)
-                .where(~Pledge.id.in_(select(PledgeEvent.pledge_id)))))
-        db.session.commit()
+        _add_first_pledge_events()
     return count
+
+
+def _load_chunk(rng: random.Random, places: _Places, first: int, n: int, password_hash: str, now: datetime,
+                with_events: bool) -> None:
+    """Merchants first .. first + n - 1, each with its owner and pledges, in one transaction."""
+    owner_ids = _insert_owners(first, n, password_hash, now)
+    merchants, pledges = [], []
+    for k, owner_id in enumerate(owner_ids):
+        i = first + k
+        merchants.append(_merchant_row(rng, places, i, owner_id, now))
+        for kind, status in _state_for(i)[1].items():
+            pledges.append((owner_id, _pledge_row(rng, places, kind, status, owner_id, now)))
+    db.session.execute(insert(Merchant), merchants)
+    merchant_of = dict(db.session.execute(
+        select(Merchant.owner_id, Merchant.id).where(Merchant.owner_id.in_(owner_ids))).all())
+    if pledges:
+        db.session.execute(insert(Pledge), [{**row, "merchant_id": merchant_of[owner_id]} for owner_id, row in pledges])
+    if with_events:
+        db.session.execute(insert(MerchantEvent), [
+            {"merchant_id": mid, "from_status": None, "to_status": "pending", "actor_id": oid,
+             "note": "", "created_at": now} for oid, mid in merchant_of.items()])
+    db.session.commit()
+
+
+def _insert_owners(first: int, n: int, password_hash: str, now: datetime) -> list[int]:
+    """One merchant account per shop; their ids, in the shops' order."""
+    users = [{"phone": None, "email": f"demo{first + k}-{secrets.token_hex(3)}@demo.invalid",
+              "display_name": f"商户{first + k}", "password_hash": password_hash, "role": Role.MERCHANT,
+              "session_token": secrets.token_urlsafe(24), "disabled": False, "created_at": now}
+             for k in range(n)]
+    db.session.execute(insert(User), users)
+    return list(db.session.scalars(
+        select(User.id).where(User.email.in_([u["email"] for u in users])).order_by(User.id)))
+
+
+def _merchant_row(rng: random.Random, places: _Places, i: int, owner_id: int, now: datetime) -> dict[str, Any]:
+    """The i-th demo shop: category and town by turns, name and address at random."""
+    category = CATEGORIES[i % len(CATEGORIES)]
+    town = places.towns[i % len(places.towns)]
+    area_ids = places.areas_by_town.get(town.id) or [None]
+    status = _state_for(i)[0]
+    shop = rng.choice(SHOP_WORDS) + rng.choice(SHOP_WORDS) + rng.choice(SHOP_KINDS[category])
+    address = f"{town.name}{rng.choice(['人民', '上海', '郑和', '县府', '新华'])}路{i}号"
+    return {
+        "owner_id": owner_id, "credit_code": random_credit_code(rng), "legal_name": f"太仓市{shop}有限公司",
+        "shop_name": shop, "address": address, "address_key": address_key(address),
+        "town_id": town.id, "area_id": area_ids[i % len(area_ids)], "category": category,
+        "contact_name": "王经理", "contact_phone": f"139{i % 100000000:08d}",
+        "opening_hours": "09:00-21:00", "status": status, "badge_code": new_badge_code(),
+        "review_note": "证照信息不清晰" if status == "rejected" else "", "created_at": now,
+        "public_version": 1,
+    }
+
+
+def _pledge_row(rng: random.Random, places: _Places, kind: str, status: str, owner_id: int,
+                now: datetime) -> dict[str, Any]:
+    """A pledge of `kind` in `status`, signed by the shop's owner (merchant_id added later)."""
+    activated = now - timedelta(days=400 if status == "expired" else rng.randint(30, 300))
+    live = status in ("active", "suspended", "revoked", "expired")
+    returns = kind == "returns"
+    return {
+        "kind": kind, "template_id": places.templates[kind], "status": status,
+        "return_days": rng.choice([7, 15, 30]) if returns else None,
+        "refund_method": "original" if returns else None,
+        "refund_days": 3 if returns else None,
+        "conditions": "商品完好、配件齐全、凭购物小票" if returns else "",
+        "excluded_goods": ["custom", "fresh", "hygiene"] if returns else [],
+        "signed_by_id": owner_id, "created_at": activated,
+        "submitted_at": activated if status != "draft" else None,
+        "activated_at": activated if live else None,
+        "expires_at": activated + timedelta(days=365) if live else None,
+        "status_note": "抽查发现问题" if status in ("suspended", "revoked") else "",
+    }
+
+
+def _add_first_pledge_events() -> None:
+    """Each pledge without an event gets the one that made it what it is."""
+    db.session.execute(
+        insert(PledgeEvent).from_select(
+            ["pledge_id", "from_status", "to_status", "actor_id", "note", "created_at"],
+            select(Pledge.id, null(), Pledge.status, Pledge.signed_by_id, literal(""), Pledge.created_at)
+            .where(~Pledge.id.in_(select(PledgeEvent.pledge_id)))))
+    db.session.commit()

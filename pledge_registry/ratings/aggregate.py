@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import Row, and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import UTCDateTime
@@ -126,31 +126,50 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
     """
     now = now or datetime.now(UTC)
     as_of = local_date(now)  # the rating date: the bureau's calendar day at `now`
-    since = now - WINDOW
-    recent = now - RECENT
-    since_day = as_of - WINDOW
-
     ids = rated_ids(scope)
     if not ids:
         return as_of, {}
-
-    # Pledges: how many in force and since when; any suspended or (recently) revoked.
-    in_force = and_(Pledge.status == "active", or_(Pledge.expires_at.is_(None), Pledge.expires_at > now))
-    pledges = {
-        row[0]: row for row in db.session.execute(
-            select(
-                Pledge.merchant_id,
-                _count(in_force),
-                _days_since(func.min(case((in_force, Pledge.activated_at))), now),
-                _count(or_(Pledge.status == "suspended",
-                           and_(Pledge.status == "revoked", Pledge.expires_at > now))),
-            )
-            .where(scope.where(Pledge.merchant_id),
-                   Pledge.status.in_(("active", "suspended", "revoked")))
-            .group_by(Pledge.merchant_id))
+    pledges = _pledge_counts(scope, now)
+    complaints = _complaint_counts(scope, now)
+    inspections = _inspection_counts(scope, as_of)
+    penalties = _penalty_counts(scope, as_of)
+    return as_of, {
+        mid: _input_fields(as_of, mid, pledges.get(mid, _NO_PLEDGES), complaints.get(mid, _NO_COMPLAINTS),
+                           inspections.get(mid, _NO_INSPECTIONS), penalties.get(mid))
+        for mid in ids
     }
 
-    # Complaints in the window with their surveys (at most one per complaint).
+
+# What a merchant without rows in a table counts there (its id first, as in the rows).
+_NO_PLEDGES = (None, 0, None, 0)
+_NO_COMPLAINTS = (None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+_NO_INSPECTIONS = (None, 0, 0)
+
+
+def _by_merchant(statement) -> dict[int, Row]:  # type: ignore[no-untyped-def]
+    """Rows keyed by their first column, the merchant id."""
+    return {row[0]: row for row in db.session.execute(statement)}
+
+
+def _pledge_counts(scope: Scope, now: datetime) -> dict[int, Row]:
+    """Per merchant: pledges in force, days since the first of them began, pledges
+    suspended or (recently) revoked."""
+    in_force = and_(Pledge.status == "active", or_(Pledge.expires_at.is_(None), Pledge.expires_at > now))
+    return _by_merchant(
+        select(
+            Pledge.merchant_id,
+            _count(in_force),
+            _days_since(func.min(case((in_force, Pledge.activated_at))), now),
+            _count(or_(Pledge.status == "suspended", and_(Pledge.status == "revoked", Pledge.expires_at > now))),
+        )
+        .where(scope.where(Pledge.merchant_id), Pledge.status.in_(("active", "suspended", "revoked")))
+        .group_by(Pledge.merchant_id))
+
+
+def _complaint_counts(scope: Scope, now: datetime) -> dict[int, Row]:
+    """Per merchant, over the complaints counted in the window (with their surveys, at
+    most one per complaint): all, upheld, recent, breaches, answered on time, answers
+    due, resolved, closed, satisfied, surveyed."""
     c = Complaint
     upheld = c.upheld.is_(True)
     answered = c.merchant_replied_at.is_not(None)
@@ -159,78 +178,74 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
         or_(answered, c.merchant_reply_due_at < now),
         not_(and_(~answered, c.closed_at.is_not(None), c.closed_at <= c.merchant_reply_due_at)),
     )
-    complaints = {
-        row[0]: row for row in db.session.execute(
-            select(
-                c.merchant_id,
-                func.count(),
-                _count(upheld),
-                _count(c.received_at >= recent),
-                _count(and_(upheld, c.problem_type.in_(BREACH_PROBLEM_TYPES))),
-                _count(and_(due, answered, c.merchant_replied_at <= c.merchant_reply_due_at)),
-                _count(due),
-                _count(c.outcome == "resolved"),
-                _count(c.outcome.in_(("resolved", "not_resolved"))),
-                _count(SurveyResponse.answer == "satisfied"),
-                func.count(SurveyResponse.id),
-            )
-            .outerjoin(SurveyResponse, SurveyResponse.complaint_id == c.id)
-            .where(scope.where(c.merchant_id), c.received_at >= since, c.request_type == "complaint",
-                   c.accepted_at.is_not(None), or_(c.outcome.is_(None), c.outcome != "rejected"),
-                   c.duplicate_of_id.is_(None))
-            .group_by(c.merchant_id))
-    }
-
-    inspections = {
-        row[0]: row for row in db.session.execute(
-            select(Inspection.merchant_id, func.count(), _count(Inspection.result == "failed"))
-            .where(scope.where(Inspection.merchant_id), Inspection.inspected_on > since_day,
-                   Inspection.inspected_on <= as_of, not_(_appealed_away(RatingAppeal.inspection_id, Inspection.id)))
-            .group_by(Inspection.merchant_id))
-    }
-
-    penalties = {
-        row[0]: row for row in db.session.execute(
-            select(Penalty.merchant_id,
-                   _count(and_(Penalty.decided_on > since_day, Penalty.decided_on <= as_of)),
-                   func.max(Penalty.decided_on))
-            .where(scope.where(Penalty.merchant_id), Penalty.decided_on <= as_of,
-                   not_(_appealed_away(RatingAppeal.penalty_id, Penalty.id)))
-            .group_by(Penalty.merchant_id))
-    }
-
-    no_pledges = (None, 0, None, 0)
-    no_complaints = (None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    no_inspections = (None, 0, 0)
-    out: dict[int, tuple] = {}
-    for mid in ids:
-        _, active, days_active, suspended = pledges.get(mid, no_pledges)
-        (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
-         surveyed) = complaints.get(mid, no_complaints)
-        _, n_inspections, n_failed = inspections.get(mid, no_inspections)
-        penalty = penalties.get(mid)
-        if penalty is None:
-            n_penalties, since_penalty = 0, None
-        else:
-            last = penalty[2]
-            if isinstance(last, str):  # SQLite may hand back max() of a DATE as text
-                last = date.fromisoformat(last)
-            n_penalties, since_penalty = penalty[1], (as_of - last).days
-        # The order of RatingInput's fields after as_of.
-        out[mid] = (
-            active,
-            int(days_active) // TENURE_STEP_DAYS * TENURE_STEP_DAYS if active and days_active is not None else 0,
-            suspended > 0,
-            breaches,
-            _size_factor(mid),
-            n, n_upheld, n_recent,
-            on_time, answer_due,
-            resolved, closed,
-            satisfied, surveyed,
-            n_inspections, n_failed,
-            n_penalties, since_penalty,
+    return _by_merchant(
+        select(
+            c.merchant_id,
+            func.count(),
+            _count(upheld),
+            _count(c.received_at >= now - RECENT),
+            _count(and_(upheld, c.problem_type.in_(BREACH_PROBLEM_TYPES))),
+            _count(and_(due, answered, c.merchant_replied_at <= c.merchant_reply_due_at)),
+            _count(due),
+            _count(c.outcome == "resolved"),
+            _count(c.outcome.in_(("resolved", "not_resolved"))),
+            _count(SurveyResponse.answer == "satisfied"),
+            func.count(SurveyResponse.id),
         )
-    return as_of, out
+        .outerjoin(SurveyResponse, SurveyResponse.complaint_id == c.id)
+        .where(scope.where(c.merchant_id), c.received_at >= now - WINDOW, c.request_type == "complaint",
+               c.accepted_at.is_not(None), or_(c.outcome.is_(None), c.outcome != "rejected"),
+               c.duplicate_of_id.is_(None))
+        .group_by(c.merchant_id))
+
+
+def _inspection_counts(scope: Scope, as_of: date) -> dict[int, Row]:
+    """Per merchant: inspections in the window, and how many failed (appealed away: not counted)."""
+    return _by_merchant(
+        select(Inspection.merchant_id, func.count(), _count(Inspection.result == "failed"))
+        .where(scope.where(Inspection.merchant_id), Inspection.inspected_on > as_of - WINDOW,
+               Inspection.inspected_on <= as_of, not_(_appealed_away(RatingAppeal.inspection_id, Inspection.id)))
+        .group_by(Inspection.merchant_id))
+
+
+def _penalty_counts(scope: Scope, as_of: date) -> dict[int, Row]:
+    """Per merchant: penalties in the window, and the date of the last one ever."""
+    return _by_merchant(
+        select(Penalty.merchant_id,
+               _count(and_(Penalty.decided_on > as_of - WINDOW, Penalty.decided_on <= as_of)),
+               func.max(Penalty.decided_on))
+        .where(scope.where(Penalty.merchant_id), Penalty.decided_on <= as_of,
+               not_(_appealed_away(RatingAppeal.penalty_id, Penalty.id)))
+        .group_by(Penalty.merchant_id))
+
+
+def _input_fields(as_of: date, merchant_id: int, pledges: Sequence, complaints: Sequence,
+                  inspections: Sequence, penalty: Sequence | None) -> tuple:
+    """One merchant's counts, in the order of RatingInput's fields after as_of."""
+    _, active, days_active, suspended = pledges
+    (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
+     surveyed) = complaints
+    _, n_inspections, n_failed = inspections
+    if penalty is None:
+        n_penalties, since_penalty = 0, None
+    else:
+        last = penalty[2]
+        if isinstance(last, str):  # SQLite may hand back max() of a DATE as text
+            last = date.fromisoformat(last)
+        n_penalties, since_penalty = penalty[1], (as_of - last).days
+    return (
+        active,
+        int(days_active) // TENURE_STEP_DAYS * TENURE_STEP_DAYS if active and days_active is not None else 0,
+        suspended > 0,
+        breaches,
+        _size_factor(merchant_id),
+        n, n_upheld, n_recent,
+        on_time, answer_due,
+        resolved, closed,
+        satisfied, surveyed,
+        n_inspections, n_failed,
+        n_penalties, since_penalty,
+    )
 
 
 def id_bounds() -> tuple[int, int] | None:
