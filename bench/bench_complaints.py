@@ -41,6 +41,7 @@ and (on SQLite) the ratio target is met, 1 otherwise; the absolute rate is print
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import os
 import random
@@ -268,39 +269,36 @@ def retry(port: int, codes: list[str], forms: int, copies: int) -> RetryResult:
     rng = random.Random(42)
     result = RetryResult([], Counter(), {}, [])
     for _ in range(forms):
-        retry_form(port, rng.choice(codes), copies, rng, result)
+        code = rng.choice(codes)
+        first = Browser(port)
+        token, key = first.open_form(code)
+        result.keys.append(key)
+        result.codes_per_key[key] = set()
+        post = functools.partial(_post_copy, result, threading.Lock(), threading.Barrier(copies), first, code, key,
+                                 complaint_form(token, key, rng))
+        run_threads(copies, post)
+        post(0, together=False)  # the late retry, alone
     return result
 
 
-def retry_form(port: int, code: str, copies: int, rng: random.Random, result: RetryResult) -> None:
-    """One form POSTed `copies` times at once, then once more, alone; counted in `result`."""
-    first = Browser(port)
-    token, key = first.open_form(code)
-    body = complaint_form(token, key, rng)
-    result.keys.append(key)
-    result.codes_per_key[key] = set()
-    barrier = threading.Barrier(copies)
-    lock = threading.Lock()
-
-    def post(_: int, together: bool = True) -> None:
-        browser = Browser(port)
-        browser.cookies = dict(first.cookies)  # the same browser: its session cookie
-        if together:
-            barrier.wait()
-        try:
-            status, _headers, _ = browser.request("POST", f"/m/{code}/complain", body, FORM_HEADERS)
+def _post_copy(result: RetryResult, lock: threading.Lock, barrier: threading.Barrier, first: Browser, code: str,
+               key: str, body: bytes, _thread: int, together: bool = True) -> None:
+    """One copy of a retried form, from the same browser (its session cookie)."""
+    browser = Browser(first.port)
+    browser.cookies = dict(first.cookies)
+    if together:
+        barrier.wait()
+    try:
+        status, _headers, _ = browser.request("POST", f"/m/{code}/complain", body, FORM_HEADERS)
+        with lock:
+            result.statuses[status] += 1
+        if status in (302, 303):
+            tracking = browser.tracking_code()
             with lock:
-                result.statuses[status] += 1
-            if status in (302, 303):
-                tracking = browser.tracking_code()
-                with lock:
-                    result.codes_per_key[key].add(tracking)
-        except (OSError, BadAnswer) as err:
-            with lock:
-                result.errors.append(f"{type(err).__name__}: {err}")
-
-    run_threads(copies, post)
-    post(0, together=False)  # the late retry, alone
+                result.codes_per_key[key].add(tracking)
+    except (OSError, BadAnswer) as err:
+        with lock:
+            result.errors.append(f"{type(err).__name__}: {err}")
 
 
 # --- checks -------------------------------------------------------------------------------
@@ -370,7 +368,7 @@ def seed(merchants: int) -> None:
     demo.load_merchants(merchants, seed=3315)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=4)
@@ -387,8 +385,116 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retry-forms", type=int, default=20)
     parser.add_argument("--retry-copies", type=int, default=6)
     args = parser.parse_args(argv)
-    duration = max(1, min(args.duration, 60))  # bounded: this is a load test
+    args.duration = max(1, min(args.duration, 60))  # bounded: this is a load test
+    return args
 
+
+@dataclass
+class Phases:
+    """Baseline and load, alternated: what each round measured, and the totals."""
+
+    piece: float  # seconds of each phase
+    rounds: list[tuple[float, float]] = field(default_factory=list)  # (/healthz req/s, filed/s)
+    healthz: list[Tally] = field(default_factory=list)
+    load: list[Tally] = field(default_factory=list)
+    healthz_time: float = 0.0
+    load_time: float = 0.0
+    healthz_cpu: float = 0.0  # the workers'
+    load_cpu: float = 0.0
+    client_healthz: float = 0.0  # this process's
+    client_load: float = 0.0
+
+
+def alternate(server: Server, codes: list[str], args: argparse.Namespace) -> Phases:
+    """Baseline and load, --rounds times: the machine's speed drifts (other work on it)
+    and each ratio compares two phases measured seconds apart."""
+    phases = Phases(piece=args.duration / args.rounds)
+    for _ in range(args.rounds):
+        cpu0, client0 = server.cpu_seconds(), time.process_time()
+        h_rps, h_tally, h_time = baseline(server.port, args.shoppers, phases.piece)
+        cpu1, client1 = server.cpu_seconds(), time.process_time()
+        f_rps, f_tally, f_time = load(server.port, codes, args.shoppers, phases.piece, args.flow)
+        cpu2, client2 = server.cpu_seconds(), time.process_time()
+        phases.rounds.append((h_rps, f_rps))
+        phases.healthz.append(h_tally)
+        phases.load.append(f_tally)
+        phases.healthz_time += h_time
+        phases.load_time += f_time
+        phases.healthz_cpu += cpu1 - cpu0
+        phases.load_cpu += cpu2 - cpu1
+        phases.client_healthz += client1 - client0
+        phases.client_load += client2 - client1
+    return phases
+
+
+def print_header(args: argparse.Namespace, codes: list[str]) -> None:
+    flow = ("form GET + POST + confirmation GET per complaint" if args.flow == "full"
+            else "POST + confirmation GET per complaint, one form GET per shopper")
+    durability = f", synchronous={args.synchronous}" if args.db == "sqlite" else ""
+    print(f"# complaint filing benchmark: {args.db}{durability}")
+    print(f"# {_common.machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"# flow: {args.flow} ({flow})")
+    print(f"# gunicorn {args.workers} sync workers, max_requests 0; client: {args.shoppers} threads "
+          f"(http.client), {args.duration} s per phase; {len(codes)} approved shops")
+    print(f"# rate limits RAISED for the load test: {RAISED_LIMITS} (Redis {REDIS_URL}, flushed)")
+
+
+def durability_checks(url: str, db: str, tally: Tally, healthz: Tally, retried: RetryResult,
+                      per_key: dict[str, int], log_text: str) -> tuple[dict[str, bool], dict[str, int]]:
+    """The checks (name -> passed) and the counts behind them."""
+    stored = stored_codes(url)
+    answered = Counter(tally.codes)
+    retry_codes = {c for s in retried.codes_per_key.values() for c in s}
+    n = {
+        "missing": len([c for c in answered if stored.get(c, 0) != 1]),
+        "shared": len([c for c, k in answered.items() if k > 1]),
+        "unanswered": sum(stored.values()) - len(answered) - len(retry_codes),
+        "retry_bad": len([k for k in retried.keys if per_key[k] != 1 or len(retried.codes_per_key[k]) != 1]),
+        "5xx": tally.count(5) + healthz.count(5) + sum(k for s, k in retried.statuses.items() if s // 100 == 5),
+        "locked": log_text.count("database is locked"),
+        "tracebacks": log_text.count("Traceback"),
+        "socket_errors": sum(tally.errors.values()) + sum(healthz.errors.values()) + len(retried.errors),
+        "not_filed": tally.statuses[("post", 200)] + tally.statuses[("post", 400)] + tally.statuses[("post", 429)],
+    }
+    integrity = sqlite_integrity(url) if db == "sqlite" else "n/a"
+    checks = {
+        "every 2xx tracking code stored exactly once": n["missing"] == 0,
+        "no tracking code answered twice": n["shared"] == 0,
+        "no complaint stored without its 2xx answer": n["unanswered"] == 0,
+        "every retried form filed exactly once, one code shown": n["retry_bad"] == 0 and not retried.errors,
+        "zero 5xx": n["5xx"] == 0,
+        "zero 'database is locked' in gunicorn's log": n["locked"] == 0,
+        "zero tracebacks in gunicorn's log": n["tracebacks"] == 0,
+        "zero socket errors": n["socket_errors"] == 0,
+        "every POST filed (no 200/400/429 re-render)": n["not_filed"] == 0,
+        "PRAGMA integrity_check ok": integrity in ("ok", "n/a"),
+    }
+    return checks, n
+
+
+def print_figures(args: argparse.Namespace, phases: Phases, healthz: Tally, tally: Tally,
+                  load_avg: tuple[float, float, float]) -> None:
+    filed = len(tally.filed_at)
+    healthz_rps = healthz.count(2) / phases.healthz_time
+    print(f"baseline  GET /healthz      {healthz_rps:8.1f} req/s  ({healthz.requests:,} requests, "
+          f"worker CPU {phases.healthz_cpu / max(1, healthz.requests) * 1e6:5.0f} us/req, "
+          f"client CPU {phases.client_healthz / max(1, healthz.requests) * 1e6:4.0f} us/req)")
+    print(f"load      complaints filed  {filed / phases.load_time:8.1f} /s     ({filed:,} POSTs answered 302 in "
+          f"{args.rounds} x {phases.piece:.0f} s + drain; {tally.requests:,} requests in all = "
+          f"{tally.requests / max(1, filed):.2f} per complaint; "
+          f"POST p50 {statistics.median(tally.post_ms) if tally.post_ms else 0:.0f} ms, "
+          f"p99 {sorted(tally.post_ms)[int(len(tally.post_ms) * .99)] if tally.post_ms else 0:.0f} ms)")
+    print(f"          worker CPU {phases.load_cpu / max(1, filed) * 1e3:5.1f} ms per complaint (all its requests), "
+          f"client CPU {phases.client_load / max(1, filed) * 1e3:4.1f} ms per complaint; "
+          f"load average during: {' '.join(f'{x:.2f}' for x in load_avg)}")
+    print(f"          statuses: {dict(sorted((f'{k[0]} {k[1]}', v) for k, v in tally.statuses.items()))}"
+          f"  socket errors: {dict(tally.errors) or 0}")
+    print("rounds    " + "; ".join(f"/healthz {h:.0f} req/s, filed {f:.1f}/s, ratio {f / h if h else 0:.3f}"
+                                     for h, f in phases.rounds))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     url = _common.database_url(args.db, "complaints")
     log(f"database: {args.db}, fresh, {args.merchants} demo merchants")
     _common.prepare_database(url, {"bench": "complaints", "merchants": args.merchants, "seed_version": SEED_VERSION},
@@ -398,100 +504,28 @@ def main(argv: list[str] | None = None) -> int:
     uploads = tempfile.mkdtemp(prefix="bench-complaint-uploads-")
     env = {"RATELIMIT_STORAGE_URI": REDIS_URL, "SQLITE_SYNCHRONOUS": args.synchronous, "UPLOAD_FOLDER": uploads,
            **RAISED_LIMITS}
-
-    print(f"# complaint filing benchmark: {args.db}"
-          + (f", synchronous={args.synchronous}" if args.db == "sqlite" else ""))
-    print(f"# {_common.machine()}; load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    per_complaint = ("form GET + POST + confirmation GET per complaint" if args.flow == "full"
-                     else "POST + confirmation GET per complaint, one form GET per shopper")
-    print(f"# flow: {args.flow} ({per_complaint})")
-    print(f"# gunicorn {args.workers} sync workers, max_requests 0; client: {args.shoppers} threads "
-          f"(http.client), {duration} s per phase; {len(codes)} approved shops")
-    print(f"# rate limits RAISED for the load test: {RAISED_LIMITS} (Redis {REDIS_URL}, flushed)")
-
+    print_header(args, codes)
     with Server(url, workers=args.workers, env=env, extra_args=("--max-requests", "0")) as server:
-        # Baseline and load alternate, --rounds times: the machine's speed drifts (other
-        # work on it) and each ratio compares two phases measured seconds apart.
-        rounds, healthz_tallies, load_tallies = [], [], []
-        healthz_time = load_time = healthz_cpu = load_cpu = client_healthz = client_load = 0.0
-        piece = duration / args.rounds
-        for _ in range(args.rounds):
-            cpu0, client0 = server.cpu_seconds(), time.process_time()
-            h_rps, h_tally, h_time = baseline(server.port, args.shoppers, piece)
-            cpu1, client1 = server.cpu_seconds(), time.process_time()
-            f_rps, f_tally, f_time = load(server.port, codes, args.shoppers, piece, args.flow)
-            cpu2, client2 = server.cpu_seconds(), time.process_time()
-            rounds.append((h_rps, f_rps))
-            healthz_tallies.append(h_tally)
-            load_tallies.append(f_tally)
-            healthz_time += h_time
-            load_time += f_time
-            healthz_cpu += cpu1 - cpu0
-            load_cpu += cpu2 - cpu1
-            client_healthz += client1 - client0
-            client_load += client2 - client1
+        phases = alternate(server, codes, args)
         load_avg = os.getloadavg()
         retried = retry(server.port, codes, args.retry_forms, args.retry_copies)
         log_text = full_log(server)
-    healthz, tally = merge(healthz_tallies), merge(load_tallies)
-    healthz_rps = healthz.count(2) / healthz_time
-    filed_rps = len(tally.filed_at) / load_time
-    ratios = [f / h for h, f in rounds if h]
-    ratio = statistics.median(ratios) if ratios else 0.0
     shutil.rmtree(uploads, ignore_errors=True)  # no photos in this benchmark: nothing to keep
-
-    filed = len(tally.filed_at)
-    stored = stored_codes(url)
+    healthz, tally = merge(phases.healthz), merge(phases.load)
+    print_figures(args, phases, healthz, tally, load_avg)
     per_key = complaints_per_key(url, retried.keys)
-    answered = Counter(tally.codes)
-    missing = [c for c in answered if stored.get(c, 0) != 1]
-    shared_codes = [c for c, n in answered.items() if n > 1]
-    retry_codes = {c for s in retried.codes_per_key.values() for c in s}
-    unanswered = sum(stored.values()) - len(answered) - len(retry_codes)
-    retry_bad = [k for k in retried.keys if per_key[k] != 1 or len(retried.codes_per_key[k]) != 1]
-    fivexx = tally.count(5) + healthz.count(5) + sum(n for s, n in retried.statuses.items() if s // 100 == 5)
-    locked = log_text.count("database is locked")
-    tracebacks = log_text.count("Traceback")
-    integrity = sqlite_integrity(url) if args.db == "sqlite" else "n/a"
-    socket_errors = sum(tally.errors.values()) + sum(healthz.errors.values()) + len(retried.errors)
-    not_filed = tally.statuses[("post", 200)] + tally.statuses[("post", 400)] + tally.statuses[("post", 429)]
-
-    print(f"baseline  GET /healthz      {healthz_rps:8.1f} req/s  ({healthz.requests:,} requests, "
-          f"worker CPU {healthz_cpu / max(1, healthz.requests) * 1e6:5.0f} us/req, "
-          f"client CPU {client_healthz / max(1, healthz.requests) * 1e6:4.0f} us/req)")
-    all_requests = tally.requests
-    print(f"load      complaints filed  {filed_rps:8.1f} /s     ({filed:,} POSTs answered 302 in {args.rounds} x "
-          f"{piece:.0f} s + drain; {all_requests:,} requests in all = {all_requests / max(1, filed):.2f} "
-          "per complaint; "
-          f"POST p50 {statistics.median(tally.post_ms) if tally.post_ms else 0:.0f} ms, "
-          f"p99 {sorted(tally.post_ms)[int(len(tally.post_ms) * .99)] if tally.post_ms else 0:.0f} ms)")
-    print(f"          worker CPU {load_cpu / max(1, filed) * 1e3:5.1f} ms per complaint (all its requests), "
-          f"client CPU {client_load / max(1, filed) * 1e3:4.1f} ms per complaint; "
-          f"load average during: {' '.join(f'{x:.2f}' for x in load_avg)}")
-    print(f"          statuses: {dict(sorted((f'{k[0]} {k[1]}', v) for k, v in tally.statuses.items()))}"
-          f"  socket errors: {dict(tally.errors) or 0}")
-    print("rounds    " + "; ".join(f"/healthz {h:.0f} req/s, filed {f:.1f}/s, ratio {f / h if h else 0:.3f}"
-                                     for h, f in rounds))
+    checks, n = durability_checks(url, args.db, tally, healthz, retried, per_key, log_text)
     print(f"retry     {args.retry_forms} forms x ({args.retry_copies} at once + 1 late): "
-          f"statuses {dict(retried.statuses)}, "
-          f"complaints per key {dict(Counter(per_key.values()))}, forms not exactly once: {len(retry_bad)}"
-          + (f", errors: {retried.errors[:3]}" if retried.errors else ""))
-    checks = {
-        "every 2xx tracking code stored exactly once": not missing,
-        "no tracking code answered twice": not shared_codes,
-        "no complaint stored without its 2xx answer": unanswered == 0,
-        "every retried form filed exactly once, one code shown": not retry_bad and not retried.errors,
-        "zero 5xx": fivexx == 0,
-        "zero 'database is locked' in gunicorn's log": locked == 0,
-        "zero tracebacks in gunicorn's log": tracebacks == 0,
-        "zero socket errors": socket_errors == 0,
-        "every POST filed (no 200/400/429 re-render)": not_filed == 0,
-        "PRAGMA integrity_check ok": integrity in ("ok", "n/a"),
-    }
+          f"statuses {dict(retried.statuses)}, complaints per key {dict(Counter(per_key.values()))}, "
+          f"forms not exactly once: {n['retry_bad']}" + (f", errors: {retried.errors[:3]}" if retried.errors else ""))
     for name, ok in checks.items():
         print(f"check     {'ok  ' if ok else 'FAIL'} {name}")
-    if missing or shared_codes or unanswered:
-        print(f"          missing {len(missing)}, shared {len(shared_codes)}, stored without answer {unanswered}")
+    if n["missing"] or n["shared"] or n["unanswered"]:
+        print(f"          missing {n['missing']}, shared {n['shared']}, stored without answer {n['unanswered']}")
+    ratios = [f / h for h, f in phases.rounds if h]
+    ratio = statistics.median(ratios) if ratios else 0.0
+    filed_rps = len(tally.filed_at) / phases.load_time
+    healthz_rps = healthz.count(2) / phases.healthz_time
     meets = ratio >= TARGET_RATIO
     durable = all(checks.values())
     target_note = "" if args.db == "sqlite" else " (the target is for SQLite: informational here)"
@@ -500,8 +534,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{'PASS' if meets else 'BELOW'}{target_note}; "
           f"here {filed_rps:.1f} filed/s with /healthz {healthz_rps:.0f} req/s "
           f"(absolute {TARGET:.0f}/s {'reached' if filed_rps >= TARGET else 'not reached'} on this machine); "
-          f"{filed:,} filed, {len(retried.keys)} retried forms; durability checks "
-          f"{'PASS' if durable else 'FAIL'}; 5xx {fivexx}; 'database is locked' {locked}")
+          f"{len(tally.filed_at):,} filed, {len(retried.keys)} retried forms; durability checks "
+          f"{'PASS' if durable else 'FAIL'}; 5xx {n['5xx']}; 'database is locked' {n['locked']}")
     return 0 if durable and (meets or args.db != "sqlite") else 1
 
 

@@ -70,7 +70,7 @@ def sample_codes(url: str, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(codes, min(count, len(codes)))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", choices=SCALES, default="city")
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
@@ -89,8 +89,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-only", action="store_true", help="prepare the database and stop")
     parser.add_argument("--skip-cold", action="store_true")
     args = parser.parse_args(argv)
-    duration = max(1, min(args.duration, 60))  # bounded: this is a load test
+    args.duration = max(1, min(args.duration, 60))  # bounded: this is a load test
+    return args
 
+
+def warm_up(server: Server, hot_paths: list[str], args: argparse.Namespace) -> None:
+    """/healthz, then the hot pages until every worker has most likely rendered each."""
+    warm = {"duration": args.warmup, "connections": args.connections, "threads": args.wrk_threads, "server": server}
+    run_wrk(server.base, "warm-up", "/healthz", **warm)
+    # Which worker takes a request is chance: 8 passes per worker leave ~0.4% of pages unseen.
+    needed, done_requests, deadline = 8 * args.workers * len(hot_paths), 0, time.monotonic() + 180
+    while done_requests < needed and time.monotonic() < deadline:
+        done_requests += run_wrk(server.base, "warm-up", paths=hot_paths, offset=done_requests,
+                                 **dict(warm, duration=3)).requests
+    warm_note = "" if done_requests >= needed else f" (short of {needed:,}: caches not fully warm, hot figures low)"
+    print(f"# warm-up: {done_requests:,} hot scans{warm_note}")
+
+
+def measure(server: Server, hot_paths: list[str], cold_paths: list[str], args: argparse.Namespace
+            ) -> tuple[list, dict[str, list]]:
+    """Rounds of trivial, hot, cold, closed by a last trivial: each scan run is compared
+    with the trivial runs just before and after it, so drifting background load on a
+    shared machine shifts both sides of a ratio alike. Returns (trivial runs, scan runs)."""
+    wrk = {"duration": args.duration, "connections": args.connections, "threads": args.wrk_threads, "server": server}
+    trivial_runs: list = []
+    runs: dict[str, list] = {"hot": [], "cold": []}
+    for n in range(1, args.rounds + 1):
+        trivial_runs.append(run_wrk(server.base, f"trivial /healthz #{n}", "/healthz", **wrk))
+        runs["hot"].append(run_wrk(server.base, f"scan hot ({len(hot_paths):,}) #{n}", paths=hot_paths, **wrk))
+        if not args.skip_cold:
+            runs["cold"].append(run_wrk(server.base, f"scan cold ({len(cold_paths):,}) #{n}", paths=cold_paths,
+                                        offset=n * 20_000, **wrk))
+    trivial_runs.append(run_wrk(server.base, f"trivial /healthz #{args.rounds + 1}", "/healthz", **wrk))
+    return trivial_runs, runs
+
+
+def summarise(name: str, runs: list, trivial_runs: list) -> bool:
+    """Print the SUMMARY line of the hot or cold set; whether it meets the target."""
+    trivial = statistics.median(r.rps for r in trivial_runs)
+    ratios = [r.rps / ((trivial_runs[i].rps + trivial_runs[i + 1].rps) / 2) for i, r in enumerate(runs)]
+    ratio = statistics.median(ratios)
+    bad = sum(r.non2xx + r.socket_errors for r in runs)
+    ok = ratio >= TARGET and bad == 0
+    rps = statistics.median(r.rps for r in runs)
+    p50 = statistics.median(r.p50_ms for r in runs)
+    p99 = max(r.p99_ms for r in runs)
+    cpu = [r.cpu_us for r in [*runs, *trivial_runs]]
+    cpu_note = ""
+    if None not in cpu:
+        cpu_ratio = statistics.median(r.cpu_us for r in trivial_runs) / statistics.median(r.cpu_us for r in runs)
+        cpu_note = f", CPU ratio {cpu_ratio:.2f}"
+    note = "" if name == "hot" else "  (informational: the target is for the hot set)"
+    print(f"SUMMARY scan {name}: trivial {trivial:.0f} req/s, scan {rps:.0f} req/s, ratio {ratio:.2f} "
+          f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)}), p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+          f"non-2xx+errors {bad}{cpu_note} -> {'PASS' if ok else 'FAIL'} (target {TARGET}){note}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     count = SCALES[args.scale]
     url = _common.database_url(args.db, f"scan_{args.scale}")
     log(f"database: {args.db} ({args.scale}, {count:,} merchants)")
@@ -98,79 +155,31 @@ def main(argv: list[str] | None = None) -> int:
                              lambda: seed(count), fresh=args.reseed)
     if args.seed_only:
         return 0
-    hot = sample_codes(url, HOT_CODES, seed=315)
-    cold = sample_codes(url, COLD_CODES, seed=2023)
-    hot_paths = [f"/m/{c}" for c in hot]
-    cold_paths = [f"/m/{c}" for c in cold]
+    hot_paths = [f"/m/{c}" for c in sample_codes(url, HOT_CODES, seed=315)]
+    cold_paths = [f"/m/{c}" for c in sample_codes(url, COLD_CODES, seed=2023)]
 
-    config = (f"gunicorn {args.workers} x {args.worker_class}"
-              + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
-              + f", wrk {args.wrk_threads} threads x {args.connections} connections, {duration} s each")
     print(f"# scan page benchmark: {args.scale} ({count:,} merchants), {args.db}")
     print(f"# {_common.machine()}")
-    print(f"# {config}")
-
-    trivial_runs: list = []
-    runs: dict[str, list] = {"hot": [], "cold": []}
+    print(f"# gunicorn {args.workers} x {args.worker_class}"
+          + (f" ({args.threads} threads)" if args.worker_class == "gthread" else "")
+          + f", wrk {args.wrk_threads} threads x {args.connections} connections, {args.duration} s each")
     extra = () if args.max_requests < 0 else ("--max-requests", str(args.max_requests))
-    if args.max_requests >= 0:
-        config += f", max_requests {args.max_requests}"
     with Server(url, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
                 extra_args=extra) as server:
         with urllib.request.urlopen(server.base + hot_paths[0], timeout=10) as r:
             assert r.status == 200 and b"html" in r.read(2000).lower(), "the scan page does not answer"
-        wrk = {"duration": duration, "connections": args.connections, "threads": args.wrk_threads, "server": server}
-        warm = dict(wrk, duration=args.warmup)
-        run_wrk(server.base, "warm-up", "/healthz", **warm)
-        # Every worker must have rendered every hot page before the measured runs, and which
-        # worker takes a request is chance: 8 passes per worker leave ~0.4% of pages unseen.
-        needed, done_requests, deadline = 8 * args.workers * len(hot_paths), 0, time.monotonic() + 180
-        while done_requests < needed and time.monotonic() < deadline:
-            done_requests += run_wrk(server.base, "warm-up", paths=hot_paths, offset=done_requests,
-                                     **dict(warm, duration=3)).requests
-        warm_note = "" if done_requests >= needed else f" (short of {needed:,}: caches not fully warm, hot figures low)"
-        print(f"# warm-up: {done_requests:,} hot scans{warm_note}")
-        # Rounds of trivial, hot, cold, closed by a last trivial: each scan run is compared
-        # with the trivial runs just before and after it, so drifting background load on a
-        # shared machine shifts both sides of a ratio alike.
-        for n in range(1, args.rounds + 1):
-            trivial_runs.append(run_wrk(server.base, f"trivial /healthz #{n}", "/healthz", **wrk))
-            runs["hot"].append(run_wrk(server.base, f"scan hot ({len(hot):,}) #{n}", paths=hot_paths, **wrk))
-            if not args.skip_cold:
-                runs["cold"].append(run_wrk(server.base, f"scan cold ({len(cold):,}) #{n}", paths=cold_paths,
-                                            offset=n * 20_000, **wrk))
-        trivial_runs.append(run_wrk(server.base, f"trivial /healthz #{args.rounds + 1}", "/healthz", **wrk))
+        warm_up(server, hot_paths, args)
+        trivial_runs, runs = measure(server, hot_paths, cold_paths, args)
 
     order = {"t": 0, "s": 1}
     for r in sorted([*trivial_runs, *runs["hot"], *runs["cold"]],
                     key=lambda r: (int(r.label.rsplit("#", 1)[1]), order[r.label[0]], "cold" in r.label)):
         print(r.line())
-    trivial = statistics.median(r.rps for r in trivial_runs)
     print(f"# load average after: {os.getloadavg()[0]:.2f} (2 cores; above ~2.5 other work shared the machine)")
-    verdict = 0
-    for name in ("hot", "cold"):
-        if not runs[name]:
-            continue
-        ratios = [r.rps / ((trivial_runs[i].rps + trivial_runs[i + 1].rps) / 2) for i, r in enumerate(runs[name])]
-        ratio = statistics.median(ratios)
-        bad = sum(r.non2xx + r.socket_errors for r in runs[name])
-        ok = ratio >= TARGET and bad == 0
-        rps = statistics.median(r.rps for r in runs[name])
-        p50 = statistics.median(r.p50_ms for r in runs[name])
-        p99 = max(r.p99_ms for r in runs[name])
-        cpu = [r.cpu_us for r in [*runs[name], *trivial_runs]]
-        cpu_note = ""
-        if None not in cpu:
-            cpu_ratio = (statistics.median(r.cpu_us for r in trivial_runs)
-                         / statistics.median(r.cpu_us for r in runs[name]))
-            cpu_note = f", CPU ratio {cpu_ratio:.2f}"
-        note = "" if name == "hot" else "  (informational: the target is for the hot set)"
-        print(f"SUMMARY scan {name}: trivial {trivial:.0f} req/s, scan {rps:.0f} req/s, ratio {ratio:.2f} "
-              f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)}), p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
-              f"non-2xx+errors {bad}{cpu_note} -> {'PASS' if ok else 'FAIL'} (target {TARGET}){note}")
-        if name == "hot" and not ok:
-            verdict = 1
-    return verdict
+    hot_ok = summarise("hot", runs["hot"], trivial_runs)
+    if runs["cold"]:
+        summarise("cold", runs["cold"], trivial_runs)
+    return 0 if hot_ok else 1
 
 
 if __name__ == "__main__":
