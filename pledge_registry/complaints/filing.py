@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import CursorResult, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -158,7 +158,8 @@ def record_complaint(plan: ComplaintPlan, photos: Sequence[StoredPhoto] = ()) ->
     key is taken (a retry, a double click) writes nothing and returns the first case,
     created=False."""
     try:
-        complaint_id = db.session.execute(INSERT_COMPLAINT, complaint_row(plan)).inserted_primary_key[0]
+        inserted = cast(CursorResult[Any], db.session.execute(INSERT_COMPLAINT, complaint_row(plan)))
+        complaint_id = inserted.inserted_primary_key[0]
     except IntegrityError:  # the key was used: by an earlier or a concurrent submission
         db.session.rollback()
         found = existing(plan.idempotency_key)

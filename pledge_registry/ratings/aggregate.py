@@ -44,8 +44,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Row, and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy import Row, Select, and_, case, exists, func, literal, not_, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import UTCDateTime
@@ -146,12 +147,12 @@ _NO_COMPLAINTS = (None, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 _NO_INSPECTIONS = (None, 0, 0)
 
 
-def _by_merchant(statement) -> dict[int, Row]:  # type: ignore[no-untyped-def]
+def _by_merchant(statement: Select[Any]) -> dict[int, Row[Any]]:
     """Rows keyed by their first column, the merchant id."""
     return {row[0]: row for row in db.session.execute(statement)}
 
 
-def _pledge_counts(scope: Scope, now: datetime) -> dict[int, Row]:
+def _pledge_counts(scope: Scope, now: datetime) -> dict[int, Row[Any]]:
     """Per merchant: pledges in force, days since the first of them began, pledges
     suspended or (recently) revoked."""
     in_force = and_(Pledge.status == "active", or_(Pledge.expires_at.is_(None), Pledge.expires_at > now))
@@ -166,7 +167,7 @@ def _pledge_counts(scope: Scope, now: datetime) -> dict[int, Row]:
         .group_by(Pledge.merchant_id))
 
 
-def _complaint_counts(scope: Scope, now: datetime) -> dict[int, Row]:
+def _complaint_counts(scope: Scope, now: datetime) -> dict[int, Row[Any]]:
     """Per merchant, over the complaints counted in the window (with their surveys, at
     most one per complaint): all, upheld, recent, breaches, answered on time, answers
     due, resolved, closed, satisfied, surveyed."""
@@ -199,7 +200,7 @@ def _complaint_counts(scope: Scope, now: datetime) -> dict[int, Row]:
         .group_by(c.merchant_id))
 
 
-def _inspection_counts(scope: Scope, as_of: date) -> dict[int, Row]:
+def _inspection_counts(scope: Scope, as_of: date) -> dict[int, Row[Any]]:
     """Per merchant: inspections in the window, and how many failed (appealed away: not counted)."""
     return _by_merchant(
         select(Inspection.merchant_id, func.count(), _count(Inspection.result == "failed"))
@@ -208,7 +209,7 @@ def _inspection_counts(scope: Scope, as_of: date) -> dict[int, Row]:
         .group_by(Inspection.merchant_id))
 
 
-def _penalty_counts(scope: Scope, as_of: date) -> dict[int, Row]:
+def _penalty_counts(scope: Scope, as_of: date) -> dict[int, Row[Any]]:
     """Per merchant: penalties in the window, and the date of the last one ever."""
     return _by_merchant(
         select(Penalty.merchant_id,
