@@ -130,15 +130,8 @@ def rating_counts(scope: Scope, now: datetime | None = None) -> tuple[date, dict
     ids = rated_ids(scope)
     if not ids:
         return as_of, {}
-    pledges = _pledge_counts(scope, now)
-    complaints = _complaint_counts(scope, now)
-    inspections = _inspection_counts(scope, as_of)
-    penalties = _penalty_counts(scope, as_of)
-    return as_of, {
-        mid: _input_fields(as_of, mid, pledges.get(mid, _NO_PLEDGES), complaints.get(mid, _NO_COMPLAINTS),
-                           inspections.get(mid, _NO_INSPECTIONS), penalties.get(mid))
-        for mid in ids
-    }
+    return as_of, _input_fields(as_of, ids, _pledge_counts(scope, now), _complaint_counts(scope, now),
+                                _inspection_counts(scope, as_of), _penalty_counts(scope, as_of))
 
 
 # What a merchant without rows in a table counts there (its id first, as in the rows).
@@ -220,33 +213,38 @@ def _penalty_counts(scope: Scope, as_of: date) -> dict[int, Row[Any]]:
         .group_by(Penalty.merchant_id))
 
 
-def _input_fields(as_of: date, merchant_id: int, pledges: Sequence, complaints: Sequence,
-                  inspections: Sequence, penalty: Sequence | None) -> tuple:
-    """One merchant's counts, in the order of RatingInput's fields after as_of."""
-    _, active, days_active, suspended = pledges
-    (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
-     surveyed) = complaints
-    _, n_inspections, n_failed = inspections
-    if penalty is None:
-        n_penalties, since_penalty = 0, None
-    else:
-        last = penalty[2]
-        if isinstance(last, str):  # SQLite may hand back max() of a DATE as text
-            last = date.fromisoformat(last)
-        n_penalties, since_penalty = penalty[1], (as_of - last).days
-    return (
-        active,
-        int(days_active) // TENURE_STEP_DAYS * TENURE_STEP_DAYS if active and days_active is not None else 0,
-        suspended > 0,
-        breaches,
-        _size_factor(merchant_id),
-        n, n_upheld, n_recent,
-        on_time, answer_due,
-        resolved, closed,
-        satisfied, surveyed,
-        n_inspections, n_failed,
-        n_penalties, since_penalty,
-    )
+def _input_fields(as_of: date, ids: list[int], pledges: dict[int, Row[Any]], complaints: dict[int, Row[Any]],
+                  inspections: dict[int, Row[Any]], penalties: dict[int, Row[Any]]) -> dict[int, tuple]:
+    """merchant id -> its counts from the per-table rows, in the order of RatingInput's
+    fields after as_of. One loop over every merchant in scope: keep it lean."""
+    out: dict[int, tuple] = {}
+    for mid in ids:
+        _, active, days_active, suspended = pledges.get(mid, _NO_PLEDGES)
+        (_, n, n_upheld, n_recent, breaches, on_time, answer_due, resolved, closed, satisfied,
+         surveyed) = complaints.get(mid, _NO_COMPLAINTS)
+        _, n_inspections, n_failed = inspections.get(mid, _NO_INSPECTIONS)
+        penalty = penalties.get(mid)
+        if penalty is None:
+            n_penalties, since_penalty = 0, None
+        else:
+            last = penalty[2]
+            if isinstance(last, str):  # SQLite may hand back max() of a DATE as text
+                last = date.fromisoformat(last)
+            n_penalties, since_penalty = penalty[1], (as_of - last).days
+        out[mid] = (
+            active,
+            int(days_active) // TENURE_STEP_DAYS * TENURE_STEP_DAYS if active and days_active is not None else 0,
+            suspended > 0,
+            breaches,
+            _size_factor(mid),
+            n, n_upheld, n_recent,
+            on_time, answer_due,
+            resolved, closed,
+            satisfied, surveyed,
+            n_inspections, n_failed,
+            n_penalties, since_penalty,
+        )
+    return out
 
 
 def id_bounds() -> tuple[int, int] | None:
