@@ -13,9 +13,9 @@ from pledge_registry.complaints import workflow
 from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, Inspection, Merchant, Penalty, Rating, Setting
 from pledge_registry.pledges import services as pledge_services
-from pledge_registry.ratings.model import FACTOR_KEYS
 from pledge_registry.ratings import aggregate, hooks, services
 from pledge_registry.ratings.aggregate import Scope
+from pledge_registry.ratings.model import FACTOR_KEYS
 from tests.factories import (
     make_complaint,
     make_filed_complaint,

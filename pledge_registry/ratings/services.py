@@ -27,14 +27,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select, text
 
+from ..database import UTCDateTime
 from ..domain import DomainError
 from ..extensions import db
-from ..database import UTCDateTime
 from ..models import Merchant, Rating, Setting, User
 from ..public_page import bump_versions
-from .model import DEFAULT_CONFIG, RatingConfig, RatingInput, compute, input_problems
 from . import aggregate
 from .aggregate import Scope
+from .model import DEFAULT_CONFIG, RatingConfig, RatingInput, compute, input_problems
 
 log = logging.getLogger("pledge_registry.ratings")
 
