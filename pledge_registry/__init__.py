@@ -81,7 +81,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_session_listeners(app: Flask) -> None:
     """Every listener on the database session and the models, in one place (none is registered
-    at import); the engine's own (SQLite pragmas, BEGIN IMMEDIATE) are in configure_sqlite."""
+    at import); the engine's own (SQLite pragmas, BEGIN IMMEDIATE) are in sqlite_tuning.configure_sqlite."""
     from . import public_page
     from .complaints import deadlines
     from .models import pledges
