@@ -9,7 +9,8 @@ from .services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 _password_rule = Length(
     min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
-    message=_l("Use at least %(n)d characters; a phrase of several words is easiest to remember.", n=MIN_PASSWORD_LENGTH),
+    message=_l("Use at least %(n)d characters; a phrase of several words is easiest to remember.",
+               n=MIN_PASSWORD_LENGTH),
 )
 
 

@@ -46,7 +46,7 @@ def deadline_settings():
             form.form_errors.append(_("These deadlines are out of range."))
             return render_template("complaints/staff/deadlines.html", form=form, current=current), 400
         deadlines.save_deadlines(value, current_user.id)
-        security_event("deadlines_changed", **{k: v for k, v in value.__dict__.items()})
+        security_event("deadlines_changed", **vars(value))
         flash(_("Deadlines saved. They apply to cases filed or forwarded from now on."), "success")
         return redirect(url_for("staff_complaints.deadline_settings"))
     status = 200 if request.method == "GET" else 400

@@ -27,8 +27,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import MOBILE_RE, BaseForm, label_choices, mobile_field
 from ..localtime import local_today
-from .labels import PROBLEM_TYPE_LABELS, SHOPPER_REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS
 from ..models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
+from .labels import PROBLEM_TYPE_LABELS, SHOPPER_REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS
 from .uploads import MAX_PHOTOS, chosen_files
 
 MAX_ACCOUNT = 2000
@@ -92,7 +92,8 @@ class ComplaintForm(BaseForm):
                                render_kw={"autocomplete": "name"})
     shopper_phone = mobile_field(_l("Your mobile number"))
     consent = BooleanField(_l("I have read the notice above and agree that my data is used this way."),
-                           validators=[DataRequired(message=_l("Tick the box to agree, or we cannot handle your complaint."))])
+                           validators=[DataRequired(
+                               message=_l("Tick the box to agree, or we cannot handle your complaint."))])
     submit = SubmitField(_l("Send complaint"))
 
     def validate_idempotency_key(self, field: HiddenField) -> None:

@@ -6,6 +6,7 @@ dedupe key holds the deadline), and an anonymised case is never touched twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass
@@ -16,8 +17,14 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..localtime import LOCAL_TZ
 from ..models import (
-    OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintPhoto, ComplaintStatus, OutboxMessage,
-    SurveyResponse, User,
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintEvent,
+    ComplaintPhoto,
+    ComplaintStatus,
+    OutboxMessage,
+    SurveyResponse,
+    User,
 )
 from ..outbox import enqueue
 from . import deadlines, uploads
@@ -106,10 +113,8 @@ def _anonymise(ids: list[int], now: datetime) -> None:
     for _, stored_name in photos:
         path = uploads.photo_path(stored_name)
         if path is not None:
-            try:
+            with contextlib.suppress(FileNotFoundError):  # already gone: nothing to remove
                 os.unlink(path)
-            except FileNotFoundError:
-                pass
     nosync = {"synchronize_session": False}
     if photos:
         db.session.execute(db.delete(ComplaintPhoto).where(ComplaintPhoto.id.in_([p for p, _ in photos]))

@@ -81,7 +81,7 @@ def _remember(c: Complaint) -> None:
 def _remember_id(complaint_id: int) -> None:
     """This browser may see the case (tracked or filed here)."""
     tracked = [i for i in session.get(SESSION_TRACKED, []) if i != complaint_id]
-    session[SESSION_TRACKED] = (tracked + [complaint_id])[-MAX_TRACKED:]
+    session[SESSION_TRACKED] = [*tracked, complaint_id][-MAX_TRACKED:]
 
 
 def shopper_may_see(c: Complaint) -> bool:

@@ -23,12 +23,11 @@ from ..forms import label_choices
 from ..labels import label
 from ..localtime import local_today
 from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, Town
+from ..registry.labels import CATEGORY_LABELS
 from ..security import staff_required
 from . import staff_bp
-from ..registry.labels import CATEGORY_LABELS
 from .labels import complaint_label
 from .stats import DIMENSIONS, MAX_PERIOD_DAYS, ServiceLevels, StatsFilter, StatsReport, service_levels
-
 
 DIMENSION_LABELS = {
     "town": _l("Town"),

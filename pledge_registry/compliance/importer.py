@@ -25,8 +25,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..domain import DomainError
 from .. import uscc
+from ..domain import DomainError
 from ..extensions import db
 from ..models import LIVE_MERCHANT_STATUSES, Merchant, address_key
 from . import services
@@ -38,7 +38,8 @@ MAX_ROWS = 20_000
 # Canonical column -> accepted header texts (compared case-, space- and width-insensitively).
 _SHOP_COLUMNS = {
     "badge_code": ("徽章码", "徽章编码", "二维码编号", "badge code", "badge"),
-    "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit code", "unified social credit code", "uscc"),
+    "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit code",
+                    "unified social credit code", "uscc"),
     "address": ("经营地址", "店铺地址", "地址", "经营场所", "shop address", "address"),
 }
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {

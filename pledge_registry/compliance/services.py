@@ -18,12 +18,24 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import DomainError
 from ..extensions import db
 from ..localtime import local_today
+from ..models import (
+    AppealStatus,
+    Complaint,
+    ComplaintStatus,
+    Inspection,
+    Merchant,
+    Penalty,
+    Pledge,
+    PledgeKind,
+    PledgeStatus,
+    Rating,
+    RatingAppeal,
+    RatingReply,
+    SuspensionProposal,
+    User,
+)
 from ..ratings import hooks as rating_hooks
 from ..ratings.services import current_rating
-from ..models import (
-    AppealStatus, Complaint, ComplaintStatus, Inspection, Merchant, Penalty, Pledge, PledgeKind,
-    PledgeStatus, Rating, RatingAppeal, RatingReply, SuspensionProposal, User,
-)
 
 REPLY_MAX = 300
 APPEAL_DAYS = 21

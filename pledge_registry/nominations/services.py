@@ -15,13 +15,23 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
 from ..compliance.services import current_rating
+from ..domain import DomainError
 from ..extensions import db
 from ..localtime import LOCAL_TZ, local_today
 from ..models import (
-    Complaint, ComplaintStatus, Merchant, MerchantStatus, Nomination, NominationEvent, NominationLevel,
-    NominationStatus, Penalty, Pledge, PledgeStatus, User,
+    Complaint,
+    ComplaintStatus,
+    Merchant,
+    MerchantStatus,
+    Nomination,
+    NominationEvent,
+    NominationLevel,
+    NominationStatus,
+    Penalty,
+    Pledge,
+    PledgeStatus,
+    User,
 )
 from . import rules
 

@@ -14,8 +14,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import BaseForm, label_choices
-from .labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 from ..models import MIN_RETURN_DAYS
+from .labels import REFUND_METHOD_LABELS, STANDARD_EXCLUSIONS
 from .terms import unknown_placeholders
 
 

@@ -15,11 +15,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain import DomainError
 from ..extensions import db
-from ..ratings import hooks as rating_hooks
 from ..models import (
-    MIN_RETURN_DAYS, REFUND_METHODS, Merchant, MerchantStatus, Pledge, PledgeEvent, PledgeKind,
-    PledgeStatus, PledgeTemplate, User,
+    MIN_RETURN_DAYS,
+    REFUND_METHODS,
+    Merchant,
+    MerchantStatus,
+    Pledge,
+    PledgeEvent,
+    PledgeKind,
+    PledgeStatus,
+    PledgeTemplate,
+    User,
 )
+from ..ratings import hooks as rating_hooks
 
 PLEDGE_TERM = timedelta(days=365)
 RENEWAL_WINDOW = timedelta(days=60)  # a renewal may be signed this long before expiry
@@ -256,7 +264,17 @@ def new_template_version(admin: User, kind: str, title_zh: str, body_zh: str,
 
 
 __all__ = [
-    "PledgeError", "ReturnTerms", "TRANSITIONS", "approve", "decide", "expire_due",
-    "latest_template", "new_template_version", "renew", "review_queue", "sign", "submit",
+    "TRANSITIONS",
+    "PledgeError",
+    "ReturnTerms",
+    "approve",
+    "decide",
+    "expire_due",
+    "latest_template",
+    "new_template_version",
+    "renew",
+    "review_queue",
+    "sign",
+    "submit",
     "withdraw",
 ]

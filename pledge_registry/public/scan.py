@@ -10,8 +10,8 @@ shows at the very next scan in every worker, and nothing stale is served.
 from __future__ import annotations
 
 import hashlib
-import os
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from ..extensions import db
 from ..localtime import LOCAL_TZ, local_today
 from ..models import Merchant, Pledge
 from ..pledges.standing import ShopStanding
+
 
 @dataclass(frozen=True)
 class CachedPage:
@@ -99,7 +100,7 @@ def _drop_reader() -> None:
     if conn is not None and getattr(_readers, "pid", None) == os.getpid():  # never a parent's
         try:
             conn.close()
-        except Exception:  # noqa: BLE001 - closing a connection that already failed
+        except Exception:
             log.info("closing a broken scan reader connection failed", exc_info=True)
 
 

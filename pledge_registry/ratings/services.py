@@ -146,11 +146,10 @@ def _insert_rows(rows: list[dict]) -> None:
         db.session.execute(_insert_statement(), rows)
         return
     dbapi = db.session.connection().connection.dbapi_connection
-    with dbapi.cursor() as cursor:
-        with cursor.copy(f"COPY rating ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row((r["merchant_id"], r["grade"], r["score"], r["cap"], r["breakdown"],
-                                r["model_version"], True, r["cause"], r["computed_at"]))
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY rating ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row((r["merchant_id"], r["grade"], r["score"], r["cap"], r["breakdown"],
+                            r["model_version"], True, r["cause"], r["computed_at"]))
 
 
 Memo = dict[tuple, tuple]

@@ -69,9 +69,10 @@ def factor_sentences(key: str, d: dict) -> list[str]:
                             "%(num)d of the 2 pledges are in force, the longest for %(days)d days.",
                             d["active_pledges"], days=d.get("active_days", 0))]
         if d.get("breaches"):
-            out.append(ngettext("%(num)d pledge broken in the last 12 months (a fake sold, or a valid return refused).",
-                                "%(num)d pledges broken in the last 12 months (a fake sold, or a valid return refused).",
-                                d["breaches"]))
+            out.append(ngettext(
+                "%(num)d pledge broken in the last 12 months (a fake sold, or a valid return refused).",
+                "%(num)d pledges broken in the last 12 months (a fake sold, or a valid return refused).",
+                d["breaches"]))
         return out
     if key == "complaint_volume":
         if d.get("no_data"):

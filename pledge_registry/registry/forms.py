@@ -11,11 +11,13 @@ from .labels import CATEGORY_LABELS
 CREDIT_CODE_MESSAGES = {
     "empty": _l("Enter the 18-character unified social credit code from the business licence."),
     "length": _l("The code has %(got)d characters; it must have 18."),
-    "charset": _l("Character %(pos)d is not allowed: the code uses digits and capital letters except I, O, S, V and Z."),
+    "charset": _l("Character %(pos)d is not allowed: the code uses digits and capital letters "
+                  "except I, O, S, V and Z."),
     "authority": _l("Character 1 (the registration authority) is not valid."),
     "type": _l("Character 2 (the organisation type) does not fit the registration authority."),
     "region": _l("Characters 3 to 8 are not a valid region code."),
-    "check": _l("The last character does not match: check the code against the licence (the code as typed would end in %(expected)s)."),
+    "check": _l("The last character does not match: check the code against the licence "
+                "(the code as typed would end in %(expected)s)."),
 }
 
 
@@ -33,7 +35,8 @@ def validate_credit_code(_form: object, field: StringField) -> None:
 
 
 class ShopForm(BaseForm):
-    credit_code = StringField(_l("Unified social credit code"), validators=[DataRequired(), Length(max=40), validate_credit_code],
+    credit_code = StringField(_l("Unified social credit code"),
+                              validators=[DataRequired(), Length(max=40), validate_credit_code],
                               render_kw={"autocapitalize": "characters", "spellcheck": "false"})
     legal_name = StringField(_l("Legal name (as on the business licence)"),
                              validators=[DataRequired(), Length(max=200)])

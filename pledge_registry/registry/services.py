@@ -8,11 +8,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
 from .. import uscc
+from ..domain import DomainError
 from ..extensions import db
 from ..models import (
-    LIVE_MERCHANT_STATUSES, CommercialArea, Merchant, MerchantEvent, MerchantStatus, Town, User,
+    LIVE_MERCHANT_STATUSES,
+    CommercialArea,
+    Merchant,
+    MerchantEvent,
+    MerchantStatus,
+    Town,
+    User,
     address_key,
 )
 

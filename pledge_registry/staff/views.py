@@ -36,8 +36,7 @@ from ..models import (
 from ..pledges import services as pledge_services
 from ..pledges.forms import TemplateForm
 from ..pledges.standing import shop_standing
-from ..pledges.terms import PLACEHOLDERS
-from ..pledges.terms import terms_of
+from ..pledges.terms import PLACEHOLDERS, terms_of
 from ..refusals import bad_input, conflict, forbidden
 from ..registry import services as registry_services
 from ..security import admin_required, security_event, staff_required
