@@ -176,7 +176,7 @@ def _load_chunk(rng: random.Random, places: _Places, first: int, n: int, passwor
             pledges.append((owner_id, _pledge_row(rng, places, kind, status, owner_id, now)))
     db.session.execute(insert(Merchant), merchants)
     merchant_of = dict(db.session.execute(
-        select(Merchant.owner_id, Merchant.id).where(Merchant.owner_id.in_(owner_ids))).all())
+        select(Merchant.owner_id, Merchant.id).where(Merchant.owner_id.in_(owner_ids))).tuples().all())
     if pledges:
         db.session.execute(insert(Pledge), [{**row, "merchant_id": merchant_of[owner_id]} for owner_id, row in pledges])
     if with_events:
@@ -201,7 +201,7 @@ def _merchant_row(rng: random.Random, places: _Places, i: int, owner_id: int, no
     """The i-th demo shop: category and town by turns, name and address at random."""
     category = CATEGORIES[i % len(CATEGORIES)]
     town = places.towns[i % len(places.towns)]
-    area_ids = places.areas_by_town.get(town.id) or [None]
+    area_ids: list[int | None] = [*places.areas_by_town.get(town.id, [])] or [None]
     status = _state_for(i)[0]
     shop = rng.choice(SHOP_WORDS) + rng.choice(SHOP_WORDS) + rng.choice(SHOP_KINDS[category])
     address = f"{town.name}{rng.choice(['人民', '上海', '郑和', '县府', '新华'])}路{i}号"

@@ -28,7 +28,7 @@ _INT_RE = re.compile(r"^-?[0-9]{1,20}$")
 
 
 @lru_cache(maxsize=8)
-def _wtforms_messages(locale: str) -> support.Translations:
+def _wtforms_messages(locale: str) -> support.NullTranslations:
     """WTForms' own messages ("Field cannot be longer than …") in one language, read once
     per process. Flask-WTF reads the catalogue again on every request (1-2 ms)."""
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
@@ -56,7 +56,7 @@ class BaseForm(FlaskForm):
     re-rendered form keeps the user's input (see errors.csrf_failure)."""
 
     class Meta:
-        def get_translations(self, form: Any) -> support.Translations:
+        def get_translations(self, form: Any) -> support.NullTranslations:
             return _wtforms_messages(select_locale())
 
         def bind_field(self, form: Any, unbound_field: Any, options: Any) -> Any:

@@ -39,7 +39,7 @@ def _login_key() -> str:
     return "login:" + request.form.get("login", "").strip().lower()[:254]
 
 
-def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+def _failed(response) -> bool:
     return response.status_code != 302
 
 
@@ -84,7 +84,7 @@ def login():
     return render_template("auth/login.html", form=form), status
 
 
-def _start_session(user, remember: bool) -> None:  # type: ignore[no-untyped-def]
+def _start_session(user, remember: bool) -> None:
     """A fresh session for every login."""
     lang = session.get("lang")
     session.clear()

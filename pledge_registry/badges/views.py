@@ -9,7 +9,7 @@ from .render import render_pdf, render_png
 from .services import BadgeError, badge_content, badge_serial, badge_url
 
 
-def _content_or_redirect(merchant_id: int):  # type: ignore[no-untyped-def]
+def _content_or_redirect(merchant_id: int):
     merchant = own_shop_or_404(merchant_id)
     try:
         return merchant, badge_content(merchant)

@@ -54,7 +54,7 @@ def _cached(name: str, load: Callable[[], T], fresh: bool) -> T:
     now = time.monotonic()
     hit = cache["entries"].get(name)
     if hit is not None and hit[0] > now and not fresh:
-        return hit[1]  # type: ignore[return-value]
+        return hit[1]
     generation = cache["generation"]
     value = load()
     # Not kept if the cache was emptied meanwhile (another thread's change), nor while this

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert, select
+from sqlalchemy import CursorResult, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -35,7 +35,8 @@ from . import deadlines
 from .uploads import StoredPhoto
 from .workflow import CONSENT_VERSION, DUPLICATE_WINDOW, NewComplaint, WorkflowError, validate_new
 
-_M, _S, _C = Merchant.__table__, SupervisionStation.__table__, Complaint.__table__
+# The mapped classes' tables (typed as Table: mapped on one table each, never a join).
+_M, _S, _C = (cast(Table, m.__table__) for m in (Merchant, SupervisionStation, Complaint))
 
 # The complaint page's shop, and the confirmation page: just what those pages show.
 COMPLAIN_PAGE_MERCHANT = select(_M.c.id, _M.c.status, _M.c.badge_code, _M.c.shop_name, _M.c.legal_name,
@@ -52,8 +53,8 @@ SHOP_AND_STATION = (
 INSERT_COMPLAINT = insert(_C).values(possible_duplicate=select(_C.c.id).where(
     _C.c.merchant_id == bindparam("dup_merchant_id"), _C.c.shopper_phone == bindparam("dup_phone"),
     _C.c.received_at >= bindparam("dup_since", type_=_C.c.received_at.type)).exists())
-INSERT_PHOTO = insert(ComplaintPhoto.__table__)
-INSERT_EVENT = insert(ComplaintEvent.__table__)
+INSERT_PHOTO = insert(cast(Table, ComplaintPhoto.__table__))
+INSERT_EVENT = insert(cast(Table, ComplaintEvent.__table__))
 EXISTING = select(_C.c.id, _C.c.tracking_code).where(_C.c.idempotency_key == bindparam("idempotency_key"))
 
 

@@ -60,6 +60,8 @@ def send_reminders(now: datetime | None = None) -> ReminderReport:
         Complaint.merchant_reply_due_at > now, Complaint.merchant_reply_due_at <= window_end))
     for c in replies:
         due = c.merchant_reply_due_at
+        if due is None:  # not possible under the query's condition; keeps the type honest
+            continue
         enqueue("sms", c.merchant.contact_phone, "merchant_reply_reminder",
                 {"shop": c.merchant.shop_name, "complaint_id": c.id, "due": _local(due)},
                 dedupe_key=f"complaint:{c.id}:reminder:merchant_reply:{due.isoformat()}")

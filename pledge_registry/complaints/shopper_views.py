@@ -36,7 +36,7 @@ COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # a closed shop
 
 
 
-def _limit(name: str):  # type: ignore[no-untyped-def]
+def _limit(name: str):
     """A rate limit read from the configuration (defaults in config.py)."""
     return lambda: current_app.config[name]
 
@@ -50,11 +50,11 @@ def _tracking_code_key() -> str:
     return "track-code:" + (normalise_tracking_code(raw) or raw.strip()[:40])
 
 
-def _redirected(response) -> bool:  # type: ignore[no-untyped-def]
+def _redirected(response) -> bool:
     return response.status_code == 302
 
 
-def _not_redirected(response) -> bool:  # type: ignore[no-untyped-def]
+def _not_redirected(response) -> bool:
     return response.status_code != 302
 
 
@@ -206,12 +206,14 @@ def complain(code: str):
                 plan = None if earlier else filing.plan_complaint(data)
             except workflow.WorkflowError as err:
                 _workflow_error(form, err.code)
-    if earlier is not None or plan is not None:
-        complaint_id = earlier.id if earlier is not None else _record(form, plan)
-        if complaint_id is not None:
-            _remember_id(complaint_id)
-            session[SESSION_FILED] = complaint_id
-            return redirect(url_for(".filed"))
+    if earlier is not None:
+        complaint_id: int | None = earlier.id
+    else:
+        complaint_id = _record(form, plan) if plan is not None else None
+    if complaint_id is not None:
+        _remember_id(complaint_id)
+        session[SESSION_FILED] = complaint_id
+        return redirect(url_for(".filed"))
     form.purchased_on.render_kw = {"max": local_today().isoformat()}
     return render_template(
         "complaints/shopper/complain.html", form=form, merchant=merchant, retention_days=retention_days,

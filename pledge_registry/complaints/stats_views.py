@@ -74,7 +74,7 @@ def _filter_form() -> tuple[StatsFilterForm, dict[str, dict[Any, str]]]:
     areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id,
                                                                      CommercialArea.sort_order)))
     english = str(get_locale()) == "en"
-    names = {
+    names: dict[str, dict[Any, str]] = {
         "town": {t.id: t.name_en if english else t.name for t in towns},
         "area": {a.id: a.name_en if english else a.name for a in areas},
         "category": {c: label(CATEGORY_LABELS, c) for c in CATEGORIES},

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -116,12 +116,12 @@ def upload_folder() -> str:
     return current_app.config["UPLOAD_FOLDER"]
 
 
-def chosen_files(files: Iterable) -> list:  # type: ignore[type-arg]
+def chosen_files(files: Iterable[Any]) -> list[Any]:
     """The file inputs the shopper actually filled in (an empty input still posts a part)."""
-    return [f for f in files if f is not None and getattr(f, "filename", "")]
+    return [f for f in files if f is not None and bool(getattr(f, "filename", None))]
 
 
-def store_photos(files: Iterable) -> list[StoredPhoto]:  # type: ignore[type-arg]
+def store_photos(files: Iterable[Any]) -> list[StoredPhoto]:
     """Check and re-encode every photo, then write them, for filing.record_complaint.
     Nothing is written unless every photo passes."""
     chosen = chosen_files(files)

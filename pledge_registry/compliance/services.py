@@ -428,7 +428,7 @@ def decide_proposal(officer: User, proposal: SuspensionProposal, accept: bool, r
     proposal.decision_note = reason.strip()
     proposal.decided_at = now or datetime.now(UTC)
     if accept:
-        pledge = db.session.get(Pledge, proposal.pledge_id)
+        pledge = db.session.get_one(Pledge, proposal.pledge_id)  # a foreign key: always there
         try:
             pledge_services.decide(officer, pledge, PledgeStatus.SUSPENDED, reason)  # commits both
         except pledge_services.PledgeError as err:

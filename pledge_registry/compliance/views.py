@@ -254,7 +254,7 @@ def decide_appeal(appeal_id: int):
         services.decide_appeal(current_user, appeal, uphold, form.reason.data)
     except ComplianceError as err:
         status = _refuse(err, form, appeal_id=appeal_id)
-        return _appeal_page(db.session.get(RatingAppeal, appeal_id), form, status=status)
+        return _appeal_page(db.get_or_404(RatingAppeal, appeal_id), form, status=status)
     security_event("appeal_decision", appeal_id=appeal_id, upheld=uphold)
     flash(_("Appeal upheld. The rating is recomputed.") if uphold else _("Appeal dismissed."), "success")
     return redirect(url_for("compliance.appeal", appeal_id=appeal_id))
@@ -271,7 +271,7 @@ def _proposals_page(form: ProposalDecisionForm | None = None, failed_id: int | N
                                      .order_by(SuspensionProposal.decided_at.desc()).limit(20)))
     for s in recent:
         if s.pledge_id not in pledges:
-            pledges[s.pledge_id] = db.session.get(Pledge, s.pledge_id)
+            pledges[s.pledge_id] = db.session.get_one(Pledge, s.pledge_id)
     return render_template("compliance/proposals.html", proposals=proposals, pledges=pledges, forms=forms,
                            recent=recent, people=_people({s.decided_by_id for s in recent})), status
 

@@ -150,7 +150,7 @@ def continuous_since(spans: Iterable[PledgeSpan], as_of: date) -> date | None:
     for previous in ordered[1:]:
         if previous.status not in ("superseded", "expired") or previous.ended_on is None:
             break
-        if (since - previous.ended_on).days > 1:  # type: ignore[operator]
+        if (since - previous.ended_on).days > 1 or previous.activated_on is None:
             break
         since = previous.activated_on
     return since

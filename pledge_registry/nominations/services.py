@@ -74,19 +74,21 @@ def may_apply(user: User, merchant: Merchant) -> bool:
 # --- facts and eligibility ---------------------------------------------------------------
 
 def _pledge_spans(merchant_id: int, kind: str) -> list[rules.PledgeSpan]:
-    pledges = list(db.session.scalars(select(Pledge).where(
-        Pledge.merchant_id == merchant_id, Pledge.kind == kind, Pledge.activated_at.is_not(None))))
+    # The query keeps only pledges that were activated; the pairs carry that time typed.
+    activated = sorted(
+        ((p.activated_at, p) for p in db.session.scalars(select(Pledge).where(
+            Pledge.merchant_id == merchant_id, Pledge.kind == kind, Pledge.activated_at.is_not(None)))
+         if p.activated_at is not None),
+        key=lambda pair: pair[0])
     spans = []
-    for p in sorted(pledges, key=lambda p: p.activated_at):  # type: ignore[arg-type,return-value]
+    for started, p in activated:
         ended = None
         if p.status == PledgeStatus.SUPERSEDED:
-            started = p.activated_at
-            successor = min((q.activated_at for q in pledges if q.activated_at and q.activated_at > started),
-                            default=p.decided_at)
+            successor = min((at for at, _ in activated if at > started), default=p.decided_at)
             ended = rules.as_date(successor, LOCAL_TZ)
         elif p.status == PledgeStatus.EXPIRED:
             ended = rules.as_date(p.expires_at, LOCAL_TZ)
-        spans.append(rules.PledgeSpan(p.status, rules.as_date(p.activated_at, LOCAL_TZ), ended))
+        spans.append(rules.PledgeSpan(p.status, rules.as_date(started, LOCAL_TZ), ended))
     return spans
 
 

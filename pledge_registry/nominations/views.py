@@ -196,7 +196,7 @@ def officer_apply(merchant_id: int):
 def _detail_page(nomination: Nomination, forms: dict[str, BaseForm] | None = None, status: int = 200,
                  refused: list[rules.Result] | None = None) -> Any:
     forms = forms or {}
-    merchant = db.session.get(Merchant, nomination.merchant_id)
+    merchant = db.session.get_one(Merchant, nomination.merchant_id)
     events = services.events_of(nomination.id)
     people = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(
         {nomination.applied_by_id, nomination.town_decided_by_id or 0, nomination.city_decided_by_id or 0}
@@ -230,10 +230,10 @@ def _step(nomination_id: int, step: str, form: BaseForm, action: Any, done: str)
         action(nomination)
     except NominationError as err:
         status = _refuse(err, form, nomination_id=nomination_id, step=step)
-        return _detail_page(db.session.get(Nomination, nomination_id), {step: form}, status=status,
+        return _detail_page(db.get_or_404(Nomination, nomination_id), {step: form}, status=status,
                             refused=err.results or None)
     security_event("nomination_decision", nomination_id=nomination_id, step=step,
-                   to=db.session.get(Nomination, nomination_id).status)
+                   to=db.session.get_one(Nomination, nomination_id).status)
     flash(done, "success")
     return redirect(url_for("nominations.detail", nomination_id=nomination_id))
 

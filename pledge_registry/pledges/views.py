@@ -95,7 +95,7 @@ def _can_renew(pledge: Pledge) -> bool:
     return not any(p.kind == pledge.kind and p.status in PENDING_STATUSES for p in pledge.merchant.pledges)
 
 
-def _owner_action(pledge_id: int, action, done_message: str):  # type: ignore[no-untyped-def]
+def _owner_action(pledge_id: int, action, done_message: str):
     pledge = _own_pledge_or_404(pledge_id)
     form = EmptyForm()
     if form.validate_on_submit():

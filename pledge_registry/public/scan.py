@@ -88,6 +88,8 @@ def _reader(engine: Engine) -> tuple[Any, str]:
         fairy = engine.raw_connection()
         fairy.detach()  # ours now: the pool neither resets nor hands it out
         conn = fairy.dbapi_connection
+        if conn is None:  # a pooled connection always has one; a detached one it keeps
+            raise RuntimeError("the scan reader's connection has no DB-API connection")
         if engine.dialect.name != "sqlite":  # SQLite's is already in autocommit (extensions.py)
             conn.autocommit = True
         _readers.engine, _readers.pid, _readers.conn = engine, os.getpid(), conn

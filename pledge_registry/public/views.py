@@ -76,7 +76,7 @@ def _scan_response(code: str, fmt: str) -> Response:
     return response
 
 
-def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:  # type: ignore[no-untyped-def]
+def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:
     from ..ratings.services import current_rating
 
     rating = current_rating(merchant.id)

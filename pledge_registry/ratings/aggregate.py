@@ -47,6 +47,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, Select, and_, case, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..database import UTCDateTime
@@ -76,7 +77,7 @@ class Scope:
     def one(cls, merchant_id: int) -> Scope:
         return cls(ids=(merchant_id,))
 
-    def where(self, column) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    def where(self, column) -> ColumnElement[bool]:
         if self.ids is not None:
             if len(self.ids) == 1:
                 return column == self.ids[0]
@@ -84,7 +85,8 @@ class Scope:
         return and_(column >= self.first_id, column <= self.last_id)
 
 
-def _appealed_away(appeal_column: ColumnElement, finding_id: ColumnElement) -> ColumnElement[bool]:
+def _appealed_away(appeal_column: ColumnElement[Any] | QueryableAttribute[Any],
+                   finding_id: ColumnElement[Any] | QueryableAttribute[Any]) -> ColumnElement[bool]:
     """The finding was struck out by an upheld appeal: it no longer counts."""
     return exists().where(appeal_column == finding_id, RatingAppeal.status == AppealStatus.UPHELD)
 
@@ -92,11 +94,11 @@ def _size_factor(_merchant_id: int) -> float:
     return 1.0
 
 
-def _count(condition: ColumnElement[bool]):  # type: ignore[no-untyped-def]
+def _count(condition: ColumnElement[bool]):
     return func.sum(case((condition, 1), else_=0))
 
 
-def _days_since(moment, now: datetime):  # type: ignore[no-untyped-def]
+def _days_since(moment, now: datetime):
     """Days (fractional) from a timestamp column to `now`, computed by the database.
 
     Half a million timestamps parsed into datetimes in Python would cost seconds a night.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask.cli import AppGroup
 
@@ -16,7 +18,7 @@ def recompute(chunk_size: int | None, quiet: bool) -> None:
     """Recompute every merchant's rating; only changed ratings get a new history row."""
     from . import services
 
-    options = {"chunk_size": chunk_size} if chunk_size else {}
+    options: dict[str, Any] = {"chunk_size": chunk_size} if chunk_size else {}
     if quiet:
         result = services.recompute_all(**options)
     else:

@@ -24,8 +24,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Row, bindparam, select, text
 
 from ..database import UTCDateTime
 from ..domain import DomainError
@@ -101,7 +102,7 @@ class RecomputeResult:
     seconds: float
 
 
-def _current_rows(scope: Scope) -> dict[int, tuple]:
+def _current_rows(scope: Scope) -> dict[int, Row[Any]]:
     return {
         row[0]: row for row in db.session.execute(
             select(Rating.merchant_id, Rating.grade, Rating.score, Rating.cap, Rating.model_version)
@@ -128,7 +129,7 @@ _INSERT = (
 )
 
 
-def _insert_statement():  # type: ignore[no-untyped-def]
+def _insert_statement():
     """The bulk INSERT, with the breakdown bound as JSON text serialised once per distinct rating."""
     postgresql = db.session.get_bind().dialect.name == "postgresql"
     statement = text(_INSERT.format(breakdown="CAST(:breakdown AS JSON)" if postgresql else ":breakdown"))
@@ -145,7 +146,8 @@ def _insert_rows(rows: list[dict]) -> None:
     if db.session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_MIN_ROWS:
         db.session.execute(_insert_statement(), rows)
         return
-    dbapi = db.session.connection().connection.dbapi_connection
+    # psycopg's own connection: its cursor is a context manager with copy().
+    dbapi = cast(Any, db.session.connection().connection.dbapi_connection)
     with dbapi.cursor() as cursor, cursor.copy(f"COPY rating ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
         for r in rows:
             copy.write_row((r["merchant_id"], r["grade"], r["score"], r["cap"], r["breakdown"],
@@ -274,7 +276,7 @@ def current_grades(merchant_ids: Sequence[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(
         select(Rating.merchant_id, Rating.grade)
-        .where(Rating.merchant_id.in_(list(merchant_ids)), Rating.is_current)).all())
+        .where(Rating.merchant_id.in_(list(merchant_ids)), Rating.is_current)).tuples().all())
 
 
 def history(merchant_id: int, limit: int = 100) -> list[Rating]:

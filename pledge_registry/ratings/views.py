@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -208,7 +209,7 @@ def breakdown(code: str):
     return render_template("ratings/breakdown.html", **_page_context(merchant))
 
 
-def _optional_url(endpoint: str, **values: object) -> str | None:
+def _optional_url(endpoint: str, **values: Any) -> str | None:
     """A link to another feature's page, only once that page exists."""
     if endpoint not in current_app.view_functions:
         return None
@@ -249,7 +250,7 @@ REFUSALS: refusals.Table = {
 }
 
 
-def _model_json(config) -> str:  # type: ignore[no-untyped-def]
+def _model_json(config) -> str:
     values = config.to_dict()
     values.pop("version")
     return json.dumps(values, indent=2, ensure_ascii=False)
