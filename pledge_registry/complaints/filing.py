@@ -13,8 +13,8 @@ their tables).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, insert, select
@@ -62,20 +62,10 @@ EXISTING = select(_C.c.id, _C.c.tracking_code).where(_C.c.idempotency_key == bin
 class ComplaintPlan:
     """A new case worked out from reads alone, ready to be written in one short transaction."""
 
+    complaint: NewComplaint  # what the shopper gave, its texts trimmed
     tracking_code: str
-    idempotency_key: str
-    merchant_id: int
     shop_name: str
     station_id: int | None
-    request_type: str
-    item: str
-    purchased_on: date | None
-    amount_paid_cents: int | None
-    problem_type: str
-    account: str
-    wants: tuple[str, ...]
-    shopper_name: str | None
-    shopper_phone: str
     received_at: datetime  # also when the shopper consented
     acceptance_due_at: datetime
     completion_due_at: datetime
@@ -108,13 +98,11 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     if shop is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
+    trimmed = replace(data, item=data.item.strip(), account=data.account.strip(), wants=tuple(data.wants),
+                      shopper_name=(data.shopper_name or "").strip() or None)
     return ComplaintPlan(
-        tracking_code=new_tracking_code(), idempotency_key=data.idempotency_key,
-        merchant_id=data.merchant_id, shop_name=shop.shop_name, station_id=shop.station_id,
-        request_type=data.request_type, item=data.item.strip(), purchased_on=data.purchased_on,
-        amount_paid_cents=data.amount_paid_cents, problem_type=data.problem_type, account=data.account.strip(),
-        wants=tuple(data.wants), shopper_name=(data.shopper_name or "").strip() or None,
-        shopper_phone=data.shopper_phone, received_at=now,
+        complaint=trimmed, tracking_code=new_tracking_code(),
+        shop_name=shop.shop_name, station_id=shop.station_id, received_at=now,
         acceptance_due_at=cal.add_workdays(now, limits.acceptance_days),
         completion_due_at=cal.add_workdays(now, limits.completion_days),
     )
@@ -122,16 +110,17 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
 
 def complaint_row(plan: ComplaintPlan) -> dict[str, Any]:
     """INSERT_COMPLAINT's parameters for a planned case."""
+    c = plan.complaint
     return {
-        "tracking_code": plan.tracking_code, "idempotency_key": plan.idempotency_key,
-        "request_type": plan.request_type, "merchant_id": plan.merchant_id, "station_id": plan.station_id,
-        "item": plan.item, "purchased_on": plan.purchased_on, "amount_paid_cents": plan.amount_paid_cents,
-        "problem_type": plan.problem_type, "account": plan.account, "wants": list(plan.wants),
-        "shopper_name": plan.shopper_name, "shopper_phone": plan.shopper_phone,
+        "tracking_code": plan.tracking_code, "idempotency_key": c.idempotency_key,
+        "request_type": c.request_type, "merchant_id": c.merchant_id, "station_id": plan.station_id,
+        "item": c.item, "purchased_on": c.purchased_on, "amount_paid_cents": c.amount_paid_cents,
+        "problem_type": c.problem_type, "account": c.account, "wants": list(c.wants),
+        "shopper_name": c.shopper_name, "shopper_phone": c.shopper_phone,
         "consent_version": CONSENT_VERSION, "consent_at": plan.received_at,
         "status": ComplaintStatus.RECEIVED, "received_at": plan.received_at,
         "acceptance_due_at": plan.acceptance_due_at, "completion_due_at": plan.completion_due_at,
-        "dup_merchant_id": plan.merchant_id, "dup_phone": plan.shopper_phone,
+        "dup_merchant_id": c.merchant_id, "dup_phone": c.shopper_phone,
         "dup_since": plan.received_at - DUPLICATE_WINDOW,
     }
 
@@ -163,15 +152,15 @@ def record_complaint(plan: ComplaintPlan, photos: Sequence[StoredPhoto] = ()) ->
         complaint_id = inserted.inserted_primary_key[0]
     except IntegrityError:  # the key was used: by an earlier or a concurrent submission
         db.session.rollback()
-        found = existing(plan.idempotency_key)
+        found = existing(plan.complaint.idempotency_key)
         if found is None:
             raise
         return found
     if photos:
         db.session.execute(INSERT_PHOTO, [photo_row(complaint_id, photo) for photo in photos])
     db.session.execute(INSERT_EVENT, first_event_row(complaint_id, plan))
-    if plan.shopper_phone:
-        enqueue("sms", plan.shopper_phone, "complaint_received",
+    if plan.complaint.shopper_phone:
+        enqueue("sms", plan.complaint.shopper_phone, "complaint_received",
                 {"tracking_code": plan.tracking_code, "shop": plan.shop_name},
                 dedupe_key=f"complaint:{complaint_id}:complaint_received:")
     db.session.commit()

@@ -161,7 +161,7 @@ def _record(form: ComplaintForm, plan: filing.ComplaintPlan) -> int | None:
 
 @bp.route("/complain")
 @public
-def choose_merchant():
+def choose_merchant() -> str:
     """Find the shop when there is no badge to scan."""
     q = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:50]
     results: list[Merchant] = []

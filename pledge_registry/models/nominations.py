@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
 from ..public_page import PublicPage
+from .events import TransitionEvent
 
 if TYPE_CHECKING:
     from .registry import Merchant
@@ -67,13 +68,10 @@ class Nomination(Base):
     merchant: Mapped[Merchant] = relationship()
 
 
-class NominationEvent(Base):
+class NominationEvent(TransitionEvent, Base):
+    """A nomination step: who, when, from, to, why (a decision's reason may be long)."""
+
     __tablename__ = "nomination_event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     nomination_id: Mapped[int] = mapped_column(ForeignKey("nomination.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     note: Mapped[str] = mapped_column(String(1000), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Mapped, attributes, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
 from ..public_page import PublicPage
+from .events import TransitionEvent
 
 if TYPE_CHECKING:
-    from .accounts import User
     from .registry import Merchant
 
 
@@ -179,17 +179,9 @@ def listen() -> None:
         event.listen(Pledge, "before_update", terms_are_frozen_once_submitted)
 
 
-class PledgeEvent(Base):
+class PledgeEvent(TransitionEvent, Base):
     """A pledge transition: who, when, from, to, why."""
 
     __tablename__ = "pledge_event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledge.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    note: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    actor: Mapped[User | None] = relationship()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
 from ..public_page import PublicPage
+from .events import TransitionEvent
 
 if TYPE_CHECKING:
     from .accounts import User
@@ -134,17 +135,9 @@ class Merchant(Base):
     )
 
 
-class MerchantEvent(Base):
+class MerchantEvent(TransitionEvent, Base):
     """A registration transition: who, when, from, to, why."""
 
     __tablename__ = "merchant_event"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-    note: Mapped[str] = mapped_column(String(500), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
-    actor: Mapped[User | None] = relationship()

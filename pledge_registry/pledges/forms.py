@@ -24,7 +24,25 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ReturnsTermsForm(BaseForm):
+class SigningForm(BaseForm):
+    """How every pledge's form ends: saving a draft needs nothing, signing needs the box."""
+
+    agree = BooleanField(_l("I have read these terms and sign this pledge on behalf of the shop"))
+    save_draft = SubmitField(_l("Save as draft"))
+    submit = SubmitField(_l("Sign and submit for review"))
+
+    def validate_agree(self, field: BooleanField) -> None:
+        if self.submit.data and not field.data:
+            raise ValidationError(_l("Tick the box to sign the pledge."))
+
+
+class GenuineTermsForm(SigningForm):
+    """Signing the genuine-goods pledge: its terms are fixed, so only the signature."""
+
+
+class ReturnsTermsForm(SigningForm):
+    """Signing the no-reason-returns pledge: the merchant sets the window, exclusions and refund."""
+
     return_days = IntegerField(_l("Return window (days after purchase)"), default=15, validators=[
         InputRequired(), NumberRange(min=MIN_RETURN_DAYS, max=365,
                                      message=_l("At least %(min)d days, at most %(max)d."))],
@@ -40,27 +58,10 @@ class ReturnsTermsForm(BaseForm):
     refund_days = IntegerField(_l("Refund paid within (days)"), default=3, validators=[
         InputRequired(), NumberRange(min=0, max=30, message=_l("Between %(min)d and %(max)d days."))],
         render_kw={"inputmode": "numeric"})
-    agree = BooleanField(_l("I have read these terms and sign this pledge on behalf of the shop"))
-    save_draft = SubmitField(_l("Save as draft"))
-    submit = SubmitField(_l("Sign and submit for review"))
-
-    def validate_agree(self, field: BooleanField) -> None:
-        if self.submit.data and not field.data:
-            raise ValidationError(_l("Tick the box to sign the pledge."))
 
     def exclusions(self) -> tuple[str, ...]:
         own = [line.strip()[:50] for line in (self.other_exclusions.data or "").splitlines() if line.strip()]
         return tuple(self.excluded.data or []) + tuple(own[:20])
-
-
-class GenuineTermsForm(BaseForm):
-    agree = BooleanField(_l("I have read these terms and sign this pledge on behalf of the shop"))
-    save_draft = SubmitField(_l("Save as draft"))
-    submit = SubmitField(_l("Sign and submit for review"))
-
-    def validate_agree(self, field: BooleanField) -> None:
-        if self.submit.data and not field.data:
-            raise ValidationError(_l("Tick the box to sign the pledge."))
 
 
 def _known_placeholders(_form: object, field: TextAreaField) -> None:
