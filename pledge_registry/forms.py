@@ -39,11 +39,15 @@ def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
+def is_control_char(c: str) -> bool:
+    """C0 controls but tab and line breaks, DEL, and the C1 controls (U+0080-U+009F)."""
+    return (ord(c) < 32 and c not in "\r\n\t") or 0x7F <= ord(c) <= 0x9F
+
+
 def no_control_chars(_form: object, field: Any) -> None:
     """The validator of every text field: NUL and other control characters are never typed
     by a person, and PostgreSQL refuses NUL in text (a 500 if it got that far)."""
-    if isinstance(field.data, str) and any(
-            (ord(c) < 32 and c not in "\r\n\t") or c == "\x7f" for c in field.data):
+    if isinstance(field.data, str) and any(is_control_char(c) for c in field.data):
         raise ValidationError(_l("Remove the control characters from this field."))
 
 
@@ -97,10 +101,16 @@ def mobile_field(label: Any, required: bool = True, **kwargs: Any) -> StringFiel
     )
 
 
+def text_field(label: Any, max_length: int = 1000, required: bool = False, area: bool = True) -> Any:
+    """A free-text field with its length bound: a box (`area`) or a single line."""
+    kind = TextAreaField if area else StringField
+    first = DataRequired() if required else Optional()
+    return kind(label, validators=[first, Length(max=max_length)])
+
+
 def reason_field(label: Any, required: bool = False, max_length: int = 500) -> TextAreaField:
     """The reason box of a decision (the merchant, sometimes shoppers, read it)."""
-    first = DataRequired() if required else Optional()
-    return TextAreaField(label, validators=[first, Length(max=max_length)])
+    return text_field(label, max_length, required)
 
 
 class DecisionForm(BaseForm):

@@ -8,8 +8,8 @@ The status says what kind of refusal it is:
 - 403 `forbidden`: this user may not do this (who is asking);
 - 409 `conflict`: the record's current state does not allow it (reload and look again).
 
-A code missing from the table answers 409 with the code as its message (logged, so that
-the table can be completed).
+A code missing from the table answers 409 with a plain "cannot be done now" sentence (the
+code is logged, so that the table can be completed).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request
+from flask_babel import lazy_gettext as _l
 
 from .domain import DomainError
 from .extensions import db
@@ -57,8 +58,9 @@ Table = Mapping[str, Refusal]
 def lookup(code: str, table: Table) -> Refusal:
     found = table.get(code)
     if found is None:
+        # The code is internal wording: the user gets a plain sentence, the log the code.
         log.warning("refusal code %r has no entry in its table", code)
-        return Refusal(code)
+        return Refusal(_l("This cannot be done now. Reload the page and try again."))
     return found
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -28,6 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..forms import MOBILE_RE, BaseForm, label_choices, mobile_field
 from ..localtime import local_today
 from ..models.complaints import TRACKING_ALPHABET, TRACKING_LENGTH
+from ..money import yuan_to_cents
 from .labels import PROBLEM_TYPE_LABELS, SHOPPER_REQUEST_TYPE_LABELS, SURVEY_LABELS, WANT_LABELS
 from .uploads import MAX_PHOTOS, chosen_files
 
@@ -41,11 +41,6 @@ _ASCII_MOBILE_RE = re.compile(MOBILE_RE, re.ASCII)
 
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
-
-
-def yuan_to_cents(text: str) -> int:
-    """'199.5' → 19950. The caller has checked the shape with _AMOUNT_RE."""
-    return int(Decimal(text) * 100)
 
 
 def normalise_tracking_code(text: str | None) -> str | None:
@@ -116,7 +111,7 @@ class ComplaintForm(BaseForm):
     def validate_amount(self, field: StringField) -> None:
         if not field.data:
             return
-        if not _AMOUNT_RE.match(field.data) or yuan_to_cents(field.data) >= MAX_AMOUNT_YUAN * 100:
+        if not _AMOUNT_RE.match(field.data) or (yuan_to_cents(field.data) or 0) >= MAX_AMOUNT_YUAN * 100:
             raise ValidationError(_l("Enter the amount in yuan, e.g. 199 or 199.50."))
 
     def validate_photos(self, field: MultipleFileField) -> None:

@@ -8,7 +8,7 @@ as a sentence, with nothing changed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 
@@ -31,10 +31,6 @@ REFUSALS: Table = {
     "anonymised": conflict(_l("The shopper's contact details have been deleted (retention period).")),
     "closed": conflict(_l("This case is closed.")),
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def is_overdue(due: datetime | None, at: datetime) -> bool:

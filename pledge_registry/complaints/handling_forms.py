@@ -6,26 +6,21 @@ Which move is legal, who may make it and when a note is required are the workflo
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
-from ..forms import BaseForm
+from ..forms import BaseForm, text_field
 from ..models import PROPOSAL_KINDS, REJECT_REASONS
 from .labels import OUTCOME_LABELS, PROPOSAL_LABELS, REJECT_REASON_LABELS
 
 MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint
 
 # --- shared fields -------------------------------------------------------------------------
-
-def _text(label: Any, max_length: int = 1000, required: bool = False) -> TextAreaField:
-    first = DataRequired() if required else Optional()
-    return TextAreaField(label, validators=[first, Length(max=max_length)])
-
 
 def _finite_yuan(_form: object, field: DecimalField) -> None:
     """Refuse NaN, infinities and fractions of a fen before NumberRange compares them."""
@@ -46,27 +41,10 @@ def yuan_field(label: Any, required: bool = False) -> DecimalField:
     ], render_kw={"inputmode": "decimal"})
 
 
-def yuan_to_cents(value: Decimal | None) -> int | None:
-    """128.5 yuan → 12850 fen; None stays None."""
-    if value is None:
-        return None
-    try:
-        return int((value * 100).to_integral_value())
-    except InvalidOperation:  # unreachable after _finite_yuan; kept for callers outside forms
-        return None
-
-
-def cents_to_yuan(cents: int | None) -> str:
-    """12850 → '128.50' (for display)."""
-    if cents is None:
-        return ""
-    return f"{cents // 100}.{cents % 100:02d}"
-
-
 # --- the merchant ----------------------------------------------------------------------------
 
 class MerchantReplyForm(BaseForm):
-    reply = _text(_l("Your answer to the shopper"), max_length=2000, required=True)
+    reply = text_field(_l("Your answer to the shopper"), max_length=2000, required=True)
     proposal_kind = SelectField(
         _l("What you propose"),
         choices=[SelectChoice("", _l("No proposal"))]
@@ -88,14 +66,14 @@ class MerchantReplyForm(BaseForm):
 class NoteForm(BaseForm):
     """Accept, forward or mediate: an optional note for the timeline."""
 
-    note = _text(_l("Note (optional; the shopper sees it on the timeline)"))
+    note = text_field(_l("Note (optional; the shopper sees it on the timeline)"))
 
 
 class RejectForm(BaseForm):
     reason = SelectField(_l("Reason for not accepting"),
                          choices=[SelectChoice(r, REJECT_REASON_LABELS[r]) for r in REJECT_REASONS],
                          validators=[DataRequired()], validate_choice=True)
-    reject_note = _text(_l("Explanation for the shopper (optional)"))
+    reject_note = text_field(_l("Explanation for the shopper (optional)"))
 
 
 class CloseForm(BaseForm):
@@ -107,7 +85,7 @@ class CloseForm(BaseForm):
     upheld = SelectField(_l("Was the complaint upheld against the merchant?"), choices=[
         SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))],
         validators=[DataRequired()], validate_choice=True)
-    close_note = _text(_l("Summary; for “not resolved”, the advice given (arbitration or court)"))
+    close_note = text_field(_l("Summary; for “not resolved”, the advice given (arbitration or court)"))
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

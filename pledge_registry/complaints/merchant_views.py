@@ -12,12 +12,14 @@ from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import refusals
+from ..database import utcnow
 from ..extensions import db
 from ..models import Complaint, ComplaintEvent, ComplaintStatus, Merchant
+from ..money import cents_to_yuan, yuan_to_cents
 from ..security import merchant_required, security_event
 from . import merchant_bp, workflow
-from .handling import REFUSALS, is_overdue, utc_now
-from .handling_forms import MerchantReplyForm, cents_to_yuan, yuan_to_cents
+from .handling import REFUSALS, is_overdue
+from .handling_forms import MerchantReplyForm
 
 S = ComplaintStatus
 
@@ -54,7 +56,7 @@ def _own_case(complaint_id: int) -> Complaint:
 @merchant_bp.route("/")
 @merchant_required
 def index():
-    now = utc_now()
+    now = utcnow()
     cases = list(db.session.scalars(
         select(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
         .where(Merchant.owner_id == current_user.id, _merchant_visible())
@@ -72,7 +74,7 @@ def _merchant_page(c: Complaint, form: MerchantReplyForm | None = None, status: 
         .order_by(ComplaintEvent.id)).all()
     return render_template(
         "complaints/merchant/detail.html", c=c, events=events,
-        overdue=c.status == S.WITH_MERCHANT and is_overdue(c.merchant_reply_due_at, utc_now()),
+        overdue=c.status == S.WITH_MERCHANT and is_overdue(c.merchant_reply_due_at, utcnow()),
         phone=workflow.mask_phone(c.shopper_phone), name=workflow.mask_name(c.shopper_name),
         form=form or MerchantReplyForm(formdata=None),
     ), status

@@ -21,22 +21,16 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from .. import refusals
+from ..database import utcnow
 from ..extensions import db
 from ..forms import BaseForm, EmptyForm, query_int, query_page
 from ..localtime import local_today
 from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Role, SupervisionStation, User
+from ..money import cents_to_yuan, yuan_to_cents
 from ..security import officer_required, security_event
 from . import deadlines, staff_bp, workflow
-from .handling import REFUSALS, is_overdue, utc_now
-from .handling_forms import (
-    CloseForm,
-    LinkDuplicateForm,
-    NoteForm,
-    ReassignForm,
-    RejectForm,
-    cents_to_yuan,
-    yuan_to_cents,
-)
+from .handling import REFUSALS, is_overdue
+from .handling_forms import CloseForm, LinkDuplicateForm, NoteForm, ReassignForm, RejectForm
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -134,7 +128,7 @@ def queue():
     query = query.options(selectinload(Complaint.merchant), selectinload(Complaint.station),
                           selectinload(Complaint.assigned_officer)).order_by(_due_column(), Complaint.id)
     pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
-    now = utc_now()
+    now = utcnow()
     rows = [(c, next_due(c), c.status != S.CLOSED and is_overdue(next_due(c), now))
             for c in pagination.items]
     stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name))) \
@@ -201,7 +195,7 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
     events = db.session.scalars(
         select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
         .options(selectinload(ComplaintEvent.actor)).order_by(ComplaintEvent.id)).all()
-    now = utc_now()
+    now = utcnow()
     assigned = c.assigned_officer_id == current_user.id
     return render_template(
         "complaints/staff/detail.html", c=c, events=events, forms=forms, actions=officer_actions(c),

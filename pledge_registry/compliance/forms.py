@@ -6,33 +6,27 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, DecimalField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, DateField, DecimalField, SelectField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import BaseForm, DecisionForm, reason_field
+from ..forms import BaseForm, DecisionForm, reason_field, text_field
 from .services import REPLY_MAX
-
-
-def _text(label: Any, max_length: int, required: bool = True, area: bool = False) -> Any:
-    kind = TextAreaField if area else StringField
-    first = DataRequired() if required else Optional()
-    return kind(label, validators=[first, Length(max=max_length)])
 
 
 class InspectionForm(BaseForm):
     inspected_on = DateField(_l("Inspection date"), validators=[InputRequired()])
-    subject = _text(_l("What was checked"), 200)
+    subject = text_field(_l("What was checked"), 200, required=True, area=False)
     result = SelectField(_l("Result"), validators=[DataRequired()], choices=[
         SelectChoice("passed", _l("Passed (合格)")), SelectChoice("failed", _l("Failed (不合格)"))])
-    findings = _text(_l("Findings (required when failed)"), 2000, required=False, area=True)
+    findings = text_field(_l("Findings (required when failed)"), 2000)
     submit = SubmitField(_l("Record the inspection"))
 
 
 class PenaltyForm(BaseForm):
-    case_number = _text(_l("Case number (decision document number)"), 60)
+    case_number = text_field(_l("Case number (decision document number)"), 60, required=True, area=False)
     decided_on = DateField(_l("Decision date"), validators=[InputRequired()])
-    reason = _text(_l("What for"), 500, area=True)
+    reason = text_field(_l("What for"), 500, required=True)
     amount = DecimalField(_l("Amount (yuan)"), places=2,
                           validators=[InputRequired(), NumberRange(min=0, max=10**10)])
     submit = SubmitField(_l("Record the penalty"))
@@ -58,14 +52,14 @@ class ImportForm(BaseForm):
 
 
 class ReplyForm(BaseForm):
-    text = _text(_l("Your reply (shown beside your rating)"), REPLY_MAX, area=True)
+    text = text_field(_l("Your reply (shown beside your rating)"), REPLY_MAX, required=True)
     submit = SubmitField(_l("Publish the reply"))
 
 
 class AppealForm(BaseForm):
     finding = SelectField(_l("The finding you appeal against (optional)"), choices=[SelectChoice("", "—")],
                           validate_choice=True)
-    grounds = _text(_l("Grounds of the appeal"), 2000, area=True)
+    grounds = text_field(_l("Grounds of the appeal"), 2000, required=True)
     submit = SubmitField(_l("Submit the appeal"))
 
 

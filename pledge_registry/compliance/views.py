@@ -7,7 +7,6 @@ reply beside their rating, appeal a rating. Views are thin: the rules are in ser
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -21,6 +20,7 @@ from .. import refusals
 from ..extensions import db
 from ..forms import BaseForm
 from ..models import Inspection, Merchant, Penalty, Pledge, RatingAppeal, RatingReply, SuspensionProposal, User
+from ..money import yuan_to_cents
 from ..refusals import bad_input, conflict, forbidden
 from ..security import merchant_required, own_shop_or_404, security_event, staff_required
 from . import bp, importer, services
@@ -141,8 +141,7 @@ def new_penalty(merchant_id: int):
     form = PenaltyForm()
     status = 200
     if form.validate_on_submit():
-        amount = form.amount.data if isinstance(form.amount.data, Decimal) else Decimal(0)
-        cents = int((amount * 100).to_integral_value())
+        cents = yuan_to_cents(form.amount.data) or 0
         data = PenaltyData(form.case_number.data, form.decided_on.data, form.reason.data, cents)
         try:
             penalty = services.record_penalty(current_user, merchant, data)

@@ -17,6 +17,7 @@ from ..forms import BaseForm, EmptyForm, query_int
 from ..models import Merchant, Nomination, Town, User
 from ..refusals import bad_input, conflict, forbidden
 from ..security import merchant_required, own_shop_or_404, public, security_event, staff_required
+from ..urls import MAX_ID
 from . import bp, rules, services
 from .forms import ApplyForm, DecisionForm, ReasonForm
 from .services import NominationError
@@ -280,7 +281,7 @@ def renew(nomination_id: int):
 def units():
     level = request.args.get("level", "")
     level = level if level in rules.LEVELS else ""
-    town_id = query_int("town", None, 1)
+    town_id = query_int("town", None, 1, MAX_ID)
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id)))
     rows = services.named_units(level or None, town_id)
     return render_template("nominations/units.html", rows=rows, towns=towns, level=level, town_id=town_id,
