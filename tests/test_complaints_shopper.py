@@ -400,7 +400,8 @@ def test_responding_without_a_proposal_is_refused(client):
     c = filed(client, merchant)
     url = f"/track/{c.tracking_code}"
     response = form_post(client, url + "/respond", {"accept": "y"}, form_url=url)
-    assert response.status_code == 400
+    assert response.status_code == 409  # the case's state does not allow it
+    assert "There is no proposal to answer on this case any more." in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Complaint, c.id).status == "received"
 

@@ -13,12 +13,15 @@ from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from .. import refusals
 from ..extensions import db, limiter
 from ..localtime import local_today
 from ..models import Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse
+from ..refusals import bad_input, conflict
 from ..security import no_store, public, security_event
 from ..sqlite_tuning import read_phase
 from . import deadlines, filing, uploads, workflow
@@ -104,28 +107,26 @@ def _back_to_lookup(tracking_code: str) -> Any:
 
 # --- filing -------------------------------------------------------------------------------
 
-def upload_error_message(code: str) -> str:
-    return {
-        "too_large": _("Each photo can be at most %(mb)d MB.", mb=uploads.MAX_PHOTO_BYTES // (1024 * 1024)),
-        "not_image": _("Only photos (JPEG, PNG or WebP) can be attached."),
-        "too_many_pixels": _("A photo has too many pixels. Take a smaller one or a screenshot of it."),
-        "too_many": _("Attach at most %(n)d photos.", n=uploads.MAX_PHOTOS),
-    }.get(code, _("A photo could not be read."))
-
-
-def _workflow_error(form: ComplaintForm, code: str) -> None:
-    fields = {
-        "consent_required": (form.consent, _("Tick the box to agree, or we cannot handle your complaint.")),
-        "request_type": (form.request_type, _("Not a valid choice.")),
-        "problem_type": (form.problem_type, _("Choose the kind of problem.")),
-        "wants": (form.wants, _("Not a valid choice.")),
-        "purchased_in_future": (form.purchased_on, _("The date cannot be in the future.")),
-    }
-    if code in fields:
-        field, message = fields[code]
-        field.errors = [*field.errors, message]
-    else:
-        form.form_errors.append(_("This shop cannot receive complaints here. Call 12315."))
+# What a shopper can be refused, in the house's one table shape (refusals.refuse).
+FILING_REFUSALS: refusals.Table = {
+    "consent_required": bad_input(_l("Tick the box to agree, or we cannot handle your complaint."), "consent"),
+    "request_type": bad_input(_l("Not a valid choice."), "request_type"),
+    "problem_type": bad_input(_l("Choose the kind of problem."), "problem_type"),
+    "wants": bad_input(_l("Not a valid choice."), "wants"),
+    "purchased_in_future": bad_input(_l("The date cannot be in the future."), "purchased_on"),
+    "no_merchant": conflict(_l("This shop cannot receive complaints here. Call 12315.")),
+    "too_large": bad_input(_l("Each photo can be at most %(mb)d MB.", mb=uploads.MAX_PHOTO_BYTES // (1024 * 1024)),
+                           "photos"),
+    "not_image": bad_input(_l("Only photos (JPEG, PNG or WebP) can be attached."), "photos"),
+    "too_many_pixels": bad_input(_l("A photo has too many pixels. Take a smaller one or a screenshot of it."),
+                                 "photos"),
+    "too_many": bad_input(_l("Attach at most %(n)d photos.", n=uploads.MAX_PHOTOS), "photos"),
+}
+CASE_REFUSALS: refusals.Table = {
+    "closed": conflict(_l("This case is closed: it cannot take more information.")),
+    "no_proposal": conflict(_l("There is no proposal to answer on this case any more.")),
+}
+WITHDRAW_REFUSALS: refusals.Table = {"closed": conflict(_l("This case is already closed."))}
 
 
 def _new_complaint(form: ComplaintForm, merchant_id: int) -> workflow.NewComplaint:
@@ -147,7 +148,7 @@ def _record(form: ComplaintForm, plan: filing.ComplaintPlan) -> int | None:
     try:
         photos = uploads.store_photos(request.files.getlist(form.photos.name))
     except uploads.UploadError as err:
-        form.photos.errors = [*form.photos.errors, upload_error_message(err.code)]
+        refusals.refuse(err, form, FILING_REFUSALS, "complaint_refused")
         return None
     try:
         filed = filing.record_complaint(plan, photos=photos)
@@ -196,6 +197,7 @@ def complain(code: str):
                                    blank_form_html=blank_form_html(merchant, retention_days))
         form = ComplaintForm()
         plan = earlier = None
+        status = 400
         if form.validate_on_submit():
             data = _new_complaint(form, merchant.id)
             if uploads.chosen_files(request.files.getlist(form.photos.name)):
@@ -205,7 +207,7 @@ def complain(code: str):
             try:
                 plan = None if earlier else filing.plan_complaint(data)
             except workflow.WorkflowError as err:
-                _workflow_error(form, err.code)
+                status = refusals.refuse(err, form, FILING_REFUSALS, "complaint_refused")
     if earlier is not None:
         complaint_id: int | None = earlier.id
     else:
@@ -219,7 +221,7 @@ def complain(code: str):
         "complaints/shopper/complain.html", form=form, merchant=merchant, retention_days=retention_days,
         max_photos=uploads.MAX_PHOTOS,
         photos_dropped=bool(uploads.chosen_files(request.files.getlist(form.photos.name))),
-    ), 400
+    ), status
 
 
 @bp.route("/complain/done")
@@ -293,15 +295,16 @@ def add_info(tracking_code: str):
     if c is None:
         return _back_to_lookup(tracking_code)
     form = AddInfoForm()
+    status = 400
     if form.validate_on_submit():
         try:
             workflow.shopper_add_info(c, form.text.data)
-        except workflow.WorkflowError:
-            form.form_errors.append(_("This case is closed: it cannot take more information."))
+        except workflow.WorkflowError as err:
+            status = refusals.refuse(err, form, CASE_REFUSALS, "complaint_refused", complaint_id=c.id)
         else:
             flash(_("Your information was added to the case."), "success")
             return redirect(url_for(".case", tracking_code=c.tracking_code))
-    return _render_case(c, info_form=form, status=400)
+    return _render_case(c, info_form=form, status=status)
 
 
 @bp.route("/track/<tracking_code>/respond", methods=["POST"])
@@ -312,17 +315,18 @@ def respond(tracking_code: str):
     if c is None:
         return _back_to_lookup(tracking_code)
     form = RespondForm()
+    status = 400
     if form.validate_on_submit():
         accepted = bool(form.accept.data)
         try:
             workflow.shopper_respond(c, accepted, form.note.data or "")
-        except workflow.WorkflowError:
-            form.form_errors.append(_("There is no proposal to answer on this case any more."))
+        except workflow.WorkflowError as err:
+            status = refusals.refuse(err, form, CASE_REFUSALS, "complaint_refused", complaint_id=c.id)
         else:
             flash(_("You accepted the proposal. The case is closed as resolved.") if accepted
                   else _("You rejected the proposal. The bureau will mediate."), "success")
             return redirect(url_for(".case", tracking_code=c.tracking_code))
-    return _render_case(c, respond_form=form, status=400)
+    return _render_case(c, respond_form=form, status=status)
 
 
 @bp.route("/track/<tracking_code>/withdraw", methods=["GET", "POST"])
@@ -336,16 +340,16 @@ def withdraw(tracking_code: str):
     if c.status == ComplaintStatus.CLOSED:
         flash(_("This case is already closed."), "info")
         return redirect(url_for(".case", tracking_code=c.tracking_code))
+    status = 200 if request.method == "GET" else 400
     if form.validate_on_submit():
         try:
             workflow.shopper_withdraw(c, form.note.data or "")
-        except workflow.WorkflowError:
-            form.form_errors.append(_("This case is already closed."))
+        except workflow.WorkflowError as err:
+            status = refusals.refuse(err, form, WITHDRAW_REFUSALS, "complaint_refused", complaint_id=c.id)
         else:
             flash(_("You withdrew the case. It is closed."), "success")
             return redirect(url_for(".case", tracking_code=c.tracking_code))
-    return render_template("complaints/shopper/withdraw.html", c=c, form=form), \
-        200 if request.method == "GET" else 400
+    return render_template("complaints/shopper/withdraw.html", c=c, form=form), status
 
 
 # --- photos -------------------------------------------------------------------------------
