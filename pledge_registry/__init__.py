@@ -66,8 +66,10 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     login_manager.init_app(app)
-    # Access checks run before the CSRF check, so a refused token can never lead to a
-    # view (re-rendered by errors.csrf_failure) that the user may not open.
+    # The login check (deny by default) runs before the CSRF check. The role checks are
+    # decorators inside each view, so errors.csrf_failure, which re-runs the view to keep
+    # the user's input, still passes through them: a refused token never shows a page the
+    # user may not open.
     security.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=i18n.select_timezone)
