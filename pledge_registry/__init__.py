@@ -88,11 +88,13 @@ def register_session_listeners(app: Flask) -> None:
     from .complaints import deadlines
     from .models import pledges
     from .ratings import hooks as rating_hooks
+    from .search import index as search_index
 
     pledges.listen()               # a signed pledge's terms never change in place
     public_page.init_app(app)      # the scan page's version follows what it shows
     rating_hooks.init_app(app)     # merchants noted by a change are re-rated at commit
     deadlines.init_app(app)        # cached settings and holidays dropped when they change
+    search_index.init_app(app)     # the directory's search index follows the merchant row
 
 
 def register_blueprints(app: Flask) -> None:

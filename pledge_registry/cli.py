@@ -72,6 +72,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
     from .ratings.services import recompute_all
 
     recompute_all(cause="demo")  # so that the demo's scan pages show grades
+    from .search.index import rebuild
+
+    rebuild()  # the bulk load bypasses the session, and so the index's listener
     logins = []
     for login, name, role in (("staff@demo.invalid", "示例工作人员", Role.STAFF),
                               ("admin@demo.invalid", "示例管理员", Role.ADMIN)):
@@ -123,7 +126,8 @@ def register(app: Flask) -> None:
     from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
     from .ratings.cli import ratings_cli
+    from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli):
         app.cli.add_command(group)

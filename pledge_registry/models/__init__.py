@@ -55,6 +55,7 @@ from .registry import (
     address_key,
     new_badge_code,
 )
+from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
 __all__ = [
@@ -85,6 +86,8 @@ __all__ = [
     "InspectionResult",
     "Merchant",
     "MerchantEvent",
+    "MerchantSearchGram",
+    "MerchantSearchText",
     "MerchantStatus",
     "Nomination",
     "NominationEvent",

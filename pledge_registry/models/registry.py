@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
 from ..public_page import PublicPage
+from ..search.index import Searchable
 from .events import TransitionEvent
 
 if TYPE_CHECKING:
@@ -102,6 +103,10 @@ class Merchant(Base):
          "opening_hours", "status"},
         merchant="id",
     )
+    # What the directory search finds a shop by, and filters on; only approved shops are listed.
+    __search__ = Searchable(text=("shop_name", "legal_name", "address", "credit_code"),
+                            filters=("town_id", "area_id", "category"),
+                            listed=("status", MerchantStatus.APPROVED.value))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

@@ -3,14 +3,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app, jsonify, render_template, request
-from sqlalchemy import exists, or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..forms import query_int, query_page
 from ..i18n import select_locale
-from ..models import CATEGORIES, CommercialArea, Merchant, MerchantStatus, Pledge, PledgeKind, PledgeStatus, Town
+from ..models import CATEGORIES, CommercialArea, Merchant, PledgeKind, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
+from ..search.directory import DirectoryQuery, search_directory
 from ..security import public
 from ..urls import MAX_ID, absolute_url
 from . import bp
@@ -133,28 +134,13 @@ def directory():
     q = request.args.get("q", "").strip()[:50]
     town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
     category = request.args.get("category", "")
-    pledge_kind = request.args.get("pledge", "")
-    query = select(Merchant).where(Merchant.status == MerchantStatus.APPROVED)
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(or_(Merchant.shop_name.like(pattern, escape="\\"),
-                                Merchant.legal_name.like(pattern, escape="\\")))
-    if town_id:
-        query = query.where(Merchant.town_id == town_id)
-    if area_id:
-        query = query.where(Merchant.area_id == area_id)
-    if category in CATEGORIES:
-        query = query.where(Merchant.category == category)
-    else:
+    if category not in CATEGORIES:
         category = ""
-    if pledge_kind in (PledgeKind.GENUINE, PledgeKind.RETURNS):
-        query = query.where(exists().where(
-            Pledge.merchant_id == Merchant.id, Pledge.kind == pledge_kind,
-            Pledge.status == PledgeStatus.ACTIVE, Pledge.expires_at > datetime.now(UTC)))
-    else:
+    pledge_kind = request.args.get("pledge", "")
+    if pledge_kind not in (PledgeKind.GENUINE, PledgeKind.RETURNS):
         pledge_kind = ""
-    page = db.paginate(query.order_by(Merchant.id.desc()), page=query_page(), per_page=PER_PAGE,
-                       max_per_page=PER_PAGE, error_out=False)
+    page = search_directory(DirectoryQuery(q, town_id, area_id, category, pledge_kind),
+                            page=query_page(), per_page=PER_PAGE)
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order)))
     areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order)))
     now = datetime.now(UTC)

@@ -1,0 +1,36 @@
+"""The directory's search index: the grams and normalised text of every listed shop, kept in
+step with the merchant row by the listener in search/index.py (see `Merchant.__search__`)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..database import Base
+
+
+class MerchantSearchGram(Base):
+    """One unigram or bigram of a listed shop's searchable text, with the shop's filter columns
+    copied so that a filtered search is answered from this table's primary key range alone."""
+
+    __tablename__ = "merchant_search_gram"
+    # The primary key (gram, merchant_id) is the index: SQLite keeps the rows in it.
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), primary_key=True)
+    town_id: Mapped[int] = mapped_column()
+    area_id: Mapped[int | None] = mapped_column()
+    category: Mapped[str] = mapped_column(String(20))
+
+
+class MerchantSearchText(Base):
+    """A listed shop's searchable fields, normalised: what a query of three or more characters
+    is confirmed against once its bigrams have picked the candidates."""
+
+    __tablename__ = "merchant_search_text"
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), primary_key=True)
+    town_id: Mapped[int] = mapped_column()
+    area_id: Mapped[int | None] = mapped_column()
+    category: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text())

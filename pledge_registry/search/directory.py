@@ -1,0 +1,130 @@
+"""The directory search: shops by shop name, legal name, address or credit code, with the
+directory's filters, one page at a time and counted up to a cap.
+
+A one-character query reads the unigram's primary-key range of the gram table; a longer one
+reads its rarest bigram's range, joined on the next rarest, and confirms the real substring
+in the normalised text. The filters are copied into the gram rows, so a filtered search never
+leaves that range but for the pledge filter. Either way the database walks the range in id
+order and stops at a page or at the cap: a search costs what it shows, not the registry's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from math import ceil
+
+from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import Merchant, MerchantSearchGram, MerchantSearchText, MerchantStatus, Pledge, PledgeStatus
+from .text import MAX_QUERY, normalise, query_grams
+
+COUNT_CAP = 1000  # past this a search says "more than 1,000" and lists the first 1,000
+BIGRAMS_JOINED = 2  # the rarest bigrams intersected; the substring check does the rest
+RARITY_PROBE = 5000  # a bigram's rows are counted up to this to rank it
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """What the shopper asked: the text as typed, and the filters (None or "" when unset)."""
+
+    text: str = ""
+    town_id: int | None = None
+    area_id: int | None = None
+    category: str = ""
+    pledge_kind: str = ""
+
+
+@dataclass(frozen=True)
+class DirectoryPage:
+    """One page of shops, with the count up to COUNT_CAP (`capped` when there are more)."""
+
+    items: list[Merchant]
+    page: int
+    per_page: int
+    total: int
+    capped: bool
+    cap: int = COUNT_CAP
+
+    @property
+    def pages(self) -> int:
+        return ceil(self.total / self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def _rarest(grams: list[str]) -> list[str] | None:
+    """The query's bigrams, rarest first; None when one of them is in no listed shop."""
+    counts = {}
+    for gram in grams:
+        rows = select(literal(1)).where(MerchantSearchGram.gram == gram).limit(RARITY_PROBE).subquery()
+        counts[gram] = db.session.scalar(select(func.count()).select_from(rows)) or 0
+        if counts[gram] == 0:
+            return None
+    return sorted(grams, key=lambda g: counts[g])
+
+
+def _matching_ids(query: DirectoryQuery) -> Select | None:
+    """The ids of the matching shops, newest first; None when nothing can match."""
+    text = normalise(query.text)[:MAX_QUERY]
+    filters = {"town_id": query.town_id, "area_id": query.area_id, "category": query.category or None}
+    if not text:
+        stmt = select(Merchant.id.label("merchant_id")).where(Merchant.status == MerchantStatus.APPROVED)
+        id_column = Merchant.id
+        columns: dict = {"town_id": Merchant.town_id, "area_id": Merchant.area_id, "category": Merchant.category}
+    else:
+        grams = _rarest(query_grams(text))
+        if grams is None:
+            return None
+        first = aliased(MerchantSearchGram)
+        stmt = select(first.merchant_id).where(first.gram == grams[0])
+        for gram in grams[1:BIGRAMS_JOINED]:
+            other = aliased(MerchantSearchGram)
+            stmt = stmt.join(other, and_(other.gram == gram, other.merchant_id == first.merchant_id))
+        if len(text) > 2:  # bigrams in the text are not yet the query in the text
+            position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
+            stmt = stmt.join(MerchantSearchText, MerchantSearchText.merchant_id == first.merchant_id) \
+                .where(position(MerchantSearchText.body, text) > 0)
+        id_column = first.merchant_id
+        columns = {"town_id": first.town_id, "area_id": first.area_id, "category": first.category}
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(columns[name] == value)
+    if query.pledge_kind:
+        stmt = stmt.where(exists().where(
+            Pledge.merchant_id == id_column, Pledge.kind == query.pledge_kind,
+            Pledge.status == PledgeStatus.ACTIVE, Pledge.expires_at > datetime.now(UTC)))
+    return stmt.order_by(id_column.desc())
+
+
+def search_directory(query: DirectoryQuery, page: int, per_page: int) -> DirectoryPage:
+    """The shops matching `query` on `page` (counted up to COUNT_CAP, listed that far)."""
+    ids_query = _matching_ids(query)
+    if ids_query is None:
+        return DirectoryPage([], 1, per_page, 0, False)
+    counted = ids_query.order_by(None).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted)) or 0
+    capped = total > COUNT_CAP
+    total = min(total, COUNT_CAP)
+    page = max(1, min(page, ceil(total / per_page) or 1))
+    offset = (page - 1) * per_page
+    # Past the cap nothing is listed: the last page stops at the COUNT_CAP-th shop.
+    ids = list(db.session.scalars(ids_query.limit(min(per_page, total - offset)).offset(offset))) if total else []
+    found = {m.id: m for m in db.session.scalars(select(Merchant).where(Merchant.id.in_(ids)))} if ids else {}
+    return DirectoryPage([found[i] for i in ids if i in found], page, per_page, total, capped, COUNT_CAP)
