@@ -47,6 +47,10 @@ def upgrade():
                                 name=op.f('fk_merchant_search_text_merchant_id_merchant'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('merchant_id', name=op.f('pk_merchant_search_text')),
     )
+    for name, columns in [("town", ["town_id", "merchant_id"]),
+                          ("town_category", ["town_id", "category", "merchant_id"]),
+                          ("area", ["area_id", "merchant_id"]), ("category", ["category", "merchant_id"])]:
+        op.create_index(f"ix_merchant_search_text_{name}", "merchant_search_text", columns)
     fill(op.get_bind(), SEARCHABLE)
 
 

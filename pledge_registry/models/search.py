@@ -3,7 +3,7 @@ step with the merchant row by the listener in search/index.py (see `Merchant.__s
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..database import Base
@@ -25,10 +25,18 @@ class MerchantSearchGram(Base):
 
 
 class MerchantSearchText(Base):
-    """A listed shop's searchable fields, normalised: what a query of three or more characters
-    is confirmed against once its bigrams have picked the candidates."""
+    """A listed shop's searchable fields, normalised (what a query of three or more characters
+    is confirmed against once its bigrams have picked the candidates), and its filter columns:
+    one row per listed shop, so the directory without a query lists these rows."""
 
     __tablename__ = "merchant_search_text"
+    # A filtered list walks one of these in id order (newest first) and stops at a page.
+    __table_args__ = (
+        Index("ix_merchant_search_text_town", "town_id", "merchant_id"),
+        Index("ix_merchant_search_text_town_category", "town_id", "category", "merchant_id"),
+        Index("ix_merchant_search_text_area", "area_id", "merchant_id"),
+        Index("ix_merchant_search_text_category", "category", "merchant_id"),
+    )
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), primary_key=True)
     town_id: Mapped[int] = mapped_column()
     area_id: Mapped[int | None] = mapped_column()

@@ -6,6 +6,8 @@ reads its rarest bigram's range, joined on the next rarest, and confirms the rea
 in the normalised text. The filters are copied into the gram rows, so a filtered search never
 leaves that range but for the pledge filter. Either way the database walks the range in id
 order and stops at a page or at the cap: a search costs what it shows, not the registry's size.
+When the filters pick fewer shops than the rarest gram, their index is walked instead. The
+directory without a query lists merchant_search_text, which holds one row per listed shop.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import Select, and_, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Merchant, MerchantSearchGram, MerchantSearchText, MerchantStatus, Pledge, PledgeStatus
+from ..models import Merchant, MerchantSearchGram, MerchantSearchText, Pledge, PledgeStatus
 from .text import MAX_QUERY, normalise, query_grams
 
 COUNT_CAP = 1000  # past this a search says "more than 1,000" and lists the first 1,000
@@ -69,43 +71,56 @@ class DirectoryPage:
         return self.page + 1
 
 
-def _rarest(grams: list[str]) -> list[str] | None:
-    """The query's bigrams, rarest first; None when one of them is in no listed shop."""
+def _capped_count(stmt: Select) -> int:
+    return db.session.scalar(select(func.count()).select_from(stmt.limit(RARITY_PROBE).subquery())) or 0
+
+
+def _rarest(grams: list[str]) -> tuple[list[str], int]:
+    """The query's bigrams, rarest first, and the rarest one's count (0: nothing can match)."""
     counts = {}
     for gram in grams:
-        rows = select(literal(1)).where(MerchantSearchGram.gram == gram).limit(RARITY_PROBE).subquery()
-        counts[gram] = db.session.scalar(select(func.count()).select_from(rows)) or 0
+        counts[gram] = _capped_count(select(literal(1)).where(MerchantSearchGram.gram == gram))
         if counts[gram] == 0:
-            return None
-    return sorted(grams, key=lambda g: counts[g])
+            return [], 0
+    ranked = sorted(grams, key=lambda g: counts[g])
+    return ranked, counts[ranked[0]]
 
 
 def _matching_ids(query: DirectoryQuery) -> Select | None:
-    """The ids of the matching shops, newest first; None when nothing can match."""
+    """The ids of the matching shops, newest first; None when nothing can match.
+
+    The rows walked are those of the rarer of the query's rarest gram and the filters (an
+    index of merchant_search_text); the other side is probed by primary key.
+    """
     text = normalise(query.text)[:MAX_QUERY]
-    filters = {"town_id": query.town_id, "area_id": query.area_id, "category": query.category or None}
-    if not text:
-        stmt = select(Merchant.id.label("merchant_id")).where(Merchant.status == MerchantStatus.APPROVED)
-        id_column = Merchant.id
-        columns: dict = {"town_id": Merchant.town_id, "area_id": Merchant.area_id, "category": Merchant.category}
-    else:
-        grams = _rarest(query_grams(text))
-        if grams is None:
+    doc = MerchantSearchText
+    filters = [(column, value) for column, value in (("town_id", query.town_id), ("area_id", query.area_id),
+                                                      ("category", query.category or None)) if value is not None]
+    listed = select(doc.merchant_id).where(*(getattr(doc, c) == v for c, v in filters))
+    grams: list[str] = []
+    from_text = True
+    if text:
+        grams, rarest = _rarest(query_grams(text))
+        if not rarest:
             return None
+        from_text = bool(filters) and _capped_count(listed) < rarest
+    if from_text:
+        stmt, id_column = listed, doc.merchant_id
+        for gram in grams[:BIGRAMS_JOINED]:
+            other = aliased(MerchantSearchGram)
+            stmt = stmt.join(other, and_(other.gram == gram, other.merchant_id == doc.merchant_id))
+    else:
         first = aliased(MerchantSearchGram)
-        stmt = select(first.merchant_id).where(first.gram == grams[0])
+        stmt = select(first.merchant_id).where(first.gram == grams[0], *(getattr(first, c) == v for c, v in filters))
         for gram in grams[1:BIGRAMS_JOINED]:
             other = aliased(MerchantSearchGram)
             stmt = stmt.join(other, and_(other.gram == gram, other.merchant_id == first.merchant_id))
-        if len(text) > 2:  # bigrams in the text are not yet the query in the text
-            position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
-            stmt = stmt.join(MerchantSearchText, MerchantSearchText.merchant_id == first.merchant_id) \
-                .where(position(MerchantSearchText.body, text) > 0)
         id_column = first.merchant_id
-        columns = {"town_id": first.town_id, "area_id": first.area_id, "category": first.category}
-    for name, value in filters.items():
-        if value is not None:
-            stmt = stmt.where(columns[name] == value)
+        if len(text) > 2:
+            stmt = stmt.join(doc, doc.merchant_id == first.merchant_id)
+    if len(text) > 2:  # bigrams in the text are not yet the query in the text
+        position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
+        stmt = stmt.where(position(doc.body, text) > 0)
     if query.pledge_kind:
         stmt = stmt.where(exists().where(
             Pledge.merchant_id == id_column, Pledge.kind == query.pledge_kind,
