@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import ceil
 
-from sqlalchemy import Select, and_, exists, func, literal, select
+from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -104,23 +104,22 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
         if not rarest:
             return None
         from_text = bool(filters) and _capped_count(listed) < rarest
+    # Everything but the walked rows is a correlated EXISTS, probed by primary key: the plan
+    # then cannot start from a common gram that SQLite's statistics take for a rare one.
+    position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
     if from_text:
-        stmt, id_column = listed, doc.merchant_id
-        for gram in grams[:BIGRAMS_JOINED]:
-            other = aliased(MerchantSearchGram)
-            stmt = stmt.join(other, and_(other.gram == gram, other.merchant_id == doc.merchant_id))
+        stmt, id_column, probed = listed, doc.merchant_id, grams[:BIGRAMS_JOINED]
+        if len(text) > 2:  # bigrams in the text are not yet the query in the text
+            stmt = stmt.where(position(doc.body, text) > 0)
     else:
         first = aliased(MerchantSearchGram)
         stmt = select(first.merchant_id).where(first.gram == grams[0], *(getattr(first, c) == v for c, v in filters))
-        for gram in grams[1:BIGRAMS_JOINED]:
-            other = aliased(MerchantSearchGram)
-            stmt = stmt.join(other, and_(other.gram == gram, other.merchant_id == first.merchant_id))
-        id_column = first.merchant_id
+        id_column, probed = first.merchant_id, grams[1:BIGRAMS_JOINED]
         if len(text) > 2:
-            stmt = stmt.join(doc, doc.merchant_id == first.merchant_id)
-    if len(text) > 2:  # bigrams in the text are not yet the query in the text
-        position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
-        stmt = stmt.where(position(doc.body, text) > 0)
+            stmt = stmt.where(exists().where(doc.merchant_id == id_column, position(doc.body, text) > 0))
+    for gram in probed:
+        other = aliased(MerchantSearchGram)
+        stmt = stmt.where(exists().where(other.gram == gram, other.merchant_id == id_column))
     if query.pledge_kind:
         stmt = stmt.where(exists().where(
             Pledge.merchant_id == id_column, Pledge.kind == query.pledge_kind,
