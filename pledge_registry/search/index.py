@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import Connection, delete, event, func, inspect, select, text
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select, text
 from sqlalchemy.orm import ColumnProperty, Session, UOWTransaction
 
 from .text import document, grams_of
@@ -98,9 +98,9 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
         gram_rows += grams
         text_rows.append(body)
     if gram_rows:
-        connection.execute(MerchantSearchGram.__table__.insert(),
+        connection.execute(insert(MerchantSearchGram),
                            [dict(zip(GRAM_COLUMNS, r, strict=True)) for r in gram_rows])
-        connection.execute(MerchantSearchText.__table__.insert(),
+        connection.execute(insert(MerchantSearchText),
                            [dict(zip(TEXT_COLUMNS, r, strict=True)) for r in text_rows])
 
 
