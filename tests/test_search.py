@@ -134,6 +134,19 @@ def test_filters_combine_with_the_query(varied_shops) -> None:
     assert found("", town_id=other.town_id) == [other.id]
 
 
+@pytest.mark.parametrize("query", ["物", "物业", "源美物业", "人民路", ""])
+def test_filtered_searches_walk_either_side_and_agree(varied_shops, query: str) -> None:
+    town = second_town()
+    for n in range(3):  # more shops in the other town than some of the query's grams have
+        make_merchant(shop_name=f"源美物业{n}", town_id=town.id, category="property")
+    everywhere = like(query)
+    for filters, keep in [({"town_id": town.id}, lambda m: m.town_id == town.id),
+                          ({"category": "property"}, lambda m: m.category == "property"),
+                          ({"town_id": town.id, "category": "food"}, lambda m: False)]:
+        expected = [i for i in everywhere if keep(db.session.get(Merchant, i))]
+        assert found(query, **filters) == expected, filters
+
+
 def test_past_the_cap_the_count_says_more_and_paging_stops_there(app, client, monkeypatch) -> None:
     monkeypatch.setattr(directory, "COUNT_CAP", 5)
     shops = [make_merchant(shop_name=f"物业{n}") for n in range(8)]
