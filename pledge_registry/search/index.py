@@ -149,6 +149,10 @@ def fill(connection: Connection, spec: Searchable, chunk: int = 10_000,
     connection.execute(text(f"INSERT INTO merchant_search_gram ({', '.join(GRAM_COLUMNS)}) "
                             f"SELECT {', '.join(GRAM_COLUMNS)} FROM search_gram_staging ORDER BY gram, merchant_id"))
     connection.execute(text("DROP TABLE search_gram_staging"))
+    # The planner's statistics: the search ranks grams itself, but the filters' indexes and
+    # the joins are planned from them.
+    connection.execute(text("ANALYZE merchant_search_gram"))
+    connection.execute(text("ANALYZE merchant_search_text"))
     return listed
 
 
