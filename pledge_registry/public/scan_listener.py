@@ -44,6 +44,7 @@ from sqlalchemy import Engine, event
 log = logging.getLogger(__name__)
 
 CHANNEL = "merchant_public_page"
+APPLICATION_NAME = "pledge_registry scan listener"  # how it shows in pg_stat_activity
 HEARTBEAT = 1.0      # seconds of silence after which the listener checks its connection
 STALE_AFTER = 3.0    # seconds without a word from the server: stop vouching
 RETRY_MAX = 5.0      # the longest wait between reconnection attempts
@@ -73,6 +74,7 @@ class VersionListener:
         self._thread: threading.Thread | None = None
         self.connections = 0      # successful connections so far (for tests and logs)
         self._heard: list[str] = []
+        self.backend_pid = 0      # the server process of the current connection
 
     # --- the scan's side ---------------------------------------------------------------
 
@@ -201,12 +203,14 @@ class VersionListener:
         # Notifications that arrive during a heartbeat's SELECT come through psycopg's handler.
         self._heard = []
         conn.add_notify_handler(lambda note: self._heard.append(note.payload))
+        conn.execute(f"SET application_name = '{APPLICATION_NAME}'")
         conn.execute(f"LISTEN {CHANNEL}")
         # Healthy only now: every commit from here on is notified on this connection.
         with self._lock:
             self.fd = conn.pgconn.socket
             self.heard_at = time.monotonic()
             self.connections += 1
+            self.backend_pid = conn.info.backend_pid
             self.healthy = True
         return conn
 
@@ -220,8 +224,11 @@ class VersionListener:
             self.draining = True
             if readable:
                 pgconn.consume_input()  # raises when the server closed the connection
-            else:
-                conn.execute("SELECT 1")  # a heartbeat: proves the connection alive
+            # A round trip, as a fence after a wake-up and as a heartbeat after silence: the
+            # server sends every notification committed before this query ahead of its
+            # answer, so a backlog still on its way (a burst of thousands) is read here
+            # before the listener vouches again.
+            conn.execute("SELECT 1")
             self._apply(pgconn)
             self.heard_at = time.monotonic()
             self.draining = False
