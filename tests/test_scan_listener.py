@@ -105,8 +105,10 @@ def kill_listeners(url: str) -> int:
 
 def listeners(url: str) -> int:
     with outside(url) as conn:
-        return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                            "AND application_name = %s", (scan_listener.APPLICATION_NAME,)).fetchone()[0]
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND application_name = %s", (scan_listener.APPLICATION_NAME,)).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def shop() -> tuple[Merchant, Pledge]:
@@ -247,7 +249,7 @@ def monkeypatch_forget(lst: VersionListener) -> Iterator[None]:
     """This process's own commits do not reach the listener (as in another process)."""
     real = lst.forget
     in_thread = threading.current_thread()
-    lst.forget = lambda ids: None if threading.current_thread() is in_thread else real(ids)  # type: ignore[method-assign]
+    lst.forget = lambda ids: None if threading.current_thread() is in_thread else real(ids)  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:

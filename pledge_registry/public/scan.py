@@ -35,10 +35,16 @@ class CachedPage:
     body: bytes
     etag: str
     valid_until: datetime  # the page changes by itself then (a pledge expires, the date turns)
+    # Every header a hit sends, built once with the page: a hit only copies them.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class PageCache:
-    """A bounded LRU of rendered pages, safe across threads of one worker."""
+    """A bounded LRU of rendered pages, shared by the threads of one worker.
+
+    A hit takes no lock: each dict operation is atomic under the GIL, and a page that
+    another thread evicts or replaces meanwhile is still a whole, correct page for its key.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -46,15 +52,17 @@ class PageCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple, now: datetime) -> CachedPage | None:
-        with self._lock:
-            page = self._items.get(key)
-            if page is None:
-                return None
-            if page.valid_until <= now:
-                del self._items[key]
-                return None
+        page = self._items.get(key)
+        if page is None:
+            return None
+        if page.valid_until <= now:
+            self._items.pop(key, None)
+            return None
+        try:
             self._items.move_to_end(key)
+        except KeyError:  # evicted by another thread just now: still a whole page for its key
             return page
+        return page
 
     def put(self, key: tuple, page: CachedPage) -> None:
         with self._lock:
@@ -165,12 +173,16 @@ def page_valid_until(standing: ShopStanding, now: datetime) -> datetime:
 
 
 def cached_render(cache: PageCache, key: tuple, now: datetime,
-                  render: Callable[[], tuple[bytes, datetime]]) -> CachedPage:
+                  render: Callable[[], tuple[bytes, datetime]], mimetype: str) -> CachedPage:
     page = cache.get(key, now)
     if page is None:
         body, valid_until = render()
         etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-        page = CachedPage(body, etag, valid_until)
+        headers = (
+            ("Content-Type", f"{mimetype}; charset=utf-8"), ("ETag", f'"{etag}"'),
+            # Phones must ask again at every scan (a suspension shows at once); a 304 is cheap.
+            ("Cache-Control", "no-cache"), ("Vary", "Cookie"),
+        )
+        page = CachedPage(body, etag, valid_until, headers)
         cache.put(key, page)
     return page
-

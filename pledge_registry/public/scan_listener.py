@@ -263,10 +263,12 @@ class VersionListener:
 def listener(app: Flask, engine: Engine) -> VersionListener | None:
     """This process's listener for the app, started on first use (after a gunicorn fork:
     a parent's thread does not survive into its workers), or None if it is switched off."""
+    if engine.dialect.name != "postgresql":
+        return None
     found = app.extensions.get("scan_listener")
     if found is not None and found.pid == os.getpid() and found.engine is engine:
         return found
-    if not app.config["SCAN_LISTENER"] or engine.dialect.name != "postgresql":
+    if not app.config["SCAN_LISTENER"]:
         return None
     with _creating:
         found = app.extensions.get("scan_listener")
