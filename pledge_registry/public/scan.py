@@ -4,7 +4,9 @@ Peak traffic is many phones scanning the same few badges at once (15 March, mall
 so the page is rendered once per content and served from memory. Correctness rests on
 Merchant.public_version, which every change that alters the page bumps in the same
 transaction: each request reads that one integer (an indexed lookup), so a suspension
-shows at the very next scan in every worker, and nothing stale is served.
+shows at the very next scan. On PostgreSQL the worker's listener (scan_listener.py) knows
+the integer without asking while a trigger's notifications keep it true, and the scan
+asks the database whenever the listener cannot vouch for it.
 """
 
 from __future__ import annotations
