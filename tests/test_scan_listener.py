@@ -330,3 +330,13 @@ def test_a_revocation_shows_at_the_next_scan_in_another_process(app: Any, other_
         assert other_state() == "valid"
     revoke(pledge)
     assert other_state() == "revoked"
+
+
+def test_the_listener_stops_with_its_engine(client: Any, app: Any, database_url: str) -> None:
+    merchant, _ = shop()
+    lst = hot(client, app, merchant.badge_code)
+    assert listeners(database_url) == 1
+    db.engine.dispose()  # as at the end of every test, and at a worker's exit (atexit)
+    assert not lst.running and not lst.healthy
+    wait_for(lambda: listeners(database_url) == 0)
+    assert lst.known(merchant.badge_code) is None
