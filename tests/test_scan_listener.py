@@ -144,15 +144,22 @@ def test_a_revocation_shows_at_the_next_scan_in_this_process(client: Any, app: A
     assert state(client, merchant.badge_code) == "revoked"
 
 
-def test_a_change_made_outside_the_app_shows_at_the_next_scan(client: Any, app: Any, database_url: str,
-                                                              queries: list[str]) -> None:
+def shows_within_the_bound(scan_state: Callable[[], str], committed_at: float) -> None:
+    """The freshness contract for a change committed elsewhere: red within STALE_AFTER of the
+    commit (PostgreSQL normally delivers its notification within milliseconds)."""
+    while scan_state() != "revoked":
+        assert time.monotonic() - committed_at < scan_listener.STALE_AFTER, "stale past the bound"
+        time.sleep(0.001)
+
+
+def test_a_change_made_outside_the_app_shows_within_the_bound(client: Any, app: Any, database_url: str) -> None:
     merchant, pledge = shop()
     lst = hot(client, app, merchant.badge_code)
     with outside(database_url) as conn:
         conn.execute("UPDATE pledge SET status = 'revoked' WHERE id = %s", (pledge.id,))
         conn.execute("UPDATE merchant SET public_version = public_version + 1 WHERE id = %s", (merchant.id,))
-    # Delivered at commit; either not yet applied (unread: the query) or applied (forgotten).
-    assert state(client, merchant.badge_code) == "revoked"
+        committed_at = time.monotonic()
+    shows_within_the_bound(lambda: state(client, merchant.badge_code), committed_at)
     wait_for(lambda: merchant.badge_code not in lst._known or lst._known[merchant.badge_code][1] > 1)
     assert state(client, merchant.badge_code) == "revoked"
 
@@ -315,7 +322,7 @@ def get(port: int, path: str) -> tuple[int, str]:
         conn.close()
 
 
-def test_a_revocation_shows_at_the_next_scan_in_another_process(app: Any, other_server: int,
+def test_a_revocation_shows_in_another_process_within_the_bound(app: Any, other_server: int,
                                                                database_url: str) -> None:
     merchant, pledge = shop()
 
@@ -329,7 +336,7 @@ def test_a_revocation_shows_at_the_next_scan_in_another_process(app: Any, other_
     for _ in range(5):
         assert other_state() == "valid"
     revoke(pledge)
-    assert other_state() == "revoked"
+    shows_within_the_bound(other_state, time.monotonic())
 
 
 def test_the_listener_stops_with_its_engine(client: Any, app: Any, database_url: str) -> None:
