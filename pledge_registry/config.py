@@ -113,6 +113,9 @@ def _database() -> dict[str, Any]:
         # How long a process keeps the deadline settings and holiday table (complaints/deadlines.py).
         "REFERENCE_CACHE_SECONDS": int(os.environ.get("REFERENCE_CACHE_SECONDS", "30")),
         "SCAN_CACHE_SIZE": _env_int("SCAN_CACHE_SIZE", 20000),
+        # PostgreSQL: each worker LISTENs for page-version changes instead of asking the
+        # database at every scan (public/scan_listener.py); off: one query per scan.
+        "SCAN_LISTENER": _env_bool("SCAN_LISTENER", True),
     }
 
 

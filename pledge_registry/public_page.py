@@ -14,6 +14,11 @@ town's name) names them with `merchants`, a WHERE clause on the merchant table.
 
 SQL that bypasses the ORM session (the set-based rating recompute) is invisible to the
 listener: it calls `bump_versions` itself.
+
+On PostgreSQL a trigger on the merchant table notifies every worker's scan listener of a
+bumped version when the transaction commits (public/scan_listener.py); the process that
+commits also drops those merchants from its own listener at once (`_after_commit`), so
+that its next scan never waits for the notification to come back.
 """
 
 from __future__ import annotations
@@ -23,11 +28,12 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import ColumnElement, event, inspect, or_, text, update
 from sqlalchemy.orm import ColumnProperty, Mapper, Session, UOWTransaction
 
 _BUMPED = "public_page_bumped"  # session.info: merchants whose version this flush bumped
+_UNCOMMITTED = "public_page_uncommitted"  # ... and those this transaction bumped so far
 
 
 @dataclass(frozen=True)
@@ -118,10 +124,11 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     if not ids and not wheres:
         return
     _bump(session, ids, wheres)
-    bumped = session.info.setdefault(_BUMPED, set())
-    bumped.update(ids)
-    if wheres:
-        bumped.add(None)  # some merchants, not known by id: expire every loaded one
+    for key in (_BUMPED, _UNCOMMITTED):
+        bumped = session.info.setdefault(key, set())
+        bumped.update(ids)
+        if wheres:
+            bumped.add(None)  # some merchants, not known by id: every one
 
 
 def _after_flush_postexec(session: Session, _context: UOWTransaction) -> None:
@@ -149,6 +156,19 @@ def bump_versions(merchant_ids: Collection[int]) -> None:
         return
     _bump(db.session(), merchant_ids, [])
     _expire_loaded(db.session(), set(merchant_ids))
+    db.session().info.setdefault(_UNCOMMITTED, set()).update(merchant_ids)
+
+
+def _after_commit(session: Session) -> None:
+    bumped = session.info.pop(_UNCOMMITTED, None)
+    if bumped and has_app_context():
+        from .public.scan_listener import forget_committed
+
+        forget_committed(current_app, bumped)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_UNCOMMITTED, None)
 
 
 def init_app(app: Flask) -> None:
@@ -160,3 +180,5 @@ def init_app(app: Flask) -> None:
     if not event.contains(db.session, "after_flush", _after_flush):
         event.listen(db.session, "after_flush", _after_flush)
         event.listen(db.session, "after_flush_postexec", _after_flush_postexec)
+        event.listen(db.session, "after_commit", _after_commit)
+        event.listen(db.session, "after_rollback", _after_rollback)

@@ -4,7 +4,9 @@ Peak traffic is many phones scanning the same few badges at once (15 March, mall
 so the page is rendered once per content and served from memory. Correctness rests on
 Merchant.public_version, which every change that alters the page bumps in the same
 transaction: each request reads that one integer (an indexed lookup), so a suspension
-shows at the very next scan in every worker, and nothing stale is served.
+shows at the very next scan. On PostgreSQL the worker's listener (scan_listener.py) knows
+the integer without asking while a trigger's notifications keep it true, and the scan
+asks the database whenever the listener cannot vouch for it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +29,7 @@ from ..extensions import db
 from ..localtime import LOCAL_TZ, local_today
 from ..models import Merchant, Pledge
 from ..pledges.standing import ShopStanding
+from .scan_listener import listener
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,16 @@ class CachedPage:
     body: bytes
     etag: str
     valid_until: datetime  # the page changes by itself then (a pledge expires, the date turns)
+    # Every header a hit sends, built once with the page: a hit only copies them.
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class PageCache:
-    """A bounded LRU of rendered pages, safe across threads of one worker."""
+    """A bounded LRU of rendered pages, shared by the threads of one worker.
+
+    A hit takes no lock: each dict operation is atomic under the GIL, and a page that
+    another thread evicts or replaces meanwhile is still a whole, correct page for its key.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -44,15 +54,17 @@ class PageCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple, now: datetime) -> CachedPage | None:
-        with self._lock:
-            page = self._items.get(key)
-            if page is None:
-                return None
-            if page.valid_until <= now:
-                del self._items[key]
-                return None
+        page = self._items.get(key)
+        if page is None:
+            return None
+        if page.valid_until <= now:
+            self._items.pop(key, None)
+            return None
+        try:
             self._items.move_to_end(key)
+        except KeyError:  # evicted by another thread just now: still a whole page for its key
             return page
+        return page
 
     def put(self, key: tuple, page: CachedPage) -> None:
         with self._lock:
@@ -107,14 +119,28 @@ def _drop_reader() -> None:
 
 
 def version_of(code: str) -> tuple[int, int] | None:
-    """(merchant id, public_version) for a badge code: the only query of a cached scan.
+    """(merchant id, public_version) for a badge code: the only database work of a cached scan.
 
-    It runs on every scan, so it skips the ORM, SQLAlchemy's statement layer and the pool:
-    one indexed SELECT on the unique badge_code, in autocommit, on this thread's connection.
-    That is what the page cache's correctness rests on: a committed suspension bumps
-    public_version, and the very next scan in any worker sees it.
+    On PostgreSQL, while this worker's listener vouches for what it knows (scan_listener.py),
+    the answer comes from memory. Otherwise one indexed SELECT on the unique badge_code, in
+    autocommit, on this thread's connection: it skips the ORM, SQLAlchemy's statement layer
+    and the pool. Either way a committed suspension bumps public_version and the very next
+    scan sees it.
     """
     engine = db.engine
+    lst = listener(current_app._get_current_object(), engine)  # type: ignore[attr-defined]
+    if lst is not None:
+        found = lst.known(code)
+        if found is not None:
+            return found
+        token = lst.token()  # before the query: a change racing with it is not remembered
+    found = _query_version(engine, code)
+    if lst is not None and found is not None:
+        lst.remember(token, code, *found)
+    return found
+
+
+def _query_version(engine: Engine, code: str) -> tuple[int, int] | None:
     for attempt in (1, 2):
         conn, sql = _reader(engine)
         try:
@@ -149,12 +175,16 @@ def page_valid_until(standing: ShopStanding, now: datetime) -> datetime:
 
 
 def cached_render(cache: PageCache, key: tuple, now: datetime,
-                  render: Callable[[], tuple[bytes, datetime]]) -> CachedPage:
+                  render: Callable[[], tuple[bytes, datetime]], mimetype: str) -> CachedPage:
     page = cache.get(key, now)
     if page is None:
         body, valid_until = render()
         etag = hashlib.blake2b(body, digest_size=12).hexdigest()
-        page = CachedPage(body, etag, valid_until)
+        headers = (
+            ("Content-Type", f"{mimetype}; charset=utf-8"), ("ETag", f'"{etag}"'),
+            # Phones must ask again at every scan (a suspension shows at once); a 304 is cheap.
+            ("Cache-Control", "no-cache"), ("Vary", "Cookie"),
+        )
+        page = CachedPage(body, etag, valid_until, headers)
         cache.put(key, page)
     return page
-

@@ -49,9 +49,7 @@ def _scan_response(code: str, fmt: str) -> Response:
         return render_template("public/unknown_badge.html", code=code[:40]), 404  # type: ignore[return-value]
     merchant_id, version = found
     now = datetime.now(UTC)
-    # The language the page would render in, without building a Babel Locale on a cache hit.
-    lang = select_locale()
-    key = (code, version, lang, fmt)
+    key = (code, version, _scan_language(), fmt)
 
     def render() -> tuple[bytes, datetime]:
         merchant = load_merchant(merchant_id)
@@ -64,17 +62,23 @@ def _scan_response(code: str, fmt: str) -> Response:
                                    terms=terms, generated_at=now).encode()
         return body, page_valid_until(standing, now)
 
-    page = cached_render(_cache(), key, now, render)
-    if request.if_none_match.contains(page.etag):
-        response = Response(status=304)
-    else:
-        mimetype = "application/json" if fmt == "json" else "text/html"
-        response = Response(page.body, mimetype=mimetype)
-    response.set_etag(page.etag)
-    # Phones must ask again at every scan (a suspension shows at once); a 304 is cheap.
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["Vary"] = "Cookie"
-    return response
+    page = cached_render(_cache(), key, now, render, "application/json" if fmt == "json" else "text/html")
+    # The header is parsed only when a phone sends one (most first scans do not).
+    if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains(page.etag):
+        return Response(status=304, headers=[h for h in page.headers if h[0] in _NOT_MODIFIED_HEADERS])
+    return Response(page.body, headers=page.headers)
+
+
+_NOT_MODIFIED_HEADERS = frozenset({"ETag", "Cache-Control", "Vary"})
+
+
+def _scan_language() -> str:
+    """The language the page would render in, without building a Babel Locale on a cache
+    hit, nor parsing a query string or cookies that cannot choose one."""
+    environ = request.environ
+    if not environ.get("QUERY_STRING") and "lang=" not in environ.get("HTTP_COOKIE", ""):
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return select_locale()
 
 
 def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:
