@@ -1,0 +1,150 @@
+"""Every staff list at province scale: server time per page against baselines of the same run.
+
+    python bench/bench_staff_lists.py --db sqlite|postgresql [--rounds 7] [--reseed] [--seed-only]
+
+The data is bench_ratings.py's province (500,000 merchants, of which 41,667 wait for review
+with 125,001 submitted pledges; 1,000,000 complaints over 13 months), copied from its kept
+SQLite seed (`--source`, default bench/.data/ratings.sqlite3, else the shared copy in
+/tmp/seams-base) and given what the staff lists filter by: a supervision station for each
+commercial area (each complaint about a shop in one is that station's), a staff member to
+sign in as, and a station officer, and a share of the open cases assigned to the staff member.
+PostgreSQL (database bench_staff_lists) is seeded from that SQLite file with COPY.
+
+Each list page is requested through the app in this process (Flask's test client, signed
+in through the login form), so the figure is the server's time for the request: the
+queries and the rendering, no network. For each URL: the median of `--rounds` requests,
+after one warm-up request; the rounds alternate between the pages and the baselines:
+
+- `/healthz`, the cheapest request the app answers;
+- a full `SELECT count(*) FROM complaint` on the app's own connection.
+
+Target: every list page under 300 ms. Exit status 1 when one is over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common
+from _common import log
+
+TARGET_MS = 300.0
+SEED_VERSION = 1  # bump when the enrichment below changes
+PASSWORD = "bench-staff-password"
+STAFF_LOGIN = "bench-staff@bureau.example"
+STATION_LOGIN = "bench-station@bureau.example"
+SOURCES = (_common.DATA / "ratings.sqlite3", Path("/tmp/seams-base/bench/.data/ratings.sqlite3"))
+COPIED_TABLES = ("town", "commercial_area", "pledge_template", "supervision_station", "user_account", "merchant",
+                 "pledge", "complaint", "survey_response", "inspection", "penalty")
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+def _enrich() -> None:
+    """Stations, officers and assignments on the copied ratings seed (inside the app context)."""
+    from sqlalchemy import func, select, text
+    from werkzeug.security import generate_password_hash
+
+    from pledge_registry.extensions import db
+    from pledge_registry.models import CommercialArea, Role, SupervisionStation, User
+
+    for area in db.session.scalars(select(CommercialArea).order_by(CommercialArea.id)):
+        db.session.add(SupervisionStation(name=f"监督站 {area.id}", area_id=area.id, active=True))
+    db.session.flush()
+    first_station = db.session.scalar(select(func.min(SupervisionStation.id)))
+    hashed = generate_password_hash(PASSWORD, method="scrypt:16384:8:1")
+    staff = User(email=STAFF_LOGIN, display_name="基准 科员", password_hash=hashed, role=Role.STAFF)
+    station = User(email=STATION_LOGIN, display_name="基准 站员", password_hash=hashed, role=Role.STATION,
+                   station_id=first_station)
+    db.session.add_all([staff, station])
+    db.session.flush()
+    started = time.perf_counter()
+    db.session.execute(text(
+        "UPDATE complaint SET station_id = (SELECT s.id FROM supervision_station s JOIN merchant m "
+        "ON m.area_id = s.area_id WHERE m.id = complaint.merchant_id)"))
+    # A third of the open cases are the staff member's; one case in 40 looks like a duplicate.
+    db.session.execute(text("UPDATE complaint SET assigned_officer_id = :u WHERE status <> 'closed' AND id % 3 = 0"),
+                       {"u": staff.id})
+    db.session.execute(text("UPDATE complaint SET possible_duplicate = :t WHERE id % 40 = 0"), {"t": True})
+    db.session.commit()
+    log(f"  stations and assignments in {time.perf_counter() - started:.1f} s")
+
+
+def _source() -> Path:
+    for path in SOURCES:
+        if path.exists():
+            return path
+    raise SystemExit("no province seed to copy: run bench/bench_ratings.py --scale province --db sqlite first")
+
+
+def prepare(db: str, source: Path, reseed: bool) -> str:
+    """The seeded database for `db`, kept between runs; its URL."""
+    from bench_ratings import SCALES, copy_from_sqlite
+    from bench_ratings import SEED_VERSION as RATINGS_SEED_VERSION
+
+    stamp = {"bench": "staff_lists", "scale": SCALES["province"], "ratings_seed": RATINGS_SEED_VERSION,
+             "seed_version": SEED_VERSION}
+    sqlite_url = _common.database_url("sqlite", "staff_lists")
+    stamp_path = _common._stamp_path(sqlite_url)
+    if reseed or not stamp_path.exists() or json.loads(stamp_path.read_text()) != stamp:
+        _common.drop_database(sqlite_url)
+        target = Path(sqlite_url.removeprefix("sqlite:///"))
+        log(f"copying {source} to {target}")
+        shutil.copyfile(source, target)
+        stamp_path.write_text(json.dumps({**stamp, "enriched": False}))
+    if json.loads(stamp_path.read_text()).get("enriched") is False:
+        # the copy is migrated (prepare_database keeps it: the stamp matches), then enriched
+        _common.prepare_database(sqlite_url, {**stamp, "enriched": False}, lambda: None)
+        _in_app(sqlite_url, _enrich)
+        _common._analyze(sqlite_url)
+        stamp_path.write_text(json.dumps(stamp))
+    _common.prepare_database(sqlite_url, stamp, lambda: None)
+    if db == "sqlite":
+        return sqlite_url
+    url = _common.database_url("postgresql", "staff_lists")
+    sqlite_path = Path(sqlite_url.removeprefix("sqlite:///"))
+    _common.prepare_database(url, stamp, lambda: copy_from_sqlite(sqlite_path, url, COPIED_TABLES), fresh=reseed)
+    return url
+
+
+def _in_app(url: str, fn: Any) -> Any:
+    from pledge_registry import create_app
+    from pledge_registry.extensions import db
+
+    app = create_app(_common.app_config(url))
+    with app.app_context():
+        try:
+            return fn()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--source", type=Path, default=None, help="bench_ratings.py's province SQLite seed")
+    parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--seed-only", action="store_true")
+    args = parser.parse_args(argv)
+    url = prepare(args.db, args.source or _source(), args.reseed)
+    if args.seed_only:
+        return 0
+    return measure(url, args.db, args.rounds)
+
+
+def measure(url: str, db: str, rounds: int) -> int:
+    raise NotImplementedError
+
+
+if __name__ == "__main__":
+    sys.exit(main())
