@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -41,6 +43,7 @@ SEED_VERSION = 1  # bump when the enrichment below changes
 PASSWORD = "bench-staff-password"
 STAFF_LOGIN = "bench-staff@bureau.example"
 STATION_LOGIN = "bench-station@bureau.example"
+ADMIN_LOGIN = "bench-admin@bureau.example"
 SOURCES = (_common.DATA / "ratings.sqlite3", Path("/tmp/seams-base/bench/.data/ratings.sqlite3"))
 COPIED_TABLES = ("town", "commercial_area", "pledge_template", "supervision_station", "user_account", "merchant",
                  "pledge", "complaint", "survey_response", "inspection", "penalty")
@@ -142,8 +145,165 @@ def main(argv: list[str] | None = None) -> int:
     return measure(url, args.db, args.rounds)
 
 
-def measure(url: str, db: str, rounds: int) -> int:
-    raise NotImplementedError
+# --- measuring -----------------------------------------------------------------------------
+
+_NEXT = re.compile(r'<a rel="next" href="([^"]+)"')
+
+
+def _ensure_admin(app: Any) -> None:
+    """An administrator for the admin-only lists (stations); added to a kept database once."""
+    from sqlalchemy import select
+    from werkzeug.security import generate_password_hash
+
+    from pledge_registry.extensions import db
+    from pledge_registry.models import Role, User
+
+    with app.app_context():
+        if db.session.scalar(select(User.id).where(User.email == ADMIN_LOGIN)) is None:
+            db.session.add(User(email=ADMIN_LOGIN, display_name="基准 管理员", role=Role.ADMIN,
+                                password_hash=generate_password_hash(PASSWORD, method="scrypt:16384:8:1")))
+            db.session.commit()
+        db.session.remove()
+
+
+def _signed_in(app: Any, login: str) -> Any:
+    client = app.test_client()
+    response = client.post("/account/login", data={"login": login, "password": PASSWORD})
+    if response.status_code != 302:
+        raise SystemExit(f"could not sign in as {login}: {response.status_code}")
+    return client
+
+
+def _deep(client: Any, path: str, page: int) -> str:
+    """The URL of page `page` of a list, reached as staff reach it: Next, Next, ..."""
+    for _ in range(page - 1):
+        found = _NEXT.search(client.get(path).get_data(as_text=True))
+        if not found:
+            raise SystemExit(f"{path} has fewer than {page} pages")
+        path = found.group(1).replace("&amp;", "&")
+    return path
+
+
+def _pages(app: Any, staff: Any, station: Any, admin: Any) -> list[tuple[str, Any, str]]:
+    """(label, client, URL) of every list page measured."""
+    with app.app_context():
+        ids = _ids()
+    return _urls(staff, station, admin, *ids)
+
+
+def _ids() -> tuple[Any, ...]:
+    from sqlalchemy import func, select
+
+    from pledge_registry.extensions import db
+    from pledge_registry.models import CommercialArea, Complaint, Rating, SupervisionStation
+
+    station_id = db.session.scalar(select(func.min(SupervisionStation.id)))
+    area = db.session.scalar(select(CommercialArea).order_by(CommercialArea.id.desc()).limit(1))
+    case = db.session.scalar(select(Complaint).where(Complaint.status == "accepted").limit(1))
+    rated = db.session.scalar(select(Rating.merchant_id).group_by(Rating.merchant_id)
+                              .order_by(func.count().desc()).limit(1))
+    db.session.remove()
+    return station_id, area.id, area.town_id, case.id, case.tracking_code, rated
+
+
+def _urls(staff: Any, station: Any, admin: Any, station_id: int, area_id: int, town_id: int, case_id: int, code: str,
+          rated: int) -> list[tuple[str, Any, str]]:
+    from datetime import timedelta
+
+    from pledge_registry.localtime import local_today
+
+    month_ago = (local_today() - timedelta(days=30)).isoformat()
+    year_ago = (local_today() - timedelta(days=365)).isoformat()
+    q = "/staff/complaints/"
+    pages = [
+        ("complaints: open", staff, q),
+        ("complaints: all", staff, q + "?status=all"),
+        ("complaints: open, page 200", staff, _deep(staff, q, 200)),
+        ("complaints: all, page 200", staff, _deep(staff, q + "?status=all", 200)),
+        ("complaints: received", staff, q + "?status=received"),
+        ("complaints: closed", staff, q + "?status=closed"),
+        ("complaints: mine", staff, q + "?who=mine"),
+        ("complaints: unassigned", staff, q + "?who=unassigned"),
+        ("complaints: station", staff, f"{q}?station={station_id}"),
+        ("complaints: town", staff, f"{q}?status=all&town={town_id}"),
+        ("complaints: area", staff, f"{q}?area={area_id}"),
+        ("complaints: last 30 days", staff, f"{q}?status=all&from={month_ago}"),
+        ("complaints: one day, a year ago", staff, f"{q}?status=all&from={year_ago}&to={year_ago}"),
+        ("complaints: duplicates", staff, q + "?status=all&duplicates=1"),
+        ("complaints: case number", staff, f"{q}?status=all&q={case_id}"),
+        ("complaints: tracking code", staff, f"{q}?status=all&q={code}"),
+        ("complaints: all filters", staff,
+         f"{q}?station={station_id}&town={town_id}&who=unassigned&from={month_ago}"),
+        ("complaints: station officer", station, q),
+        ("complaints: station officer, page 200", station, _deep(station, q + "?status=all", 200)),
+        ("review queue", staff, "/staff/"),
+        ("review queue: page 200 of each", staff, _deep(staff, "/staff/", 200)),
+        ("review queue: town, kind", staff, f"/staff/?town={town_id}&kind=returns"),
+        ("review queue: search", staff, "/staff/?q=" + "物业"),
+        ("stations", admin, "/staff/complaints/stations"),
+        ("holidays", staff, "/staff/complaints/holidays"),
+        ("nominations", staff, "/staff/nominations"),
+        ("appeals", staff, "/staff/appeals"),
+        ("suspension proposals", staff, "/staff/suspension-proposals"),
+        ("rating history", staff, f"/staff/ratings/shops/{rated}"),
+    ]
+    return pages
+
+
+def measure(url: str, db_name: str, rounds: int) -> int:
+    from sqlalchemy import create_engine, text
+
+    from pledge_registry import create_app
+
+    # No app context is held around the requests: each request has its own, as under gunicorn.
+    app = create_app(_common.app_config(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
+                                         SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False))
+    log(_common.machine())
+    _ensure_admin(app)
+    staff = _signed_in(app, STAFF_LOGIN)
+    station = _signed_in(app, STATION_LOGIN)
+    admin = _signed_in(app, ADMIN_LOGIN)
+    pages = _pages(app, staff, station, admin)
+    timings: dict[str, list[float]] = {label: [] for label, _, _ in pages}
+    timings["baseline: /healthz"] = []
+    timings["baseline: SELECT count(*) FROM complaint"] = []
+    engine = create_engine(url)
+
+    def timed(fn: Any) -> float:
+        started = time.perf_counter()
+        fn()
+        return (time.perf_counter() - started) * 1000
+
+    def get(client: Any, path: str) -> None:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code}")
+
+    def count() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT count(*) FROM complaint")).scalar()
+
+    for _label, client, path in pages:  # warm-up: caches, the planner, the page cache of the OS
+        get(client, path)
+    for _ in range(rounds):
+        timings["baseline: /healthz"].append(timed(lambda: get(staff, "/healthz")))
+        timings["baseline: SELECT count(*) FROM complaint"].append(timed(count))
+        for label, client, path in pages:
+            timings[label].append(timed(lambda c=client, p=path: get(c, p)))
+    engine.dispose()
+
+    medians = {label: statistics.median(values) for label, values in timings.items()}
+    health, full_count = medians.pop("baseline: /healthz"), medians.pop("baseline: SELECT count(*) FROM complaint")
+    print(f"staff lists, province (500,000 merchants, 1,000,000 complaints), {db_name}; median of {rounds} rounds")
+    print(f"  baseline: /healthz                         {health:8.2f} ms")
+    print(f"  baseline: SELECT count(*) FROM complaint   {full_count:8.2f} ms")
+    ok = True
+    for label, ms in medians.items():
+        passed = ms < TARGET_MS
+        ok &= passed
+        print(f"  {label:<42} {ms:8.1f} ms = {ms / health:6.0f} x /healthz = {ms / full_count:5.2f} x the COUNT"
+              f"  [{'ok' if passed else 'OVER'} < {TARGET_MS:.0f} ms]")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
