@@ -195,13 +195,15 @@ def _ids() -> tuple[Any, ...]:
     from sqlalchemy import func, select
 
     from pledge_registry.extensions import db
-    from pledge_registry.models import CommercialArea, Complaint, Rating, SupervisionStation
+    from pledge_registry.models import CommercialArea, Complaint, Merchant, Rating, SupervisionStation
 
     station_id = db.session.scalar(select(func.min(SupervisionStation.id)))
     area = db.session.scalar(select(CommercialArea).order_by(CommercialArea.id.desc()).limit(1))
     case = db.session.scalar(select(Complaint).where(Complaint.status == "accepted").limit(1))
     rated = db.session.scalar(select(Rating.merchant_id).group_by(Rating.merchant_id)
                               .order_by(func.count().desc()).limit(1))
+    if rated is None:  # no rating copied (PostgreSQL): the page of a shop without one
+        rated = db.session.scalar(select(func.min(Merchant.id)))
     db.session.remove()
     return station_id, area.id, area.town_id, case.id, case.tracking_code, rated
 
