@@ -202,7 +202,7 @@ COPIED_TABLES = ("town", "commercial_area", "pledge_template", "user_account", "
                  "survey_response", "inspection", "penalty")
 
 
-def copy_from_sqlite(sqlite_path: Path, url: str) -> None:
+def copy_from_sqlite(sqlite_path: Path, url: str, tables: tuple[str, ...] = COPIED_TABLES) -> None:
     """Seed PostgreSQL with COPY from the SQLite bench database of the same seed.
 
     demo.load_merchants is slow on PostgreSQL: its ORM bulk insert of pledges splits rows
@@ -220,7 +220,7 @@ def copy_from_sqlite(sqlite_path: Path, url: str) -> None:
     source = sqlite3.connect(sqlite_path)
     with psycopg.connect(target) as conn:
         conn.execute("SET TIME ZONE 'UTC'")  # SQLite holds naive UTC timestamps
-        for table in COPIED_TABLES:
+        for table in tables:
             columns = [r[1] for r in source.execute(f'PRAGMA table_info("{table}")')]
             names = ", ".join(f'"{c}"' for c in columns)
             with conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:

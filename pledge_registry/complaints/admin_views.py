@@ -14,12 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import refusals
+from .. import paging, refusals
 from ..extensions import db
 from ..forms import EmptyForm, query_int
-from ..models import CommercialArea, Holiday, SupervisionStation
+from ..models import CommercialArea, Holiday, SupervisionStation, Town
 from ..refusals import conflict
 from ..security import admin_required, security_event, staff_required
 from . import deadlines, settings, staff_bp
@@ -123,8 +124,21 @@ def _is_en() -> bool:
 def _stations_page(form: StationForm | None = None, status: int = 200) -> Any:
     form = form or StationForm(formdata=None)
     form.area_id.choices = _area_choices()
-    stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name)))
-    return render_template("complaints/staff/stations.html", stations=stations, form=form), status
+    query = select(SupervisionStation)
+    town_id = query_int("town", None, 1, 2**31 - 1)
+    active = request.args.get("active", "")
+    active = active if active in ("1", "0") else ""
+    if town_id:
+        query = query.join(CommercialArea, CommercialArea.id == SupervisionStation.area_id) \
+            .where(CommercialArea.town_id == town_id)
+    if active:
+        query = query.where(SupervisionStation.active.is_(active == "1"))
+    page = paging.keyset_page(query, SupervisionStation.id, SupervisionStation.id,
+                              options=(selectinload(SupervisionStation.area),))
+    filters = {k: v for k, v in {"town": town_id, "active": active}.items() if v}
+    towns = list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id)))
+    return render_template("complaints/staff/stations.html", stations=page.items, page=page, form=form,
+                           filters=filters, towns=towns), status
 
 
 def _save_station(form: StationForm, station: SupervisionStation) -> int | None:

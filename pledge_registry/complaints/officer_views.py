@@ -9,23 +9,35 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, and_, case, not_, or_, select
+from sqlalchemy import ColumnElement, and_, false, not_, or_, select
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
-from .. import refusals
+from .. import paging, refusals
 from ..database import utcnow
 from ..extensions import db
-from ..forms import BaseForm, EmptyForm, query_int, query_page
-from ..localtime import local_today
-from ..models import OPEN_STATUSES, Complaint, ComplaintEvent, ComplaintStatus, Role, SupervisionStation, User
+from ..forms import BaseForm, EmptyForm, query_int
+from ..localtime import LOCAL_TZ, local_today
+from ..models import (
+    NEXT_DUE,
+    OPEN_STATUSES,
+    CommercialArea,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Merchant,
+    Role,
+    SupervisionStation,
+    Town,
+    User,
+)
 from ..money import cents_to_yuan, yuan_to_cents
 from ..security import officer_required, security_event
 from . import deadlines, staff_bp, workflow
@@ -34,7 +46,6 @@ from .handling_forms import CloseForm, LinkDuplicateForm, NoteForm, ReassignForm
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
-PER_PAGE = 50
 MAX_ID = 2**31 - 1
 
 DONE = {
@@ -74,12 +85,6 @@ def _refuse(err: workflow.WorkflowError, form: BaseForm, event: str, **log_field
     return refusals.refuse(err, form, REFUSALS, event, **log_fields)
 
 
-def _due_column() -> Any:
-    """The next deadline of a case: acceptance while received, completion afterwards."""
-    return case((Complaint.status == S.RECEIVED, Complaint.acceptance_due_at),
-                else_=Complaint.completion_due_at)
-
-
 def next_due(c: Complaint) -> datetime:
     return c.acceptance_due_at if c.status == S.RECEIVED else c.completion_due_at
 
@@ -101,6 +106,31 @@ def _case_or_404(complaint_id: int) -> Complaint:
 QUEUE_STATUSES = ("open", "all", *(s.value for s in ComplaintStatus))
 
 
+def _day_arg(name: str) -> date | None:
+    """A calendar day (YYYY-MM-DD) from the query string; anything else is no filter."""
+    raw = request.args.get(name, "")
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, LOCAL_TZ)
+
+
+def _case_search(q: str) -> ColumnElement[bool] | None:
+    """A case number ("1234" or "#1234") or a tracking code (dashes and case ignored)."""
+    digits = q.removeprefix("#")
+    if digits.isdigit() and digits.isascii():
+        number = int(digits)
+        return Complaint.id == number if number <= MAX_ID else None
+    code = q.replace("-", "").replace(" ", "").upper()
+    if code.isalnum() and code.isascii():
+        return Complaint.tracking_code == code
+    return None
+
+
 @staff_bp.route("/")
 @officer_required
 def queue():
@@ -109,8 +139,10 @@ def queue():
     who = request.args.get("who", "")
     who = who if who in ("mine", "unassigned") else ""
     station_id = query_int("station", None, 1, MAX_ID) if current_user.is_staff else None
+    town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
+    received_from, received_to = _day_arg("from"), _day_arg("to")
+    q = request.args.get("q", "").strip()[:40]
     duplicates = request.args.get("duplicates") == "1"
-    page = query_page()
 
     query = _scope(select(Complaint))
     if status == "open":
@@ -123,20 +155,40 @@ def queue():
         query = query.where(Complaint.assigned_officer_id.is_(None))
     if station_id:
         query = query.where(Complaint.station_id == station_id)
+    if town_id or area_id:
+        query = query.join(Merchant, Merchant.id == Complaint.merchant_id)
+        if town_id:
+            query = query.where(Merchant.town_id == town_id)
+        if area_id:
+            query = query.where(Merchant.area_id == area_id)
+    if received_from:
+        # A deadline is never before its case was received: the bound on the sort key lets
+        # the queue's index start at the first day instead of scanning up to it.
+        since = _local_midnight(received_from)
+        query = query.where(Complaint.received_at >= since, NEXT_DUE >= since)  # noqa: SIM300 (a column, not a constant)
+    if received_to:
+        query = query.where(Complaint.received_at < _local_midnight(received_to + timedelta(days=1)))
+    if q:
+        found = _case_search(q)
+        query = query.where(found if found is not None else false())
     if duplicates:
         query = query.where(Complaint.possible_duplicate.is_(True))
-    query = query.options(selectinload(Complaint.merchant), selectinload(Complaint.station),
-                          selectinload(Complaint.assigned_officer)).order_by(_due_column(), Complaint.id)
-    pagination = db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    page = paging.keyset_page(query, NEXT_DUE, Complaint.id, options=(
+        selectinload(Complaint.merchant), selectinload(Complaint.station), selectinload(Complaint.assigned_officer)))
     now = utcnow()
-    rows = [(c, next_due(c), c.status != S.CLOSED and is_overdue(next_due(c), now))
-            for c in pagination.items]
+    rows = [(c, next_due(c), c.status != S.CLOSED and is_overdue(next_due(c), now)) for c in page.items]
     stations = list(db.session.scalars(select(SupervisionStation).order_by(SupervisionStation.name))) \
         if current_user.is_staff else []
-    args = {"status": status, "who": who, "station": station_id or "",
+    towns = list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id)))
+    areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id,
+                                                                    CommercialArea.sort_order)))
+    args = {"status": status, "who": who, "station": station_id or "", "town": town_id or "",
+            "area": area_id or "", "from": received_from.isoformat() if received_from else "",
+            "to": received_to.isoformat() if received_to else "", "q": q,
             "duplicates": "1" if duplicates else ""}
-    return render_template("complaints/staff/queue.html", rows=rows, pagination=pagination, stations=stations,
-                           filters=args, statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
+    return render_template("complaints/staff/queue.html", rows=rows, page=page, stations=stations,
+                           towns=towns, areas=areas, filters={k: v for k, v in args.items() if v},
+                           statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
 
 
 def _officer_choices(c: Complaint) -> list[SelectChoice]:

@@ -331,11 +331,6 @@ def decide_appeal(officer: User, appeal: RatingAppeal, uphold: bool, reason: str
     return appeal
 
 
-def open_appeals() -> list[RatingAppeal]:
-    return list(db.session.scalars(select(RatingAppeal).where(RatingAppeal.status == AppealStatus.OPEN)
-                                   .order_by(RatingAppeal.created_at, RatingAppeal.id)))
-
-
 def appeals_of(merchant_id: int) -> list[RatingAppeal]:
     return list(db.session.scalars(select(RatingAppeal).where(RatingAppeal.merchant_id == merchant_id)
                                    .order_by(RatingAppeal.id.desc())))
@@ -406,11 +401,6 @@ def on_complaint_closed(merchant_id: int, now: datetime | None = None) -> list[S
         savepoint.rollback()
         return []
     return created
-
-
-def open_proposals() -> list[SuspensionProposal]:
-    return list(db.session.scalars(select(SuspensionProposal).where(SuspensionProposal.status == "open")
-                                   .order_by(SuspensionProposal.created_at, SuspensionProposal.id)))
 
 
 def decide_proposal(officer: User, proposal: SuspensionProposal, accept: bool, reason: str,

@@ -16,10 +16,21 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from .. import refusals
+from .. import paging, refusals
 from ..extensions import db
 from ..forms import BaseForm
-from ..models import Inspection, Merchant, Penalty, Pledge, RatingAppeal, RatingReply, SuspensionProposal, User
+from ..models import (
+    AppealStatus,
+    Inspection,
+    Merchant,
+    Penalty,
+    Pledge,
+    ProposalStatus,
+    RatingAppeal,
+    RatingReply,
+    SuspensionProposal,
+    User,
+)
 from ..money import yuan_to_cents
 from ..refusals import bad_input, conflict, forbidden
 from ..security import merchant_required, own_shop_or_404, security_event, staff_required
@@ -216,10 +227,12 @@ def remove_reply(reply_id: int):
 @bp.route("/staff/appeals")
 @staff_required
 def appeals():
-    rows = services.open_appeals()
+    page = paging.keyset_page(select(RatingAppeal).where(RatingAppeal.status == AppealStatus.OPEN),
+                              RatingAppeal.created_at, RatingAppeal.id)
+    rows = page.items
     merchants = {m.id: m for m in db.session.scalars(
         select(Merchant).where(Merchant.id.in_({a.merchant_id for a in rows})))} if rows else {}
-    return render_template("compliance/appeals.html", appeals=rows, merchants=merchants)
+    return render_template("compliance/appeals.html", appeals=rows, page=page, merchants=merchants)
 
 
 def _appeal_page(appeal: RatingAppeal, form: AppealDecisionForm | None = None, status: int = 200) -> Any:
@@ -261,7 +274,9 @@ def decide_appeal(appeal_id: int):
 
 def _proposals_page(form: ProposalDecisionForm | None = None, failed_id: int | None = None,
                     status: int = 200) -> Any:
-    proposals = services.open_proposals()
+    page = paging.keyset_page(select(SuspensionProposal).where(SuspensionProposal.status == ProposalStatus.OPEN),
+                              SuspensionProposal.created_at, SuspensionProposal.id)
+    proposals = page.items
     pledges = {p.id: p for p in db.session.scalars(
         select(Pledge).where(Pledge.id.in_({s.pledge_id for s in proposals})))} if proposals else {}
     forms = {s.id: (form if s.id == failed_id and form is not None else ProposalDecisionForm(formdata=None))
@@ -271,7 +286,7 @@ def _proposals_page(form: ProposalDecisionForm | None = None, failed_id: int | N
     for s in recent:
         if s.pledge_id not in pledges:
             pledges[s.pledge_id] = db.session.get_one(Pledge, s.pledge_id)
-    return render_template("compliance/proposals.html", proposals=proposals, pledges=pledges, forms=forms,
+    return render_template("compliance/proposals.html", proposals=proposals, page=page, pledges=pledges, forms=forms,
                            recent=recent, people=_people({s.decided_by_id for s in recent})), status
 
 

@@ -3,6 +3,7 @@
 from ..database import Base, utcnow
 from .accounts import Role, User
 from .complaints import (
+    NEXT_DUE,
     OPEN_STATUSES,
     PROBLEM_TYPES,
     PROPOSAL_KINDS,
@@ -37,6 +38,7 @@ from .pledges import (
     PENDING_STATUSES,
     REFUND_METHODS,
     STANDING_STATUSES,
+    SUBMITTED_AT,
     Pledge,
     PledgeEvent,
     PledgeKind,
@@ -64,6 +66,7 @@ __all__ = [
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
     "MIN_RETURN_DAYS",
+    "NEXT_DUE",
     "OPEN_STATUSES",
     "PENDING_STATUSES",
     "PROBLEM_TYPES",
@@ -72,6 +75,7 @@ __all__ = [
     "REJECT_REASONS",
     "REQUEST_TYPES",
     "STANDING_STATUSES",
+    "SUBMITTED_AT",
     "SURVEY_ANSWERS",
     "WANTS",
     "AppealStatus",

@@ -92,7 +92,10 @@ class RatingAppeal(Base):
     not record the underlying finding."""
 
     __tablename__ = "rating_appeal"
-    __table_args__ = (CheckConstraint(sql_in("status", AppealStatus), name="status"),)
+    __table_args__ = (
+        CheckConstraint(sql_in("status", AppealStatus), name="status"),
+        Index("ix_rating_appeal_status_created", "status", "created_at", "id"),  # the staff list
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
@@ -127,6 +130,7 @@ class SuspensionProposal(Base):
         CheckConstraint(sql_in("status", ProposalStatus), name="status"),
         Index("uq_suspension_proposal_open", "pledge_id", unique=True,
               sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+        Index("ix_suspension_proposal_status_created", "status", "created_at", "id"),  # the staff list
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -44,6 +44,7 @@ class Nomination(Base):
         Index("uq_nomination_live", "merchant_id", "level", unique=True,
               sqlite_where=text(sql_in("status", LIVE_NOMINATION_STATUSES)),
               postgresql_where=text(sql_in("status", LIVE_NOMINATION_STATUSES))),
+        Index("ix_nomination_status_created", "status", "created_at", "id"),  # the staff queue
     )
     # A named unit's title shows on its scan page.
     __public_page__ = PublicPage({"merchant_id", "level", "status", "title_expires_on"}, merchant="merchant_id")

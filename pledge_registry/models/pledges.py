@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    func,
     select,
     text,
 )
@@ -151,6 +152,12 @@ def _signed_on(template_id: int) -> ColumnElement[bool]:
     from .registry import Merchant
 
     return Merchant.id.in_(select(Pledge.merchant_id).where(Pledge.template_id == template_id))
+
+
+# When a pledge began waiting for review: the staff queue's order, served by this index.
+SUBMITTED_AT = func.coalesce(Pledge.submitted_at, Pledge.created_at)
+Index("ix_pledge_status_submitted", Pledge.status, SUBMITTED_AT, Pledge.id)
+Index("ix_pledge_status_kind_submitted", Pledge.status, Pledge.kind, SUBMITTED_AT, Pledge.id)
 
 
 TERM_COLUMNS = (

@@ -97,6 +97,7 @@ class Merchant(Base):
             postgresql_where=text(sql_in("status", LIVE_MERCHANT_STATUSES)),
         ),
         Index("ix_merchant_status_town", "status", "town_id"),
+        Index("ix_merchant_status_created", "status", "created_at", "id"),  # the review queue
     )
     __public_page__ = PublicPage(
         {"badge_code", "shop_name", "legal_name", "credit_code", "address", "town_id", "area_id", "category",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..compliance.services import current_rating
@@ -377,6 +377,14 @@ def review_standing(now: datetime | None = None) -> StandingReview:
 def named_units(level: str | None = None, town_id: int | None = None,
                 today: date | None = None) -> list[Nomination]:
     """Units holding a title now: demonstration units first ("demonstration" < "participant"), by town."""
+    query = named_units_query(level, town_id, today)
+    query = query.order_by(Nomination.level, Merchant.town_id, Merchant.shop_name, Nomination.id)
+    return list(db.session.scalars(query))
+
+
+def named_units_query(level: str | None = None, town_id: int | None = None,
+                      today: date | None = None) -> Select[tuple[Nomination]]:
+    """named_units' rows, unordered (the staff page pages them)."""
     today = today or local_today()
     query = (select(Nomination).join(Merchant, Merchant.id == Nomination.merchant_id)
              .where(Nomination.status == N.APPROVED, Nomination.title_expires_on >= today,
@@ -385,8 +393,7 @@ def named_units(level: str | None = None, town_id: int | None = None,
         query = query.where(Nomination.level == level)
     if town_id:
         query = query.where(Merchant.town_id == town_id)
-    query = query.order_by(Nomination.level, Merchant.town_id, Merchant.shop_name, Nomination.id)
-    return list(db.session.scalars(query))
+    return query
 
 
 def title_of(merchant_id: int, today: date | None = None) -> Nomination | None:
@@ -412,13 +419,16 @@ def events_of(nomination_id: int) -> list[NominationEvent]:
 
 def queue_for(officer: User) -> list[Nomination]:
     """What waits for this officer: their town's new applications, or (city) recommended ones."""
+    return list(db.session.scalars(queue_query(officer).order_by(Nomination.created_at, Nomination.id)))
+
+
+def queue_query(officer: User) -> Select[tuple[Nomination]]:
+    """queue_for's rows, unordered (the staff page pages them)."""
     town = officer_town_id(officer)
     if town is not None:
-        query = (select(Nomination).join(Merchant, Merchant.id == Nomination.merchant_id)
-                 .where(Nomination.status == N.SUBMITTED, Merchant.town_id == town))
-    else:
-        query = select(Nomination).where(Nomination.status == N.TOWN_APPROVED)
-    return list(db.session.scalars(query.order_by(Nomination.created_at, Nomination.id)))
+        return (select(Nomination).join(Merchant, Merchant.id == Nomination.merchant_id)
+                .where(Nomination.status == N.SUBMITTED, Merchant.town_id == town))
+    return select(Nomination).where(Nomination.status == N.TOWN_APPROVED)
 
 
 def flagged_units() -> list[Nomination]:

@@ -10,8 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from .. import refusals
+from .. import paging, refusals
 from ..extensions import db
 from ..forms import BaseForm, EmptyForm, query_int
 from ..models import Merchant, Nomination, Town, User
@@ -154,10 +155,18 @@ def withdraw(nomination_id: int):
 @bp.route("/staff/nominations")
 @staff_required
 def queue():
+    level = request.args.get("level", "")
+    level = level if level in rules.LEVELS else ""
+    town_filter = query_int("town", None, 1)
+    waiting = paging.keyset_page(services.queue_query(current_user), Nomination.created_at, Nomination.id,
+                                 prefix="waiting_", options=(selectinload(Nomination.merchant),))
+    named = paging.keyset_page(services.named_units_query(level or None, town_filter), Nomination.id,
+                               Nomination.id, prefix="named_", options=(selectinload(Nomination.merchant),))
+    filters = {k: v for k, v in {"level": level, "town": town_filter}.items() if v}
     return render_template(
-        "nominations/queue.html", waiting=services.queue_for(current_user), flagged=services.flagged_units(),
-        named=services.named_units(), town_id=services.officer_town_id(current_user),
-        towns={t.id: t for t in db.session.scalars(select(Town))},
+        "nominations/queue.html", waiting=waiting, flagged=services.flagged_units(), named=named,
+        town_id=services.officer_town_id(current_user), filters=filters, levels=rules.LEVELS,
+        towns={t.id: t for t in db.session.scalars(select(Town).order_by(Town.sort_order, Town.id))},
     )
 
 

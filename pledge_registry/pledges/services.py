@@ -238,12 +238,6 @@ def expire_due(now: datetime | None = None) -> int:
     return len(due)
 
 
-def review_queue() -> list[Pledge]:
-    return list(db.session.scalars(
-        select(Pledge).where(Pledge.status == S.SUBMITTED).order_by(Pledge.submitted_at)
-    ))
-
-
 def new_template_version(admin: User, kind: str, title_zh: str, body_zh: str,
                          title_en: str, body_en: str) -> PledgeTemplate:
     """An edit of a template is its next version; signed pledges keep theirs."""
@@ -273,7 +267,6 @@ __all__ = [
     "latest_template",
     "new_template_version",
     "renew",
-    "review_queue",
     "sign",
     "submit",
     "withdraw",

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, select, text
+from sqlalchemy import Row, Select, bindparam, or_, select, text
 
 from ..database import UTCDateTime
 from ..domain import DomainError
@@ -277,6 +277,20 @@ def current_grades(merchant_ids: Sequence[int]) -> dict[int, str]:
     return dict(db.session.execute(
         select(Rating.merchant_id, Rating.grade)
         .where(Rating.merchant_id.in_(list(merchant_ids)), Rating.is_current)).tuples().all())
+
+
+def history_query(merchant_id: int) -> Select[tuple[Rating]]:
+    """The merchant's ratings, unordered (the pages order them newest first)."""
+    return select(Rating).where(Rating.merchant_id == merchant_id)
+
+
+def rating_before(rating: Rating) -> Rating | None:
+    """The merchant's rating just older than `rating` (what it moved from)."""
+    return db.session.scalar(
+        select(Rating).where(Rating.merchant_id == rating.merchant_id,
+                             Rating.computed_at <= rating.computed_at,
+                             or_(Rating.computed_at < rating.computed_at, Rating.id < rating.id))
+        .order_by(Rating.computed_at.desc(), Rating.id.desc()).limit(1))
 
 
 def history(merchant_id: int, limit: int = 100) -> list[Rating]:

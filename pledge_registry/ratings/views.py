@@ -18,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from .. import refusals
+from .. import paging, refusals
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import Merchant, MerchantStatus, Rating
@@ -156,11 +156,12 @@ def cap_sentences(breakdown: dict) -> list[str]:
     return out
 
 
-def history_rows(rows: list[Rating]) -> list[dict]:
-    """Newest first, each with what moved since the rating before it."""
+def history_rows(rows: list[Rating], older: Rating | None = None) -> list[dict]:
+    """Newest first, each with what moved since the rating before it (`older`: the one
+    before the last of `rows`, when they are a page of a longer history)."""
     out = []
     for i, row in enumerate(rows):
-        previous = rows[i + 1] if i + 1 < len(rows) else None
+        previous = rows[i + 1] if i + 1 < len(rows) else older
         moves = []
         if previous is not None:
             before = {f["key"]: f["points"] for f in previous.breakdown.get("factors", [])}
@@ -219,6 +220,14 @@ def _optional_url(endpoint: str, **values: Any) -> str | None:
         return None
 
 
+def _history(merchant: Merchant) -> dict[str, Any]:
+    """A page of the merchant's rating history, newest first."""
+    page = paging.keyset_page(services.history_query(merchant.id), Rating.computed_at, Rating.id,
+                              descending=True, count=False)
+    older = services.rating_before(page.items[-1]) if page.items and page.next_args else None
+    return {"history": history_rows(page.items, older), "history_page": page}
+
+
 @bp.route("/portal/shops/<int:merchant_id>/rating")
 @merchant_required
 def shop_rating(merchant_id: int):
@@ -226,7 +235,7 @@ def shop_rating(merchant_id: int):
     merchant = own_shop_or_404(merchant_id)
     return render_template(
         "ratings/shop.html", **_page_context(merchant), staff_view=False,
-        history=history_rows(services.history(merchant.id)),
+        **_history(merchant),
         appeal_url=_optional_url("compliance.appeal_rating", merchant_id=merchant.id),
         reply_url=_optional_url("compliance.reply", merchant_id=merchant.id))
 
@@ -236,7 +245,7 @@ def shop_rating(merchant_id: int):
 def staff_shop_rating(merchant_id: int):
     merchant = db.get_or_404(Merchant, merchant_id)
     return render_template("ratings/shop.html", **_page_context(merchant), staff_view=True,
-                           history=history_rows(services.history(merchant.id)), appeal_url=None, reply_url=None)
+                           **_history(merchant), appeal_url=None, reply_url=None)
 
 
 # A RatingError's detail (what exactly is invalid) follows the message (refusals.message).

@@ -18,11 +18,12 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import refusals, uscc
+from .. import paging, refusals, uscc
 from ..domain import DomainError
 from ..extensions import db
-from ..forms import BaseForm
+from ..forms import BaseForm, query_int
 from ..models import (
+    SUBMITTED_AT,
     Merchant,
     MerchantEvent,
     MerchantStatus,
@@ -31,6 +32,7 @@ from ..models import (
     PledgeKind,
     PledgeStatus,
     PledgeTemplate,
+    Town,
     User,
 )
 from ..pledges import services as pledge_services
@@ -113,18 +115,36 @@ def _search(q: str) -> list[Merchant]:
     ))
 
 
+MAX_ID = 2**31 - 1
+
+
 @bp.route("/")
 @staff_required
 def queue():
+    """Registrations and pledges waiting, oldest first, each list paged on its own."""
     now = datetime.now(UTC)
-    shops = db.session.scalars(
-        select(Merchant).where(Merchant.status == MerchantStatus.PENDING)
-        .order_by(Merchant.created_at, Merchant.id))
-    shop_rows = [(m, _age(m.created_at, now)) for m in shops]
-    pledge_rows = [(p, _age(p.submitted_at or p.created_at, now)) for p in pledge_services.review_queue()]
+    town_id = query_int("town", None, 1, MAX_ID)
+    kind = request.args.get("kind", "")
+    kind = kind if kind in tuple(PledgeKind) else ""
+    shops_query = select(Merchant).where(Merchant.status == MerchantStatus.PENDING)
+    pledges_query = select(Pledge).where(Pledge.status == S.SUBMITTED)
+    if town_id:
+        shops_query = shops_query.where(Merchant.town_id == town_id)
+        pledges_query = pledges_query.join(Merchant, Merchant.id == Pledge.merchant_id) \
+            .where(Merchant.town_id == town_id)
+    if kind:
+        pledges_query = pledges_query.where(Pledge.kind == kind)
+    shops = paging.keyset_page(shops_query, Merchant.created_at, Merchant.id, prefix="shops_")
+    pledges = paging.keyset_page(pledges_query, SUBMITTED_AT, Pledge.id, prefix="pledges_",
+                                 options=(selectinload(Pledge.merchant),))
+    shop_rows = [(m, _age(m.created_at, now)) for m in shops.items]
+    pledge_rows = [(p, _age(p.submitted_at or p.created_at, now)) for p in pledges.items]
     q = request.args.get("q", "").strip()[:50]
     results = _search(q) if q else None
+    filters = {k: v for k, v in {"town": town_id, "kind": kind, "q": q}.items() if v}
     return render_template("staff/queue.html", shop_rows=shop_rows, pledge_rows=pledge_rows, q=q,
+                           shops=shops, pledges=pledges, filters=filters, kinds=tuple(PledgeKind),
+                           towns=list(db.session.scalars(select(Town).order_by(Town.sort_order, Town.id))),
                            results=results, search_limit=SEARCH_LIMIT)
 
 
