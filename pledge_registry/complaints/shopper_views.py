@@ -15,13 +15,14 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from .. import refusals
 from ..extensions import db, limiter
 from ..localtime import local_today
-from ..models import Complaint, ComplaintPhoto, ComplaintStatus, Merchant, MerchantStatus, Outcome, SurveyResponse
+from ..models import Complaint, ComplaintPhoto, ComplaintStatus, MerchantStatus, Outcome, SurveyResponse
 from ..refusals import bad_input, conflict
+from ..search.directory import DirectoryQuery, search_directory
 from ..security import no_store, public, security_event
 from ..sqlite_tuning import read_phase
 from . import deadlines, filing, uploads, workflow
@@ -165,14 +166,8 @@ def _record(form: ComplaintForm, plan: filing.ComplaintPlan) -> int | None:
 def choose_merchant() -> str:
     """Find the shop when there is no badge to scan."""
     q = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:50]
-    results: list[Merchant] = []
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        results = list(db.session.scalars(
-            select(Merchant).where(Merchant.status == MerchantStatus.APPROVED,
-                                   or_(Merchant.shop_name.like(pattern, escape="\\"),
-                                       Merchant.legal_name.like(pattern, escape="\\")))
-            .order_by(Merchant.shop_name, Merchant.id).limit(SEARCH_RESULTS)))
+    # The directory's own search (approved shops only), its first page.
+    results = search_directory(DirectoryQuery(text=q), 1, SEARCH_RESULTS).items if q else []
     return render_template("complaints/shopper/choose_merchant.html", q=q, results=results)
 
 
