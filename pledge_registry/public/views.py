@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Response, current_app, jsonify, render_template, request
+from flask_login import current_user
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from sqlalchemy import select
 
 from ..extensions import db
@@ -51,18 +53,24 @@ def _scan_response(code: str, fmt: str) -> Response:
     now = datetime.now(UTC)
     key = (code, version, _scan_language(), fmt)
 
-    def render() -> tuple[bytes, datetime]:
+    def render(shared: bool = True) -> tuple[bytes, datetime]:
         merchant = load_merchant(merchant_id)
         standing = shop_standing(merchant, now)
         if fmt == "json":
             body = current_app.json.dumps(_scan_facts(merchant, standing, now)).encode()
         else:
             terms = {p.id: terms_of(p) for _, p, _ in standing.pledges}
+            # The shared copy is every anonymous visitor's: no one's header or messages in it.
             body = render_template("public/scan.html", merchant=merchant, standing=standing,
-                                   terms=terms, generated_at=now).encode()
+                                   terms=terms, generated_at=now, public_shell=shared).encode()
         return body, page_valid_until(standing, now)
 
-    page = cached_render(_cache(), key, now, render, "application/json" if fmt == "json" else "text/html")
+    mimetype = "application/json" if fmt == "json" else "text/html"
+    if fmt != "json" and _signed_in():
+        # A signed-in visitor's page carries their own header (menu, sign-out token): never
+        # the shared copy, and never kept.
+        return Response(render(shared=False)[0], mimetype=mimetype)
+    page = cached_render(_cache(), key, now, render, mimetype)
     # The header is parsed only when a phone sends one (most first scans do not).
     if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains(page.etag):
         return Response(status=304, headers=[h for h in page.headers if h[0] in _NOT_MODIFIED_HEADERS])
@@ -70,6 +78,17 @@ def _scan_response(code: str, fmt: str) -> Response:
 
 
 _NOT_MODIFIED_HEADERS = frozenset({"ETag", "Cache-Control", "Vary"})
+
+
+def _signed_in() -> bool:
+    """Whether this scan comes from a signed-in user. Most scans carry no session or
+    remember cookie at all, and then the user is not loaded."""
+    cookies = request.environ.get("HTTP_COOKIE", "")
+    config = current_app.config
+    remember = config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE)
+    if config["SESSION_COOKIE_NAME"] not in cookies and remember not in cookies:
+        return False
+    return bool(current_user.is_authenticated)
 
 
 def _scan_language() -> str:
