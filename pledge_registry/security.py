@@ -98,6 +98,24 @@ def no_store(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+# How long the cache in front of the app (the sample nginx) may keep a page marked
+# micro_cached: this is the freshness bound that the README states.
+MICRO_CACHE_SECONDS = 1
+
+
+def micro_cached(view: F) -> F:
+    """Mark a public view whose anonymous answer is the same for every visitor with the same
+    URL and language, so the proxy may keep it for MICRO_CACHE_SECONDS (see `_headers`)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g.micro_cached = True
+        return view(*args, **kwargs)
+
+    wrapped.micro_cached = True  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
 class Anonymous(AnonymousUserMixin):
     is_staff = False
     is_admin = False
@@ -166,9 +184,27 @@ def _headers(response: Response) -> Response:
     signed_in = current_user.is_authenticated if current_user else False
     if signed_in or g.get("no_store"):
         response.headers["Cache-Control"] = "no-store"
-    elif "Cache-Control" not in response.headers:
+        response.headers.pop("X-Accel-Expires", None)
+        return response
+    if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-cache"
+    if _proxy_may_keep(response):
+        # Only the proxy reads X-Accel-Expires (nginx drops it before the phone sees it):
+        # phones still ask again at every scan, the proxy answers them for a second.
+        response.headers["X-Accel-Expires"] = str(MICRO_CACHE_SECONDS)
     return response
+
+
+def _proxy_may_keep(response: Response) -> bool:
+    """Whether this anonymous answer may be shared by the proxy: only from a micro_cached
+    view, only a page or a "no such badge", never one that sets a cookie (a language switch,
+    a session that just began) or that a view marked private."""
+    if not g.get("micro_cached") or response.status_code not in (200, 404):
+        return False
+    if "Set-Cookie" in response.headers or session.modified:
+        return False
+    cache_control = response.headers.get("Cache-Control", "")
+    return "private" not in cache_control and "no-store" not in cache_control
 
 
 def init_app(app: Flask) -> None:
