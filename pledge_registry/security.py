@@ -99,8 +99,11 @@ def no_store(view: F) -> F:
 
 
 # How long the cache in front of the app (the sample nginx) may keep a page marked
-# micro_cached: this is the freshness bound that the README states.
+# micro_cached. nginx counts it in whole seconds of its clock, so a page kept at 12:00:00.9
+# is served until 12:00:01.999: a decision shows at every scan within FRESHNESS_SECONDS of its
+# commit, the bound that the README states.
 MICRO_CACHE_SECONDS = 1
+FRESHNESS_SECONDS = MICRO_CACHE_SECONDS + 1
 
 
 def micro_cached(view: F) -> F:
@@ -191,7 +194,11 @@ def _headers(response: Response) -> Response:
     if _proxy_may_keep(response):
         # Only the proxy reads X-Accel-Expires (nginx drops it before the phone sees it):
         # phones still ask again at every scan, the proxy answers them for a second.
+        # Before Cache-Control: nginx before 1.23 reads the headers in order, and a no-cache
+        # seen first would make it ignore the X-Accel-Expires that follows.
+        cache_control = response.headers.pop("Cache-Control")
         response.headers["X-Accel-Expires"] = str(MICRO_CACHE_SECONDS)
+        response.headers["Cache-Control"] = cache_control
     return response
 
 
