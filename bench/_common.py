@@ -254,7 +254,8 @@ DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
-def nginx_config(port: int, upstreams: list[str], work: Path, server_extra: str = "") -> str:
+def nginx_config(port: int, upstreams: list[str], work: Path, server_extra: str = "",
+                 worker_processes: str = "1") -> str:
     """deploy/nginx.conf made runnable here: its upstream pointed at `upstreams`, its cache and
     temp files under `work`, its site served on 127.0.0.1:`port` without TLS, the other servers
     (the 444 catch-all, the HTTP redirect) left out. Everything else (the locations, the cache
@@ -278,7 +279,7 @@ def nginx_config(port: int, upstreams: list[str], work: Path, server_extra: str 
     temp = "\n".join(f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi",
                                                                          "uwsgi", "scgi"))
     return f"""{user}
-worker_processes 1;
+worker_processes {worker_processes};
 pid {work / "nginx.pid"};
 error_log {work / "error.log"} warn;
 daemon off;
@@ -303,6 +304,7 @@ class Nginx:
     upstreams: list[str]
     work: Path
     server_extra: str = ""
+    worker_processes: str = "1"
     port: int = 0
     process: subprocess.Popen | None = None
     host: str = "pledge.example.gov.cn"  # the sample's server_name
@@ -317,7 +319,8 @@ class Nginx:
         self.port = self.port or free_port()
         self.work.mkdir(parents=True, exist_ok=True)
         conf = self.work / "nginx.conf"
-        conf.write_text(nginx_config(self.port, self.upstreams, self.work, self.server_extra), encoding="utf-8")
+        conf.write_text(nginx_config(self.port, self.upstreams, self.work, self.server_extra,
+                                                self.worker_processes), encoding="utf-8")
         check = subprocess.run([NGINX, "-t", "-q", "-p", str(self.work), "-e", "stderr", "-c", str(conf)],
                                capture_output=True, text=True, check=False)
         if check.returncode:
