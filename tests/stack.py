@@ -62,15 +62,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 class Phone:
-    """A browser reaching the site through nginx, keeping its own cookies."""
+    """A browser reaching the site through nginx (or one app server directly, as a proxy
+    would), with the sample's Host and cookies of its own."""
 
-    def __init__(self, nginx: Nginx) -> None:
-        self.base, self.host = nginx.base, nginx.host
+    def __init__(self, to: Nginx | Server) -> None:
+        self.base, self.host = to.base, "pledge.example.gov.cn"
         self.cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
-    def request(self, path: str, data: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Answer:
-        body = urllib.parse.urlencode(data).encode() if data is not None else None
+    def request(self, path: str, data: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Answer:
+        body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
         req = urllib.request.Request(self.base + path, data=body, headers={"Host": self.host, **(headers or {})})
         try:
             with self._opener.open(req, timeout=15) as response:
@@ -81,7 +82,7 @@ class Phone:
     def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
         return self.request(path, headers=headers)
 
-    def form_post(self, path: str, data: dict[str, str], form_path: str | None = None) -> Answer:
+    def form_post(self, path: str, data: dict[str, Any], form_path: str | None = None) -> Answer:
         """POST a form with the CSRF token the form's page gave this phone."""
         page = self.get(form_path or path)
         token = csrf_token_in(page.text)
