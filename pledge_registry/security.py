@@ -99,12 +99,13 @@ def no_store(view: F) -> F:
 
 
 # How long the cache in front of the app (the sample nginx) may keep a page marked
-# micro_cached. The bound that the README states, FRESHNESS_SECONDS, adds two seconds to it:
+# micro_cached. The bound that the README states, FRESHNESS_SECONDS, adds three seconds to it:
 # nginx counts the 1 s in whole seconds of its clock (a page kept at 12:00:00.9 is served
 # until 12:00:01.999), and while one scan fetches an expired page the others get the copy
-# nginx holds, which it drops once nobody scanned it for a second (`inactive=1s`).
+# nginx holds, which it drops once nobody scanned it for 1-2 s (`inactive=2s`, also counted
+# in whole seconds; 1s would drop a page scanned all the time at each turn of the second).
 MICRO_CACHE_SECONDS = 1
-FRESHNESS_SECONDS = MICRO_CACHE_SECONDS + 2
+FRESHNESS_SECONDS = MICRO_CACHE_SECONDS + 3
 
 
 def micro_cached(view: F) -> F:

@@ -2,7 +2,7 @@
 nginx running deploy/nginx.conf (its locations, cache directives and snippets unchanged; only
 the port and the temp paths are the test's own).
 
-A decision shows at every scan within FRESHNESS_SECONDS (3 s) of its commit, a crowd's second
+A decision shows at every scan within FRESHNESS_SECONDS (4 s) of its commit, a crowd's second
 scan is served by nginx, and a signed-in answer is never served from or stored in the cache.
 """
 
