@@ -4,6 +4,8 @@
   (SQLite file under bench/.data/, or a PostgreSQL database on 127.0.0.1), kept between
   runs and reused when its stamp says it was seeded the same way.
 - `Server`: gunicorn on a free 127.0.0.1 port with N workers, waited for on /healthz.
+- `Nginx`: nginx on a free 127.0.0.1 port in front of one or more of those servers, with the
+  sample deployment's own configuration (deploy/nginx.conf and the snippets it includes).
 - `run_wrk(...)`: wrk against that server (127.0.0.1 only, bounded in time), its
   requests/s, latency percentiles and non-2xx count parsed from a Lua `done` hook.
 
@@ -241,6 +243,110 @@ class Server:
             os.killpg(self.process.pid, signal.SIGTERM)  # gunicorn's own group (new session)
             try:
                 self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+# --- nginx ---------------------------------------------------------------------------------
+
+DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def nginx_config(port: int, upstreams: list[str], work: Path, server_extra: str = "",
+                 worker_processes: str = "1") -> str:
+    """deploy/nginx.conf made runnable here: its upstream pointed at `upstreams`, its cache and
+    temp files under `work`, its site served on 127.0.0.1:`port` without TLS, the other servers
+    (the 444 catch-all, the HTTP redirect) left out. Everything else (the locations, the cache
+    directives and the snippets they include) is the sample deployment's own text."""
+    text = DEPLOY_NGINX.read_text(encoding="utf-8")
+    main_at = text.index("server {\n    listen 443 ssl http2;")
+    top, main = text[:text.index("server {")], text[main_at:]
+    servers = " ".join(f"server {u};" for u in upstreams)
+    top, n = re.subn(r"^upstream pledge_registry \{.*\}$", f"upstream pledge_registry {{ {servers} keepalive 32; }}",
+                     top, flags=re.M)
+    assert n == 1, "deploy/nginx.conf has no one-line upstream pledge_registry"
+    top = top.replace("/var/cache/nginx/pledge_registry", str(work / "cache"))
+    main = main.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
+    main = "\n".join(line for line in main.splitlines() if "ssl_certificate" not in line)
+    main = main.replace("    server_name pledge.example.gov.cn;\n",
+                        "    server_name pledge.example.gov.cn;\n" + server_extra, 1)
+    site = (top + main).replace("/srv/pledge_registry", str(ROOT))
+    # Worker processes run as this user: as root, nginx would switch them to one that
+    # cannot write the temp directory.
+    user = f"user {os.environ.get('USER', 'root')};" if os.geteuid() == 0 else ""
+    temp = "\n".join(f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi",
+                                                                         "uwsgi", "scgi"))
+    return f"""{user}
+worker_processes {worker_processes};
+pid {work / "nginx.pid"};
+error_log {work / "error.log"} warn;
+daemon off;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+{temp}
+{site}
+}}
+"""
+
+
+@dataclass
+class Nginx:
+    """nginx serving the sample site on 127.0.0.1 in front of `upstreams`; a context manager.
+
+    `server_extra` adds server-level lines (the tests' X-Cache-Status header, the
+    benchmark's static copy of a page)."""
+
+    upstreams: list[str]
+    work: Path
+    server_extra: str = ""
+    worker_processes: str = "1"
+    port: int = 0
+    process: subprocess.Popen | None = None
+    host: str = "pledge.example.gov.cn"  # the sample's server_name
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Nginx:
+        if NGINX is None:
+            raise RuntimeError("nginx is not installed (apt-get install -y nginx)")
+        self.port = self.port or free_port()
+        self.work.mkdir(parents=True, exist_ok=True)
+        conf = self.work / "nginx.conf"
+        conf.write_text(nginx_config(self.port, self.upstreams, self.work, self.server_extra,
+                                                self.worker_processes), encoding="utf-8")
+        check = subprocess.run([NGINX, "-t", "-q", "-p", str(self.work), "-e", "stderr", "-c", str(conf)],
+                               capture_output=True, text=True, check=False)
+        if check.returncode:
+            raise RuntimeError(f"nginx refuses the generated configuration:\n{check.stderr}")
+        self.process = subprocess.Popen([NGINX, "-p", str(self.work), "-e", str(self.work / "error.log"),
+                                         "-c", str(conf)], start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited with {self.process.returncode}:\n{self.errors()}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"nginx did not listen within 10 s:\n{self.errors()}")
+
+    def errors(self) -> str:
+        log_path = self.work / "error.log"
+        return log_path.read_text(errors="replace")[-4000:] if log_path.exists() else ""
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: workers finish, then exit
+            try:
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()

@@ -2,6 +2,7 @@
 
     python bench/bench_scan.py --scale city|province --db sqlite|postgresql \
         [--workers 2] [--duration 10] [--connections 32] [--worker-class gthread --threads 4]
+    python bench/bench_scan.py --through-nginx [--db ...]   # the deployed stack: bench/bench_stack.py
 
 Seeds a city (10,000 merchants) or a province (500,000) once, into bench/.data/ (SQLite) or
 the database bench_scan_<scale> on 127.0.0.1:5432 (PostgreSQL), and keeps it for reruns.
@@ -147,6 +148,10 @@ def summarise(name: str, runs: list, trivial_runs: list) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if "--through-nginx" in (sys.argv[1:] if argv is None else argv):
+        import bench_stack
+
+        return bench_stack.main(argv)
     args = parse_args(argv)
     count = SCALES[args.scale]
     url = _common.database_url(args.db, f"scan_{args.scale}")

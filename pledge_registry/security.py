@@ -98,6 +98,29 @@ def no_store(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+# How long the cache in front of the app (the sample nginx) may keep a page marked
+# micro_cached. The bound that the README states, FRESHNESS_SECONDS, adds three seconds to it:
+# nginx counts the 1 s in whole seconds of its clock (a page kept at 12:00:00.9 is served
+# until 12:00:01.999), and while one scan fetches an expired page the others get the copy
+# nginx holds, which it drops once nobody scanned it for 1-2 s (`inactive=2s`, also counted
+# in whole seconds; 1s would drop a page scanned all the time at each turn of the second).
+MICRO_CACHE_SECONDS = 1
+FRESHNESS_SECONDS = MICRO_CACHE_SECONDS + 3
+
+
+def micro_cached(view: F) -> F:
+    """Mark a public view whose anonymous answer is the same for every visitor with the same
+    URL and language, so the proxy may keep it for MICRO_CACHE_SECONDS (see `_headers`)."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        g.micro_cached = True
+        return view(*args, **kwargs)
+
+    wrapped.micro_cached = True  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
 class Anonymous(AnonymousUserMixin):
     is_staff = False
     is_admin = False
@@ -166,9 +189,31 @@ def _headers(response: Response) -> Response:
     signed_in = current_user.is_authenticated if current_user else False
     if signed_in or g.get("no_store"):
         response.headers["Cache-Control"] = "no-store"
-    elif "Cache-Control" not in response.headers:
+        response.headers.pop("X-Accel-Expires", None)
+        return response
+    if "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-cache"
+    if _proxy_may_keep(response):
+        # Only the proxy reads X-Accel-Expires (nginx drops it before the phone sees it):
+        # phones still ask again at every scan, the proxy answers them for a second.
+        # Before Cache-Control: nginx before 1.23 reads the headers in order, and a no-cache
+        # seen first would make it ignore the X-Accel-Expires that follows.
+        cache_control = response.headers.pop("Cache-Control")
+        response.headers["X-Accel-Expires"] = str(MICRO_CACHE_SECONDS)
+        response.headers["Cache-Control"] = cache_control
     return response
+
+
+def _proxy_may_keep(response: Response) -> bool:
+    """Whether this anonymous answer may be shared by the proxy: only from a micro_cached
+    view, only a page or a "no such badge", never one that sets a cookie (a language switch,
+    a session that just began) or that a view marked private."""
+    if not g.get("micro_cached") or response.status_code not in (200, 404):
+        return False
+    if "Set-Cookie" in response.headers or session.modified:
+        return False
+    cache_control = response.headers.get("Cache-Control", "")
+    return "private" not in cache_control and "no-store" not in cache_control
 
 
 def init_app(app: Flask) -> None:

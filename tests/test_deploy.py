@@ -36,3 +36,31 @@ def test_nginx_drops_unknown_hosts() -> None:
     assert "listen 80 default_server;" in default and "listen 443 ssl default_server;" in default
     assert "return 444;" in default
     assert "pledge.example.gov.cn" not in default
+
+
+def test_nginx_keeps_pages_by_the_cookies_the_app_reads() -> None:
+    """The micro-cache's key and bypass name the app's own cookies, and the sample includes
+    the snippets that the tests of the deployed stack run (one source for both)."""
+    from pledge_registry.config import load
+    from pledge_registry.i18n import LANG_COOKIE
+
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    proxy = (ROOT / "deploy" / "nginx" / "pledge-proxy.conf").read_text(encoding="utf-8")
+    http = (ROOT / "deploy" / "nginx" / "pledge-cache-http.conf").read_text(encoding="utf-8")
+    assert "include /srv/pledge_registry/deploy/nginx/pledge-cache-http.conf;" in nginx
+    assert nginx.count("include /srv/pledge_registry/deploy/nginx/pledge-proxy.conf;") == 2
+    assert "keys_zone=pledge_pages:" in nginx and "proxy_cache pledge_pages;" in proxy
+    for directive in ("proxy_cache_lock on;", "proxy_cache_use_stale updating;"):
+        assert directive in proxy
+    directives = "\n".join(line for line in proxy.splitlines() if not line.lstrip().startswith("#"))
+    assert "proxy_cache_valid" not in directives  # only what the app marks is kept
+    key = re.search(r'proxy_cache_key "([^"]+)";', proxy).group(1)
+    for part in ("$request_method", "$server_name", "$request_uri", f"$cookie_{LANG_COOKIE}", "$cookie_elder"):
+        assert part in key
+    config = load(str(ROOT / "instance"))
+    session_cookie = config.get("SESSION_COOKIE_NAME", "session")
+    remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    assert f'map "$cookie_{session_cookie}$cookie_{remember_cookie}" $pledge_signed_in' in http
+    for variable in ("$pledge_signed_in", "$upstream_http_set_cookie", "$pledge_private_answer"):
+        assert variable in re.search(r"proxy_no_cache ([^;]+);", proxy).group(1)
+    assert "$pledge_signed_in" in re.search(r"proxy_cache_bypass ([^;]+);", proxy).group(1)

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..forms import BaseForm, EmptyForm, query_int
 from ..models import Merchant, Nomination, Town, User
 from ..refusals import bad_input, conflict, forbidden
-from ..security import merchant_required, own_shop_or_404, public, security_event, staff_required
+from ..security import merchant_required, micro_cached, own_shop_or_404, public, security_event, staff_required
 from ..urls import MAX_ID
 from . import bp, rules, services
 from .forms import ApplyForm, DecisionForm, ReasonForm
@@ -287,6 +287,7 @@ def renew(nomination_id: int):
 
 @bp.route("/units")
 @public
+@micro_cached
 def units():
     level = request.args.get("level", "")
     level = level if level in rules.LEVELS else ""

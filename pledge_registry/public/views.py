@@ -14,7 +14,7 @@ from ..models import CATEGORIES, CommercialArea, Merchant, PledgeKind, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
 from ..search.directory import DirectoryQuery, search_directory
-from ..security import public
+from ..security import micro_cached, public
 from ..urls import MAX_ID, absolute_url
 from . import bp
 from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of
@@ -32,6 +32,7 @@ def _cache() -> PageCache:
 
 @bp.route("/")
 @public
+@micro_cached
 def home():
     return render_template("public/home.html")
 
@@ -140,6 +141,7 @@ def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:
 
 @bp.route("/m/<code>")
 @public
+@micro_cached
 def scan(code: str):
     """The page behind every printed badge: permanent, whatever else is redesigned."""
     return _scan_response(code, "html")
@@ -147,12 +149,14 @@ def scan(code: str):
 
 @bp.route("/m/<code>.json")
 @public
+@micro_cached
 def scan_json(code: str):
     return _scan_response(code, "json")
 
 
 @bp.route("/merchants")
 @public
+@micro_cached
 def directory():
     q = request.args.get("q", "").strip()[:50]
     town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..models import Merchant, MerchantStatus, Rating
 from ..refusals import bad_input, forbidden
-from ..security import admin_required, merchant_required, own_shop_or_404, public, staff_required
+from ..security import admin_required, merchant_required, micro_cached, own_shop_or_404, public, staff_required
 from . import bp, services
 from .forms import ModelForm
 from .labels import CAUSE_LABELS, FACTOR_LABELS
@@ -202,6 +202,7 @@ def _page_context(merchant: Merchant) -> dict:
 
 @bp.route("/m/<code>/rating")
 @public
+@micro_cached
 def breakdown(code: str):
     """Why a shop has its grade, factor by factor: one tap from the scan page."""
     merchant = db.session.scalar(select(Merchant).where(Merchant.badge_code == code[:40]))
