@@ -3,7 +3,9 @@ README lists the same jobs, and nginx drops requests for hosts it does not serve
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +66,20 @@ def test_nginx_keeps_pages_by_the_cookies_the_app_reads() -> None:
     for variable in ("$pledge_signed_in", "$upstream_http_set_cookie", "$pledge_private_answer"):
         assert variable in re.search(r"proxy_no_cache ([^;]+);", proxy).group(1)
     assert "$pledge_signed_in" in re.search(r"proxy_cache_bypass ([^;]+);", proxy).group(1)
+
+
+def test_run_job_reads_the_environment_file_literally(tmp_path: Path) -> None:
+    """Secrets with `$`, `&`, spaces or backquotes reach the job as written, as systemd's
+    EnvironmentFile= gives them to the service; comments and blank lines are skipped."""
+    flask = tmp_path / ".venv" / "bin" / "flask"
+    flask.parent.mkdir(parents=True)
+    flask.write_text('#!/bin/sh\nprintf "%s\\n" "$@" "$DATABASE_URL" "$SMTP_PASSWORD"\n')
+    flask.chmod(0o755)
+    env_file = tmp_path / "pledge.env"
+    env_file.write_text("# secrets\nDATABASE_URL=postgresql://u:p$w&rd x@h/db\n\n"
+                        "SMTP_PASSWORD=a b $HOME `id`")  # no newline at the end either
+    result = subprocess.run(
+        [str(ROOT / "deploy" / "run-job"), "outbox", "deliver"], capture_output=True, text=True, check=True,
+        env={"PATH": os.environ["PATH"], "PLEDGE_HOME": str(tmp_path), "PLEDGE_ENV_FILE": str(env_file)})
+    assert result.stdout.splitlines() == ["--app", "wsgi", "outbox", "deliver",
+                                          "postgresql://u:p$w&rd x@h/db", "a b $HOME `id`"]
