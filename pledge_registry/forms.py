@@ -154,6 +154,14 @@ def query_int(name: str, default: int | None = None, minimum: int = 0, maximum: 
     return max(minimum, min(value, maximum)) if clamp else default
 
 
+def query_text(name: str, max_length: int = 50) -> str:
+    """A search text from the query string: control characters dropped (PostgreSQL refuses
+    NUL), surrounding spaces stripped, at most `max_length` characters. The one place a view
+    reads free text from the query string."""
+    raw = request.args.get(name, "")
+    return "".join(c for c in raw if not is_control_char(c)).strip()[:max_length]
+
+
 def query_page(maximum: int = 10_000) -> int:
     """The `page` query argument of a paginated list (1 when missing)."""
     return query_int("page", 1, 1, maximum, clamp=True) or 1

@@ -87,7 +87,10 @@ def _affected(session: Session) -> tuple[set[int], list[ColumnElement[bool]]]:
         ids.update(i for i in found if i is not None)  # None: a row not on a merchant yet
 
     for obj in session.new:
-        if (page := getattr(type(obj), "__public_page__", None)) is not None:
+        page = getattr(type(obj), "__public_page__", None)
+        # A new row shown on many pages (a town, a template version) is on none of them yet:
+        # no merchant can name it before it exists.
+        if page is not None and page.merchants is None:
             add(obj, page, old_too=False)
     for obj in session.deleted:
         if (page := getattr(type(obj), "__public_page__", None)) is not None:

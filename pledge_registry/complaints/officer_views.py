@@ -23,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import paging, refusals
 from ..database import utcnow
 from ..extensions import db
-from ..forms import BaseForm, EmptyForm, query_int
+from ..forms import BaseForm, EmptyForm, query_int, query_text
 from ..localtime import LOCAL_TZ, local_today
 from ..models import (
     NEXT_DUE,
@@ -141,7 +141,7 @@ def queue():
     station_id = query_int("station", None, 1, MAX_ID) if current_user.is_staff else None
     town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
     received_from, received_to = _day_arg("from"), _day_arg("to")
-    q = request.args.get("q", "").strip()[:40]
+    q = query_text("q", 40)
     duplicates = request.args.get("duplicates") == "1"
 
     query = _scope(select(Complaint))

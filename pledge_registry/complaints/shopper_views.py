@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from .. import refusals
 from ..extensions import db, limiter
+from ..forms import query_text
 from ..localtime import local_today
 from ..models import Complaint, ComplaintPhoto, ComplaintStatus, MerchantStatus, Outcome, SurveyResponse
 from ..refusals import bad_input, conflict
@@ -165,7 +166,7 @@ def _record(form: ComplaintForm, plan: filing.ComplaintPlan) -> int | None:
 @public
 def choose_merchant() -> str:
     """Find the shop when there is no badge to scan."""
-    q = "".join(ch for ch in request.args.get("q", "") if ch.isprintable()).strip()[:50]
+    q = query_text("q")
     # The directory's own search (approved shops only), its first page.
     results = search_directory(DirectoryQuery(text=q), 1, SEARCH_RESULTS).items if q else []
     return render_template("complaints/shopper/choose_merchant.html", q=q, results=results)

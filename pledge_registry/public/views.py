@@ -8,7 +8,7 @@ from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from sqlalchemy import select
 
 from ..extensions import db
-from ..forms import query_int, query_page
+from ..forms import query_int, query_page, query_text
 from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, PledgeKind, Town
 from ..pledges.standing import shop_standing
@@ -158,7 +158,7 @@ def scan_json(code: str):
 @public
 @micro_cached
 def directory():
-    q = request.args.get("q", "").strip()[:50]
+    q = query_text("q")
     town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
     category = request.args.get("category", "")
     if category not in CATEGORIES:

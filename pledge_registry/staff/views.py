@@ -21,7 +21,7 @@ from sqlalchemy.orm import selectinload
 from .. import paging, refusals, uscc
 from ..domain import DomainError
 from ..extensions import db
-from ..forms import BaseForm, query_int
+from ..forms import BaseForm, query_int, query_text
 from ..models import (
     SUBMITTED_AT,
     Merchant,
@@ -139,7 +139,7 @@ def queue():
                                  options=(selectinload(Pledge.merchant),))
     shop_rows = [(m, _age(m.created_at, now)) for m in shops.items]
     pledge_rows = [(p, _age(p.submitted_at or p.created_at, now)) for p in pledges.items]
-    q = request.args.get("q", "").strip()[:50]
+    q = query_text("q")
     results = _search(q) if q else None
     filters = {k: v for k, v in {"town": town_id, "kind": kind, "q": q}.items() if v}
     return render_template("staff/queue.html", shop_rows=shop_rows, pledge_rows=pledge_rows, q=q,
