@@ -25,10 +25,10 @@ from sqlalchemy.orm import QueryableAttribute
 
 from .extensions import db
 from .forms import query_int
+from .urls import MAX_ID
 
 PER_PAGE = 50
 COUNT_CAP = 1000
-MAX_ID = 2**31 - 1
 MAX_KEY = 2**62
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Column = ColumnElement[Any] | QueryableAttribute[Any]  # a sort key: a mapped column or an expression

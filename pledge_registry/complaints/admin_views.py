@@ -23,6 +23,7 @@ from ..forms import EmptyForm, query_int
 from ..models import CommercialArea, Holiday, SupervisionStation, Town
 from ..refusals import conflict
 from ..security import admin_required, security_event, staff_required
+from ..urls import MAX_ID
 from . import deadlines, settings, staff_bp
 from .handling_forms import DeadlinesForm, HolidayForm, StationForm
 
@@ -125,7 +126,7 @@ def _stations_page(form: StationForm | None = None, status: int = 200) -> Any:
     form = form or StationForm(formdata=None)
     form.area_id.choices = _area_choices()
     query = select(SupervisionStation)
-    town_id = query_int("town", None, 1, 2**31 - 1)
+    town_id = query_int("town", None, 1, MAX_ID)
     active = request.args.get("active", "")
     active = active if active in ("1", "0") else ""
     if town_id:

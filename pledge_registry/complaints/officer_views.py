@@ -40,13 +40,13 @@ from ..models import (
 )
 from ..money import cents_to_yuan, yuan_to_cents
 from ..security import officer_required, security_event
+from ..urls import MAX_ID
 from . import deadlines, staff_bp, workflow
 from .handling import REFUSALS, is_overdue
 from .handling_forms import CloseForm, LinkDuplicateForm, NoteForm, ReassignForm, RejectForm
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
-MAX_ID = 2**31 - 1
 
 DONE = {
     "accept": _l("Case accepted. The shopper is told by text message."),

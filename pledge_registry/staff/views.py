@@ -42,6 +42,7 @@ from ..pledges.terms import PLACEHOLDERS, terms_of
 from ..refusals import bad_input, conflict, forbidden
 from ..registry import services as registry_services
 from ..security import admin_required, security_event, staff_required
+from ..urls import MAX_ID
 from . import bp
 from .forms import PLEDGE_ACTIONS, CloseShopForm, PledgeDecisionForm, ShopReviewForm
 
@@ -115,7 +116,6 @@ def _search(q: str) -> list[Merchant]:
     ))
 
 
-MAX_ID = 2**31 - 1
 
 
 @bp.route("/")
