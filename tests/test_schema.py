@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +24,14 @@ def test_models_match_the_migrated_database(app: Any) -> None:
     expression_indexes = _expression_indexes()
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = [d for d in compare_metadata(context, db.metadata)
+        with warnings.catch_warnings():
+            # SQLite's reflection and Alembic say they skip those same expression indexes.
+            warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index",
+                                    sa.exc.SAWarning)
+            warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index",
+                                    UserWarning)
+            compared = compare_metadata(context, db.metadata)
+        diff = [d for d in compared
                 if not (isinstance(d, tuple) and d[0] in ("add_index", "remove_index")
                         and d[1].name in expression_indexes)]
         assert diff == []
