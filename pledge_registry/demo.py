@@ -173,7 +173,8 @@ def _load_chunk(rng: random.Random, places: _Places, first: int, n: int, passwor
         i = first + k
         merchants.append(_merchant_row(rng, places, i, owner_id, now))
         for kind, status in _state_for(i)[1].items():
-            pledges.append((owner_id, _pledge_row(rng, places, kind, status, owner_id, now)))
+            pledges.append((owner_id, {**_pledge_row(rng, places, kind, status, owner_id, now),
+                                       "town_id": merchants[-1]["town_id"]}))
     db.session.execute(insert(Merchant), merchants)
     merchant_of = dict(db.session.execute(
         select(Merchant.owner_id, Merchant.id).where(Merchant.owner_id.in_(owner_ids))).tuples().all())

@@ -356,3 +356,26 @@ def test_expired_page_keeps_the_terms_typed(client, shop):
     assert "This page was open too long and has expired." in page
     assert 'value="21"' in tag_with(page, 'name="return_days"') and "须保留小票" in page
     assert _pledges(shop) == []
+
+
+def test_a_pledge_is_in_its_shops_town_and_moves_with_it(app):
+    """The review queue filters pledges by their own town column: the schema keeps it the shop's."""
+    import sqlalchemy as sa
+
+    from pledge_registry.models import Merchant, Town
+
+    towns = db.session.scalars(select(Town).order_by(Town.id)).all()
+    shop = make_merchant(town_id=towns[0].id)
+    pledge = make_pledge(shop, status="submitted")
+    db.session.commit()
+    assert pledge.town_id == towns[0].id
+    # A bulk UPDATE of the shop, as an import would make: the pledge follows in the database.
+    db.session.execute(sa.update(Merchant).where(Merchant.id == shop.id).values(town_id=towns[1].id))
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Pledge, pledge.id).town_id == towns[1].id
+    # A pledge that names another town than its shop's is refused by the schema.
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.update(Pledge).where(Pledge.id == pledge.id).values(town_id=towns[0].id))
+        db.session.flush()
+    db.session.rollback()

@@ -203,6 +203,10 @@ def test_review_queue_pages_registrations_and_pledges_each_on_its_own(client, st
     assert walk_section(f"/staff/?town={towns[1].id}", shop_ids, "shops_after") == [s.id for s in shops[1::2]]
     assert set(walk_section("/staff/?kind=returns", pledge_ids, "pledges_after")) == \
         {p.id for p in pledges if p.kind == "returns"}
+    assert set(walk_section(f"/staff/?town={towns[1].id}", pledge_ids, "pledges_after")) == \
+        {p.id for p in pledges if p.merchant.town_id == towns[1].id}
+    assert set(walk_section(f"/staff/?town={towns[1].id}&kind=returns", pledge_ids, "pledges_after")) == \
+        {p.id for p in pledges if p.merchant.town_id == towns[1].id and p.kind == "returns"}
 
 
 def test_rating_history_pages_keep_the_move_from_the_rating_before(client, staff, small_pages):
@@ -223,6 +227,10 @@ def test_the_orders_are_served_by_their_indexes(app):
          .order_by(NEXT_DUE, Complaint.id).limit(51), "ix_complaint_next_due"),
         (sa.select(Pledge.id).where(Pledge.status == "submitted").order_by(SUBMITTED_AT, Pledge.id).limit(51),
          "ix_pledge_status_submitted"),
+        (sa.select(Pledge.id).where(Pledge.status == "submitted", Pledge.town_id == 1)
+         .order_by(SUBMITTED_AT, Pledge.id).limit(51), "ix_pledge_status_town_submitted"),
+        (sa.select(Pledge.id).where(Pledge.status == "submitted", Pledge.town_id == 1, Pledge.kind == "returns")
+         .order_by(SUBMITTED_AT, Pledge.id).limit(51), "ix_pledge_status_town_kind_submitted"),
     ]
     with db.engine.connect() as conn:
         for query, index in checks:

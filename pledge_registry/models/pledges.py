@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
     ColumnElement,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     String,
     Text,
@@ -84,6 +85,14 @@ class PledgeTemplate(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+def _town_of_shop(context: Any) -> int | None:
+    """The town of the pledge's shop, when an INSERT leaves it out (ORM and bulk inserts alike)."""
+    from .registry import Merchant
+
+    merchant_id = context.get_current_parameters()["merchant_id"]
+    return context.connection.scalar(select(Merchant.town_id).where(Merchant.id == merchant_id))
+
+
 class Pledge(Base):
     """A pledge signed by one shop, with the template version and terms it was signed with."""
 
@@ -108,6 +117,11 @@ class Pledge(Base):
             postgresql_where=text(sql_in("status", PENDING_STATUSES)),
         ),
         Index("ix_pledge_status", "status"),
+        # The shop's town, copied so the review queue filters by town within one index. The
+        # pair is a foreign key to the shop's own (id, town_id): a pledge cannot disagree with
+        # its shop, and a shop that moves town carries its pledges with it (ON UPDATE CASCADE).
+        ForeignKeyConstraint(["merchant_id", "town_id"], ["merchant.id", "merchant.town_id"],
+                             name="fk_pledge_merchant_town", onupdate="CASCADE"),
     )
     __public_page__ = PublicPage(
         {"merchant_id", "kind", "template_id", "status", "status_note", "activated_at", "expires_at",
@@ -117,6 +131,7 @@ class Pledge(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)
+    town_id: Mapped[int] = mapped_column(default=_town_of_shop)
     kind: Mapped[str] = mapped_column(String(16))
     template_id: Mapped[int] = mapped_column(ForeignKey("pledge_template.id"))
     status: Mapped[str] = mapped_column(String(16), default=PledgeStatus.DRAFT)
@@ -136,7 +151,7 @@ class Pledge(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_note: Mapped[str] = mapped_column(String(500), default="")
 
-    merchant: Mapped[Merchant] = relationship(back_populates="pledges")
+    merchant: Mapped[Merchant] = relationship(back_populates="pledges", foreign_keys=[merchant_id])
     template: Mapped[PledgeTemplate] = relationship(lazy="joined")
     events: Mapped[list[PledgeEvent]] = relationship(order_by="PledgeEvent.id", lazy="select")
 
@@ -158,6 +173,8 @@ def _signed_on(template_id: int) -> ColumnElement[bool]:
 SUBMITTED_AT = func.coalesce(Pledge.submitted_at, Pledge.created_at)
 Index("ix_pledge_status_submitted", Pledge.status, SUBMITTED_AT, Pledge.id)
 Index("ix_pledge_status_kind_submitted", Pledge.status, Pledge.kind, SUBMITTED_AT, Pledge.id)
+Index("ix_pledge_status_town_submitted", Pledge.status, Pledge.town_id, SUBMITTED_AT, Pledge.id)
+Index("ix_pledge_status_town_kind_submitted", Pledge.status, Pledge.town_id, Pledge.kind, SUBMITTED_AT, Pledge.id)
 
 
 TERM_COLUMNS = (

@@ -98,6 +98,8 @@ class Merchant(Base):
         ),
         Index("ix_merchant_status_town", "status", "town_id"),
         Index("ix_merchant_status_created", "status", "created_at", "id"),  # the review queue
+        # What a pledge's (merchant_id, town_id) refers to: a pledge's town is its shop's.
+        Index("uq_merchant_id_town", "id", "town_id", unique=True),
     )
     __public_page__ = PublicPage(
         {"badge_code", "shop_name", "legal_name", "credit_code", "address", "town_id", "area_id", "category",
@@ -137,7 +139,7 @@ class Merchant(Base):
     town: Mapped[Town] = relationship()
     area: Mapped[CommercialArea | None] = relationship()
     pledges: Mapped[list[Pledge]] = relationship(
-        back_populates="merchant", order_by="Pledge.id", lazy="selectin"
+        back_populates="merchant", order_by="Pledge.id", lazy="selectin", foreign_keys="Pledge.merchant_id"
     )
 
 

@@ -130,8 +130,7 @@ def queue():
     pledges_query = select(Pledge).where(Pledge.status == S.SUBMITTED)
     if town_id:
         shops_query = shops_query.where(Merchant.town_id == town_id)
-        pledges_query = pledges_query.join(Merchant, Merchant.id == Pledge.merchant_id) \
-            .where(Merchant.town_id == town_id)
+        pledges_query = pledges_query.where(Pledge.town_id == town_id)
     if kind:
         pledges_query = pledges_query.where(Pledge.kind == kind)
     shops = paging.keyset_page(shops_query, Merchant.created_at, Merchant.id, prefix="shops_")
