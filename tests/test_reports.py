@@ -189,3 +189,11 @@ def test_archive_and_downloads_are_for_staff_only(app, client, path):
 def test_missing_report_is_404(app, client):
     login(client, make_user("staff"))
     assert client.get(f"/staff/reports/{missing_id(AnalysisReport)}.pdf").status_code == 404
+
+
+def test_demo_load_archives_last_months_report_in_both_languages(app, runner):
+    result = runner.invoke(args=["demo", "load", "--merchants", "12"])
+    assert result.exit_code == 0, result.output
+    reports = db.session.scalars(sa.select(AnalysisReport)).all()
+    assert sorted(r.language for r in reports) == ["en", "zh"]
+    assert all(r.made_by is not None and r.made_by.login_name == "staff@demo.invalid" for r in reports)

@@ -155,7 +155,7 @@ def _table(doc: _ReportDocument, table: Table) -> None:
     doc.set_text_color(*INK)
     doc.cell(0, 7, table.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     rows = [table.columns, *(tuple(_cell_text(c) for c in row) for row in table.rows)]
-    widths = (2.6, *([1.0] * (len(table.columns) - 1)))
+    widths = (1.6, *([1.0] * (len(table.columns) - 1)))
     _grid(doc, rows, col_widths=widths, numeric_from=1)
     if table.note:
         _paragraph(doc, table.note, size=8, colour=GREY)
