@@ -88,6 +88,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
         logins_file = current_app.config["DEMO_LOGINS_FILE"]
         with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             fh.writelines(line + "\n" for line in logins)
+    from .reports.demo import load_reports
+
+    load_reports()  # last month's analysis report, once the demo's cases are in
     click.echo(f"Loaded {count} demo merchants.")
     _print_demo_logins()
 
@@ -126,8 +129,9 @@ def register(app: Flask) -> None:
     from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
     from .ratings.cli import ratings_cli
+    from .reports.cli import report_cli
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli, search_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli, report_cli):
         app.cli.add_command(group)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pledge_registry"
-PURE = ("uscc", "workdays", "ratings.model", "localtime", "badges.render", "badges.fonts", "nominations.rules",
+PURE = ("uscc", "workdays", "ratings.model", "localtime", "badges.render", "pdf", "reports.period", "reports.model",
+        "reports.pdf_render", "reports.workbook", "nominations.rules",
         "search.text")
 
 

@@ -57,6 +57,7 @@ from .registry import (
     address_key,
     new_badge_code,
 )
+from .reports import REPORT_FILE_KINDS, REPORT_LANGUAGES, REPORT_PERIOD_KINDS, AnalysisReport, AnalysisReportFile
 from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
@@ -73,11 +74,16 @@ __all__ = [
     "PROPOSAL_KINDS",
     "REFUND_METHODS",
     "REJECT_REASONS",
+    "REPORT_FILE_KINDS",
+    "REPORT_LANGUAGES",
+    "REPORT_PERIOD_KINDS",
     "REQUEST_TYPES",
     "STANDING_STATUSES",
     "SUBMITTED_AT",
     "SURVEY_ANSWERS",
     "WANTS",
+    "AnalysisReport",
+    "AnalysisReportFile",
     "AppealStatus",
     "Base",
     "CommercialArea",
