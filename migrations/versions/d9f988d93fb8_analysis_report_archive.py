@@ -1,7 +1,7 @@
 """analysis report archive: the reports (研判报告) made, who made them and when, and their files
 
 Revision ID: d9f988d93fb8
-Revises: 7c3e9a1d5b20
+Revises: 7c4a2e6d9f31
 Create Date: 2026-12-02 08:05:17.976315
 
 """
@@ -12,7 +12,7 @@ import pledge_registry.database
 
 # revision identifiers, used by Alembic.
 revision = 'd9f988d93fb8'
-down_revision = '7c3e9a1d5b20'
+down_revision = '7c4a2e6d9f31'
 branch_labels = None
 depends_on = None
 
