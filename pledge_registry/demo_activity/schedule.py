@@ -323,8 +323,9 @@ def timeline(case: Case, now: datetime, calendar: WorkCalendar, rng: random.Rand
     far = received + timedelta(days=3650)
     closing = _moment(calendar, received, max(case.close_days, case.accept_days), rng) \
         if case.close_days is not None else far
-    if closing <= decided:
-        closing = decided + timedelta(minutes=rng.randint(30, 240))
+    forwarded = decided + timedelta(minutes=rng.randint(5, 90))
+    if closing <= forwarded:
+        closing = forwarded + timedelta(minutes=rng.randint(30, 240))
     planned: list[Step]
     if case.path == "rejected":
         planned = [Step("rejected", "closed", "officer", decided)]
@@ -336,7 +337,6 @@ def timeline(case: Case, now: datetime, calendar: WorkCalendar, rng: random.Rand
         planned = [Step("accepted", "accepted", "officer", decided),
                    Step("withdrawn", "closed", "shopper", closing)]
     else:
-        forwarded = decided + timedelta(minutes=rng.randint(5, 90))
         reply_end = closing if case.close_days is not None else \
             _moment(calendar, forwarded, 3, rng)
         replied = _between(forwarded, reply_end, 0.5)
