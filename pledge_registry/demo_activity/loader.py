@@ -14,9 +14,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from ..complaints import deadlines
 from ..complaints.workflow import CONSENT_VERSION, survey_url
@@ -140,16 +140,19 @@ def load_year(people: People, seed: int, now: datetime | None = None,
 def _exemplary(people: People, per_town: int = 3) -> set[int]:
     """Shops kept clean for nominations: approved, both pledges active the longest, in the
     towns that have an officer (the first step of a nomination is theirs)."""
+    active: dict[int, list[datetime]] = {}
+    rows = db.session.execute(
+        select(Merchant.id, Merchant.town_id, Pledge.activated_at).join(Pledge, Pledge.merchant_id == Merchant.id)
+        .where(Merchant.town_id.in_(list(people.towns)), Merchant.status == MerchantStatus.APPROVED,
+               Pledge.status == PledgeStatus.ACTIVE, Pledge.activated_at.is_not(None)))
+    town_of = {}
+    for merchant_id, town_id, activated in rows:
+        active.setdefault(merchant_id, []).append(activated)
+        town_of[merchant_id] = town_id
+    both = sorted((max(days), m) for m, days in active.items() if len(days) == 2)
     chosen: set[int] = set()
     for town_id in people.towns:
-        both = (select(Pledge.merchant_id).where(Pledge.status == PledgeStatus.ACTIVE)
-                .group_by(Pledge.merchant_id).having(func.count() == 2))
-        rows = db.session.execute(
-            select(Merchant.id).join(Pledge, Pledge.merchant_id == Merchant.id)
-            .where(Merchant.town_id == town_id, Merchant.status == MerchantStatus.APPROVED,
-                   Merchant.id.in_(both), Pledge.status == PledgeStatus.ACTIVE)
-            .group_by(Merchant.id).order_by(func.min(Pledge.activated_at), Merchant.id).limit(per_town))
-        chosen.update(rows.scalars())
+        chosen.update([m for _, m in both if town_of[m] == town_id][:per_town])
     return chosen
 
 
@@ -197,6 +200,12 @@ def _give_shops(owner: User, merchant_ids: list[int]) -> None:
 
 # --- cases ---------------------------------------------------------------------------------
 
+def _table(model: Any) -> Table:
+    """A model's table: Core INSERTs of many rows are one executemany each (the ORM's bulk
+    INSERT splits the rows wherever their NULLs differ)."""
+    return cast(Table, model.__table__)
+
+
 def _officer_for(people: People, town_id: int) -> User:
     return people.towns.get(town_id, people.city)
 
@@ -209,7 +218,8 @@ def _write_cases(cases: Sequence[schedule.Case], merchants: dict[int, ShopRow], 
         part = cases[first:first + chunk]
         rows = [_complaint_row(c, merchants[c.shop], people, rng, cal, limits) for c in part]
         ids = dict(db.session.execute(
-            insert(Complaint).returning(Complaint.idempotency_key, Complaint.id), rows).tuples().all())
+            insert(_table(Complaint)).returning(_table(Complaint).c.idempotency_key, _table(Complaint).c.id),
+            rows).tuples().all())
         events, messages, surveys = [], [], []
         for case, row in zip(part, rows, strict=True):
             complaint_id = ids[row["idempotency_key"]]
@@ -220,11 +230,11 @@ def _write_cases(cases: Sequence[schedule.Case], merchants: dict[int, ShopRow], 
             answered = _survey_row(case, complaint_id, rng, now)
             if answered is not None:
                 surveys.append(answered)
-        db.session.execute(insert(ComplaintEvent), events)
+        db.session.execute(insert(_table(ComplaintEvent)), events)
         if messages:
-            db.session.execute(insert(OutboxMessage), messages)
+            db.session.execute(insert(_table(OutboxMessage)), messages)
         if surveys:
-            db.session.execute(insert(SurveyResponse), surveys)
+            db.session.execute(insert(_table(SurveyResponse)), surveys)
         db.session.commit()
     return len(cases)
 
