@@ -110,3 +110,32 @@ def test_the_same_seed_loads_the_same_counts(sqlite_template: Path, tmp_path: Pa
     first = _counts_after_load(sqlite_template, tmp_path, 7)
     assert first == _counts_after_load(sqlite_template, tmp_path, 7)
     assert first != _counts_after_load(sqlite_template, tmp_path, 8)
+
+
+def test_the_demo_shows_on_the_staff_and_merchant_screens(app, runner) -> None:
+    from tests.factories import make_user
+    from tests.helpers import signed_in_client, text
+
+    loaded(runner)
+    staff = signed_in_client(app, make_user("staff"))
+    one_per_status = db.session.execute(
+        sa.select(Complaint.status, sa.func.min(Complaint.id)).group_by(Complaint.status)).tuples().all()
+    pages = ["/staff/", "/staff/complaints/", "/staff/complaints/stats", "/staff/nominations", "/staff/appeals",
+             "/staff/suspension-proposals", "/staff/dev/messages"]
+    pages += [f"/staff/complaints/{complaint_id}" for _, complaint_id in one_per_status]
+    pages += [f"/staff/nominations/{n}" for n in db.session.scalars(sa.select(Nomination.id))]
+    for url in pages:
+        assert staff.get(url).status_code == 200, url
+    appeal = db.session.scalar(sa.select(RatingAppeal))
+    assert staff.get(f"/staff/appeals/{appeal.id}").status_code == 200
+    merchant = db.session.scalar(sa.select(User).where(User.email == "merchant@demo.invalid"))
+    merchant.password_hash = make_user().password_hash   # sign in with the tests' password
+    db.session.commit()
+    portal = signed_in_client(app, merchant)
+    shops = text(portal.get("/portal/"))
+    assert all(s.shop_name in shops for s in db.session.scalars(sa.select(Merchant).where(
+        Merchant.owner_id == merchant.id)))
+    waiting = db.session.scalar(sa.select(Complaint.id).join(Merchant, Merchant.id == Complaint.merchant_id).where(
+        Merchant.owner_id == merchant.id, Complaint.status == "with_merchant").limit(1))
+    assert portal.get("/portal/complaints/").status_code == 200
+    assert portal.get(f"/portal/complaints/{waiting}").status_code == 200
