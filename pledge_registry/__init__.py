@@ -35,10 +35,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _refuse_unsafe_production(app: Flask) -> None:
-    if app.config["APP_ENV"] == "production" and app.config["OUTBOX_BACKEND"] == "log":
+    if app.config["APP_ENV"] != "production":
+        return
+    if app.config["OUTBOX_BACKEND"] == "log":
         raise RuntimeError(
             "OUTBOX_BACKEND=log only writes messages to the log (development); set "
             "OUTBOX_BACKEND=composite with SMS_WEBHOOK_URL and SMTP_HOST in production."
+        )
+    if app.config["DEV_MESSAGES_PAGE"]:
+        raise RuntimeError(
+            "DEV_MESSAGES_PAGE shows staff every message with its links (development only); "
+            "unset it in production."
         )
 
 
@@ -116,6 +123,18 @@ def register_blueprints(app: Flask) -> None:
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp, reports_bp):
         app.register_blueprint(bp)
+    register_development_pages(app)
+
+
+def register_development_pages(app: Flask) -> None:
+    """Pages for development only, absent (404) unless their configuration allows them."""
+    from .outbox import dev_page
+
+    if dev_page.enabled(app.config):
+        from .outbox.dev import bp as dev_messages_bp
+
+        app.register_blueprint(dev_messages_bp)
+    app.jinja_env.globals["dev_messages_page"] = dev_page.enabled(app.config)
 
 
 def register_template_globals(app: Flask) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 import click
 from flask import Flask
@@ -52,16 +51,20 @@ def create_user(login: str, display_name: str, role: str, town_name: str | None,
 
 @demo_cli.command("load")
 @click.option("--merchants", type=int, default=None, help="How many merchants (default DEMO_MERCHANTS, 200).")
+@click.option("--seed", type=int, default=2023, show_default=True,
+              help="Seed of the year of activity: the same seed gives the same counts.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has merchants.")
-def load_demo(merchants: int | None, if_empty: bool) -> None:
-    """Load the city's towns, pledge templates, demo merchants and two staff logins."""
+def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
+    """Load the demo city: towns, pledge templates, merchants, the demo logins and a year of
+    activity (cases, handling, inspections, penalties, ratings, nominations, an appeal)."""
     from flask import current_app
 
     from . import demo
-    from .auth import services
-    from .models import Merchant, Role
+    from .demo_activity import loader, people
+    from .models import Merchant
 
-    if if_empty and db.session.scalar(select(func.count()).select_from(Merchant)):
+    had_merchants = bool(db.session.scalar(select(func.count()).select_from(Merchant)))
+    if if_empty and had_merchants:
         click.echo("Demo data already loaded.")
         _print_demo_logins()
         return
@@ -69,35 +72,32 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
     demo.ensure_templates()
     count = merchants if merchants is not None else current_app.config["DEMO_MERCHANTS"]
     demo.load_merchants(count)
-    from .ratings.services import recompute_all
-
-    recompute_all(cause="demo")  # so that the demo's scan pages show grades
+    cast = people.ensure_people()
+    logins = cast.new_logins
+    # Supervision stations' logins join the demo here, one call: logins += <stations demo>(...)
+    report = loader.load_year(cast.people, seed, merchant_login=cast.merchant)  # rates every merchant at the end
     from .search.index import rebuild
 
     rebuild()  # the bulk load bypasses the session, and so the index's listener
-    logins = []
-    for login, name, role in (("staff@demo.invalid", "示例工作人员", Role.STAFF),
-                              ("admin@demo.invalid", "示例管理员", Role.ADMIN)):
-        if services.find_by_login(login) is None:
-            password = secrets.token_urlsafe(12)
-            services.create_user(login, password, name, role=role)
-            logins.append(f"{role.value:6} login: {login}  password: {password}")
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
-    if logins:  # new accounts in this database: their logins replace any older ones
+    if logins:  # a new database replaces the older logins; accounts added to an old one join them
         logins_file = current_app.config["DEMO_LOGINS_FILE"]
-        with open(os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if had_merchants else os.O_TRUNC)
+        with open(os.open(logins_file, flags, 0o600), "w") as fh:
             fh.writelines(line + "\n" for line in logins)
     from .reports.demo import load_reports
 
     load_reports()  # last month's analysis report, once the demo's cases are in
-    click.echo(f"Loaded {count} demo merchants.")
+    click.echo(f"Loaded {count} demo merchants and a year of activity: {report.cases} cases, "
+               f"{report.inspections} inspections, {report.penalties} penalties, "
+               f"{report.nominations} nominations, {report.appeals} appeal(s).")
     _print_demo_logins()
 
 
 @demo_cli.command("logins")
 def print_demo_logins() -> None:
-    """Print the demo staff and admin logins made by `flask demo load`."""
+    """Print the demo logins made by `flask demo load`."""
     _print_demo_logins()
 
 

@@ -149,6 +149,9 @@ def _outbox(production: bool) -> dict[str, Any]:
         "SMS_WEBHOOK_URL": os.environ.get("SMS_WEBHOOK_URL", ""),
         "SMS_WEBHOOK_TOKEN": os.environ.get("SMS_WEBHOOK_TOKEN", ""),
         "SMS_WEBHOOK_TIMEOUT": _env_int("SMS_WEBHOOK_TIMEOUT", 10),
+        # DEVELOPMENT ONLY: staff see the messages the log backend did not send, links
+        # clickable (/staff/dev/messages); production refuses to start with it on.
+        "DEV_MESSAGES_PAGE": _env_bool("DEV_MESSAGES_PAGE", not production),
     }
 
 
