@@ -45,6 +45,14 @@ from .pledges import (
     PledgeStatus,
     PledgeTemplate,
 )
+from .publication import (
+    STATEMENT_MAX_LENGTH,
+    ComplaintPublication,
+    EntryStatus,
+    PublicationEntry,
+    PublicationEntryEvent,
+    PublicationStatus,
+)
 from .ratings import GRADES, Rating
 from .registry import (
     CATEGORIES,
@@ -75,6 +83,7 @@ __all__ = [
     "REJECT_REASONS",
     "REQUEST_TYPES",
     "STANDING_STATUSES",
+    "STATEMENT_MAX_LENGTH",
     "SUBMITTED_AT",
     "SURVEY_ANSWERS",
     "WANTS",
@@ -84,7 +93,9 @@ __all__ = [
     "Complaint",
     "ComplaintEvent",
     "ComplaintPhoto",
+    "ComplaintPublication",
     "ComplaintStatus",
+    "EntryStatus",
     "Holiday",
     "Inspection",
     "InspectionResult",
@@ -109,6 +120,9 @@ __all__ = [
     "PledgeStatus",
     "PledgeTemplate",
     "ProposalStatus",
+    "PublicationEntry",
+    "PublicationEntryEvent",
+    "PublicationStatus",
     "Rating",
     "RatingAppeal",
     "RatingReply",
