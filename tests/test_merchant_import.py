@@ -24,15 +24,17 @@ from tests.helpers import count_rows
 
 pytestmark = pytest.mark.usefixtures("english")
 
-HEADER = ["统一社会信用代码", "经营者名称", "店铺名称", "经营地址", "行业类别", "联系人", "联系电话", "营业时间", "状态"]
+HEADER = ["统一社会信用代码", "经营者名称", "店铺名称", "经营地址", "行业类别", "联系人", "联系电话",
+          "营业时间", "状态"]
+FIRM = "太仓市甲乙贸易有限公司"
 CODE_A = demo.random_credit_code(random.Random(1))
 CODE_B = demo.random_credit_code(random.Random(2))
 
 
 def rows() -> list[list[str]]:
     return [HEADER,
-            [CODE_A, "太仓市甲乙贸易有限公司", "甲乙鲜果", "城厢镇人民路1号", "餐饮", "李四", "13911112222", "9:00-21:00", "已通过"],
-            [CODE_A, "太仓市甲乙贸易有限公司", "甲乙鲜果二店", "城厢镇上海路8号", "餐饮", "李四", "13911112222", "", "待审核"],
+            [CODE_A, FIRM, "甲乙鲜果", "城厢镇人民路1号", "餐饮", "李四", "13911112222", "9:00-21:00", "已通过"],
+            [CODE_A, FIRM, "甲乙鲜果二店", "城厢镇上海路8号", "餐饮", "李四", "13911112222", "", "待审核"],
             [CODE_B, "太仓市丙丁电器商行", "丙丁电器", "城厢镇郑和路3号", "家电", "赵六", "13933334444", "", "已关闭"]]
 
 
@@ -80,10 +82,11 @@ def test_files_as_offices_save_them(town: Town, filename: str, make: Any) -> Non
 
 def test_row_errors_and_nothing_written(town: Town) -> None:
     bad_code = CODE_A[:-1] + ("0" if CODE_A[-1] != "0" else "1")
-    table = rows() + [
+    table = [
+        *rows(),
         [bad_code, "某公司", "某店", "某路1号", "餐饮", "王", "13911112222", "", "已通过"],
         [CODE_B, "某公司", "某店", "某路2号", "珠宝", "王", "1391111222", "", "营业"],
-        [CODE_A, "太仓市甲乙贸易有限公司", "甲乙鲜果", "城厢镇人民路 1号", "餐饮", "李四", "13911112222", "", "已通过"],
+        [CODE_A, FIRM, "甲乙鲜果", "城厢镇人民路 1号", "餐饮", "李四", "13911112222", "", "已通过"],
     ]
     result = bulk.parse(town, "x.csv", csv_bytes(table, "utf-8"))
     found = {(e.row, e.column, e.code) for e in result.errors}
