@@ -82,6 +82,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
             password = secrets.token_urlsafe(12)
             services.create_user(login, password, name, role=role)
             logins.append(f"{role.value:6} login: {login}  password: {password}")
+    from .publication import demo as publication_demo
+
+    publication_demo.load()  # the last ended quarter's complaint publication, with statements
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # new accounts in this database: their logins replace any older ones

@@ -121,3 +121,10 @@ def test_cli_dry_run_then_import(runner: Any, town: Town, tmp_path: Path) -> Non
     path.write_bytes(csv_bytes([HEADER[:3]], "utf-8"))
     out = runner.invoke(args=["merchants", "import", str(path), "--town", town.name])
     assert out.exit_code != 0 and "file" in out.output
+
+
+def test_the_sample_file_in_docs_imports(app: Any) -> None:
+    town = db.session.scalar(sa.select(Town).where(Town.name == "沙溪镇"))
+    sample = Path(__file__).parent.parent / "docs" / "sample_merchants.csv"
+    result = bulk.parse(town, sample.name, sample.read_bytes())
+    assert result.errors == [] and len(result.new) == 4

@@ -207,3 +207,14 @@ def test_merchants_and_stations_cannot_run_it(app: Any, quarter: dict[str, Any])
     staff = signed_in_client(app, quarter["staff"])
     assert staff.get("/staff/publications/rules").status_code == 403  # admins only
     assert staff.get("/staff/publications").status_code == 200
+
+
+def test_demo_publishes_the_last_quarter(app: Any, runner: Any) -> None:
+    out = runner.invoke(args=["demo", "load", "--merchants", "30"])
+    assert out.exit_code == 0, out.output
+    year, quarter = last_ended_quarter(date.today())
+    publication = db.session.scalar(sa.select(ComplaintPublication))
+    assert (publication.year, publication.quarter, publication.status) == (year, quarter, "published")
+    assert publication.entries and sum(1 for e in publication.entries if e.statement) >= 1
+    body = text(in_english(app.test_client()).get(f"/complaint-publication/{year}/{quarter}"))
+    assert publication.entries[0].shop_name in body and "13900000000" not in body
