@@ -114,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     from .nominations import bp as nominations_bp
     from .pledges import bp as pledges_bp
     from .public import bp as public_bp
+    from .publication import bp as publication_bp
     from .ratings import bp as ratings_bp
     from .registry import bp as registry_bp
     from .reports import bp as reports_bp
@@ -121,7 +122,8 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp,
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
-               ratings_bp, compliance_bp, nominations_bp, reports_bp):
+               ratings_bp, compliance_bp, nominations_bp, reports_bp,
+               publication_bp):
         app.register_blueprint(bp)
     register_development_pages(app)
 

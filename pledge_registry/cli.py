@@ -89,6 +89,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     from .reports.demo import load_reports
 
     load_reports()  # last month's analysis report, once the demo's cases are in
+    from .publication import demo as publication_demo
+
+    publication_demo.load()  # the last ended quarter's complaint publication, with statements
     click.echo(f"Loaded {count} demo merchants and a year of activity: {report.cases} cases, "
                f"{report.inspections} inspections, {report.penalties} penalties, "
                f"{report.nominations} nominations, {report.appeals} appeal(s).")
@@ -129,9 +132,11 @@ def register(app: Flask) -> None:
     from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
     from .ratings.cli import ratings_cli
+    from .registry.cli import merchants_cli
     from .reports.cli import report_cli
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli, search_cli, report_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli, report_cli,
+                  merchants_cli):
         app.cli.add_command(group)

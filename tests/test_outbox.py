@@ -387,6 +387,7 @@ def test_every_workflow_template_renders():
         "merchant_new_complaint": {"shop": "S", "complaint_id": 1, "step": "2"},
         "merchant_reply_reminder": {"shop": "S", "complaint_id": 1, "due": "2026-10-09 23:59"},
         "officer_deadline_reminder": {"complaint_id": 1, "deadline": "completion", "due": "2026-10-09 23:59"},
+        "publication_notice": {"shop": "S", "period": "2026Q2", "notice_ends": "2026-07-10"},
     }
     assert set(contexts) == set(messages.TEXTS)
     for key, context in contexts.items():

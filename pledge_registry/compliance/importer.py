@@ -12,28 +12,25 @@ then `services.load_imported()`.
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from .. import uscc
-from ..domain import DomainError
+from .. import spreadsheets, uscc
 from ..extensions import db
 from ..models import LIVE_MERCHANT_STATUSES, Merchant, address_key
+from ..spreadsheets import RowError, decode, parse_date, read_table
+from ..spreadsheets import SheetError as ImportFileError
 from . import services
 from .services import InspectionData, PenaltyData
 
 KINDS = ("inspections", "penalties")
-MAX_ROWS = 20_000
+MAX_ROWS = spreadsheets.MAX_ROWS
 
 # Canonical column -> accepted header texts (compared case-, space- and width-insensitively).
 _SHOP_COLUMNS = {
@@ -58,26 +55,16 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "amount": ("罚没金额", "罚款金额", "罚款", "金额", "金额（元）", "金额(元)", "amount", "amount (yuan)", "fine"),
     },
 }
-REQUIRED = {
-    "inspections": ("inspected_on", "subject", "result"),
-    "penalties": ("case_number", "decided_on", "reason"),
+# A shop is named by its badge code or its credit code (a missing one is reported as the latter).
+REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    "inspections": (("credit_code", "badge_code"), "inspected_on", "subject", "result"),
+    "penalties": (("credit_code", "badge_code"), "case_number", "decided_on", "reason"),
 }
 RESULTS = {
     "合格": "passed", "通过": "passed", "passed": "passed", "pass": "passed", "ok": "passed",
     "不合格": "failed", "不通过": "failed", "failed": "failed", "fail": "failed",
 }
-_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_EXCEL_EPOCH = date(1899, 12, 30)
 _LIMITS = {"subject": 200, "findings": 2000, "case_number": 60, "reason": 500}
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int            # as the spreadsheet numbers it; 0 for the file as a whole
-    column: str         # canonical column key, "" for the row or file
-    code: str
-    value: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,155 +84,19 @@ class ImportResult:
         return len({e.row for e in self.errors})
 
 
-class ImportFileError(DomainError):
-    """The file as a whole cannot be read (format, encoding, headers)."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.params = params
-
-
 # --- reading -----------------------------------------------------------------------------
 
-def read_table(filename: str, data: bytes) -> list[list[Any]]:
-    """The file's rows as lists of cell values (strings for CSV; typed values for .xlsx)."""
-    name = filename.lower()
-    if name.endswith(".xlsx") or data[:4] == b"PK\x03\x04":
-        return _read_xlsx(data)
-    if name.endswith((".csv", ".txt")) or not name:
-        return _read_csv(data)
-    raise ImportFileError("file_type")
-
-
-def _read_xlsx(data: bytes) -> list[list[Any]]:
-    import zipfile
-
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise ImportFileError("bad_xlsx") from err
-    try:
-        sheet = workbook.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(values_only=True):
-            rows.append(list(row))
-            if len(rows) > MAX_ROWS + 1:
-                raise ImportFileError("too_many_rows", limit=MAX_ROWS)
-        return rows
-    finally:
-        workbook.close()
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (a BOM is dropped), else GB18030 (a superset of GBK, as Excel saves on Chinese Windows)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as err:
-        raise ImportFileError("encoding") from err
-
-
-def _read_csv(data: bytes) -> list[list[Any]]:
-    text = decode(data)
-    if "\x00" in text:
-        raise ImportFileError("encoding")
-    sample = text[:4096]
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = []
-    for row in csv.reader(io.StringIO(text, newline=""), dialect):
-        rows.append(row)
-        if len(rows) > MAX_ROWS + 1:
-            raise ImportFileError("too_many_rows", limit=MAX_ROWS)
-    return rows
-
-
-def _norm_header(value: Any) -> str:
-    text = unicodedata.normalize("NFKC", str(value or "")).casefold().strip()
-    return " ".join(text.replace("_", " ").replace("*", "").split())
-
-
 def map_headers(kind: str, header: list[Any]) -> dict[str, int]:
-    """Canonical column -> index in the row. Raises ImportFileError for missing or unknown columns."""
-    aliases = {_norm_header(alias): key for key, names in COLUMNS[kind].items() for alias in names}
-    aliases.update({key.replace("_", " "): key for key in COLUMNS[kind]})
-    found: dict[str, int] = {}
-    unknown = []
-    for index, cell in enumerate(header):
-        text = _norm_header(cell)
-        if not text:
-            continue
-        key = aliases.get(text)
-        if key is None:
-            unknown.append(str(cell))
-        elif key in found:
-            raise ImportFileError("duplicate_column", column=str(cell))
-        else:
-            found[key] = index
-    missing = [k for k in REQUIRED[kind] if k not in found]
-    if "badge_code" not in found and "credit_code" not in found:
-        missing.insert(0, "credit_code")
-    if missing:
-        raise ImportFileError("missing_columns", columns=missing, unknown=unknown)
-    return found
+    """Canonical column -> index in the row. Raises ImportFileError for missing or repeated columns."""
+    return spreadsheets.map_headers(header, COLUMNS[kind], REQUIRED[kind])
 
 
-# --- values ------------------------------------------------------------------------------
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def parse_date(value: Any) -> date:
-    """A date as offices type it: 2024-03-05, 2024/3/5, 2024.3.5, 2024年3月5日, 20240305, an
-    Excel date cell, or an Excel day number. Raises ValueError."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if 20000 <= value <= 80000:  # Excel's day number (1954..2119)
-            return _EXCEL_EPOCH + timedelta(days=int(value))
-        value = str(int(value)) if float(value).is_integer() else str(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    if re.fullmatch(r"\d{8}", text):
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    match = _DATE_RE.match(text.split(" ")[0] if " " in text and ":" in text else text)
-    if not match:
-        raise ValueError(text)
-    y, m, d = (int(g) for g in match.groups())
-    return date(y, m, d)
+_text = spreadsheets.cell_text
 
 
 def parse_amount(value: Any) -> int:
     """Yuan as typed (1500, 1,500.00, ¥1500, 1500元) → cents. Raises ValueError."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return 0
-    if isinstance(value, bool):
-        raise ValueError(value)
-    text = unicodedata.normalize("NFKC", str(value)).strip()
-    text = text.replace(",", "").replace("¥", "").replace("￥", "").replace("元", "").replace("RMB", "").strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation as err:
-        raise ValueError(text) from err
-    if not amount.is_finite() or amount < 0 or amount * 100 > services.MAX_PENALTY_CENTS:
-        raise ValueError(text)
-    cents = amount * 100
-    if cents != cents.to_integral_value():  # more than two decimals
-        raise ValueError(text)
-    return int(cents)
+    return spreadsheets.parse_yuan(value, services.MAX_PENALTY_CENTS)
 
 
 # --- finding the shop --------------------------------------------------------------------
@@ -348,25 +199,11 @@ def prepare(kind: str, filename: str, data: bytes) -> tuple[ImportResult, list[t
         raise ValueError(kind)
     result = ImportResult(kind)
     try:
-        table = read_table(filename, data)
-        first = 0
-        while first < len(table) and all(_text(c) == "" for c in table[first]):
-            first += 1  # blank lines above the header
-        if first == len(table):
-            raise ImportFileError("empty")
-        columns = map_headers(kind, table[first])
+        rows = spreadsheets.header_rows(read_table(filename, data), COLUMNS[kind], REQUIRED[kind])
     except ImportFileError as err:
-        result.errors.append(RowError(0, "", err.code, "", err.params))
+        result.errors.append(err.as_row_error())
         return result, []
-    rows: list[tuple[int, dict[str, Any]]] = []
-    for number, raw in enumerate(table[first + 1:], start=first + 2):
-        cells = {key: raw[i] if i < len(raw) else None for key, i in columns.items()}
-        if all(_text(v) == "" for v in cells.values()):
-            continue
-        rows.append((number, cells))
     result.rows = len(rows)
-    if not rows:
-        result.errors.append(RowError(0, "", "no_rows"))
     return result, rows
 
 
@@ -465,15 +302,7 @@ COLUMN_LABELS = {
     "findings": _l("Findings"), "case_number": _l("Case number"), "decided_on": _l("Decision date"),
     "reason": _l("What for"), "amount": _l("Amount (yuan)"),
 }
-MESSAGES = {
-    "file_type": _l("Upload an .xlsx workbook or a .csv file."),
-    "bad_xlsx": _l("This is not a readable .xlsx workbook (save it again from Excel or WPS)."),
-    "encoding": _l("The file is neither UTF-8 nor GBK text: save it as CSV (UTF-8) and try again."),
-    "too_many_rows": _l("The file has more than %(limit)s rows: split it."),
-    "empty": _l("The file is empty."),
-    "no_rows": _l("The file has a header but no rows."),
-    "duplicate_column": _l("The column %(column)s appears twice."),
-    "missing_columns": _l("Columns missing: %(columns)s. Name them in the header row (Chinese or English)."),
+MESSAGES = {  # beside spreadsheets.FILE_MESSAGES for the file as a whole
     "unknown_badge": _l("No shop has this badge code."),
     "shop_required": _l("Give the shop's badge code, or its credit code and address."),
     "bad_credit_code": _l("Not a valid unified social credit code."),
@@ -494,17 +323,7 @@ MESSAGES = {
 
 def describe(error: RowError) -> str:
     """The error as a sentence for staff."""
-    params = dict(error.params)
-    if "columns" in params:
-        params["columns"] = ", ".join(str(COLUMN_LABELS.get(c, c)) for c in params["columns"])
-    message = MESSAGES.get(error.code)
-    if message is None:
-        return error.code
-    text = str(message)
-    try:
-        return text % params if "%(" in text else text
-    except (KeyError, TypeError, ValueError):
-        return text
+    return spreadsheets.describe(error, MESSAGES, COLUMN_LABELS)
 
 
 def column_label(key: str) -> str:

@@ -45,6 +45,14 @@ from .pledges import (
     PledgeStatus,
     PledgeTemplate,
 )
+from .publication import (
+    STATEMENT_MAX_LENGTH,
+    ComplaintPublication,
+    EntryStatus,
+    PublicationEntry,
+    PublicationEntryEvent,
+    PublicationStatus,
+)
 from .ratings import GRADES, Rating
 from .registry import (
     CATEGORIES,
@@ -79,6 +87,7 @@ __all__ = [
     "REPORT_PERIOD_KINDS",
     "REQUEST_TYPES",
     "STANDING_STATUSES",
+    "STATEMENT_MAX_LENGTH",
     "SUBMITTED_AT",
     "SURVEY_ANSWERS",
     "WANTS",
@@ -90,7 +99,9 @@ __all__ = [
     "Complaint",
     "ComplaintEvent",
     "ComplaintPhoto",
+    "ComplaintPublication",
     "ComplaintStatus",
+    "EntryStatus",
     "Holiday",
     "Inspection",
     "InspectionResult",
@@ -115,6 +126,9 @@ __all__ = [
     "PledgeStatus",
     "PledgeTemplate",
     "ProposalStatus",
+    "PublicationEntry",
+    "PublicationEntryEvent",
+    "PublicationStatus",
     "Rating",
     "RatingAppeal",
     "RatingReply",

@@ -66,6 +66,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "提醒：{shop}的投诉（编号{complaint_id}）须在{due}前答复，请登录 {base_url}/portal/complaints 处理。"
         "Reminder: complaint no. {complaint_id} must be answered by {due}.",
     ),
+    "publication_notice": (
+        "消费投诉公示告知 Complaint publication notice",
+        "{shop}将列入{period}消费投诉公示。公示前（{notice_ends}前）可登录 {base_url}/portal 查看数据并添加说明。"
+        "{shop} is in the complaint publication for {period}; you may add a statement online by {notice_ends}.",
+    ),
     "officer_deadline_reminder": (
         "投诉{deadline_zh}期限将至（编号{complaint_id}）Complaint {deadline_en} due soon (no. {complaint_id})",
         "您负责的投诉（编号{complaint_id}）须在{due}前{deadline_zh}。\n"

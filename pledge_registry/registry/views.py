@@ -60,8 +60,11 @@ def _refuse(form: ShopForm, err: Exception) -> int:
 def dashboard():
     if current_user.is_staff:
         return redirect(url_for("staff.queue"))
+    from ..publication.services import open_entries_of
+
     shops = services.shops_of(current_user)
-    return render_template("registry/dashboard.html", shops=shops, standing=shop_standing)
+    return render_template("registry/dashboard.html", shops=shops, standing=shop_standing,
+                           publication_entries=open_entries_of(current_user))
 
 
 @bp.route("/shops/new", methods=["GET", "POST"])

@@ -127,6 +127,11 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
     return stmt.order_by(id_column.desc())
 
 
+def matching_ids(query: DirectoryQuery) -> Select | None:
+    """Every listed shop matching `query`, newest first (the staff export); None when none can."""
+    return _matching_ids(query)
+
+
 def search_directory(query: DirectoryQuery, page: int, per_page: int) -> DirectoryPage:
     """The shops matching `query` on `page` (counted up to COUNT_CAP, listed that far)."""
     ids_query = _matching_ids(query)

@@ -1,7 +1,7 @@
-"""Bureau staff: the review queue, decisions on shops and pledges, pledge templates."""
+"""Bureau staff: the review queue, decisions on shops and pledges, pledge templates, the registry export."""
 
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import views  # noqa: E402,F401
+from . import export_views, views  # noqa: E402,F401
