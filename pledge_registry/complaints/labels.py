@@ -23,7 +23,9 @@ from ..models import (
     REQUEST_TYPES,
     SURVEY_ANSWERS,
     WANTS,
+    Channel,
     ComplaintStatus,
+    ConsentMethod,
     Outcome,
 )
 
@@ -57,6 +59,24 @@ PROPOSAL_LABELS = {
     "exchange": _l("Exchange"),
     "repair": _l("Repair"),
     "other": _l("Other"),
+}
+
+CHANNEL_LABELS = {
+    "web": _l("This platform's complaint form"),
+    "12315": _l("12315 platform or hotline"),
+    "12345": _l("12345 city hotline"),
+    "phone": _l("Telephone call to the bureau"),
+    "letter": _l("Letter"),
+    "walk_in": _l("In person at the bureau"),
+    "referral": _l("Referred by a superior authority"),
+    "station_desk": _l("Supervision station desk"),
+    "partner_api": _l("Partner system"),
+}
+CONSENT_METHOD_LABELS = {
+    "web_form": _l("Ticked on the complaint form"),
+    "oral": _l("Given orally, noted by the officer"),
+    "written": _l("Given in writing"),
+    "channel": _l("Collected by the channel that passed the case on"),
 }
 
 # --- officers and merchants --------------------------------------------------------------
@@ -150,6 +170,7 @@ LABEL_TABLES: dict[str, Mapping[str, Any]] = {
     "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
     "reject_reason": REJECT_REASON_LABELS,
     "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
+    "channel": CHANNEL_LABELS, "consent_method": CONSENT_METHOD_LABELS,
 }
 SHOPPER_LABEL_TABLES: dict[str, Mapping[str, Any]] = {
     **LABEL_TABLES,
@@ -167,6 +188,8 @@ assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
 assert set(PROBLEM_TYPE_LABELS) == set(PROBLEM_TYPES)
 assert set(WANT_LABELS) == set(WANTS)
 assert set(SURVEY_LABELS) == set(SURVEY_ANSWERS)
+assert set(CHANNEL_LABELS) == {c.value for c in Channel}
+assert set(CONSENT_METHOD_LABELS) == {m.value for m in ConsentMethod}
 
 
 def complaint_label(table: str, code: str | None) -> str:

@@ -8,7 +8,18 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, case, literal_column
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
@@ -24,6 +35,29 @@ WANTS = ("refund", "exchange", "repair", "compensation", "apology")
 REJECT_REASONS = ("outside_scope", "court_or_arbitration", "no_merchant", "too_old", "no_contact")
 PROPOSAL_KINDS = ("refund", "exchange", "repair", "other")
 SURVEY_ANSWERS = ("satisfied", "neutral", "dissatisfied")
+
+
+class Channel(StrEnum):
+    """Where a request reached the bureau (全口径归集: every channel on one platform)."""
+
+    WEB = "web"                    # the shopper's form on this platform (scan page)
+    PLATFORM_12315 = "12315"       # the national 12315 platform or hotline
+    HOTLINE_12345 = "12345"        # the city's 12345 hotline
+    PHONE = "phone"                # a call to the bureau's own published number
+    LETTER = "letter"
+    WALK_IN = "walk_in"            # in person at a bureau office
+    REFERRAL = "referral"          # passed down by a superior authority (上级交办)
+    STATION_DESK = "station_desk"  # the complaint desk of a supervision station
+    PARTNER_API = "partner_api"    # a partner system through the intake API
+
+
+class ConsentMethod(StrEnum):
+    """How the shopper agreed to their details being used, as it was given on the channel."""
+
+    WEB_FORM = "web_form"  # the ticked box on this platform's form (the notice version is stored)
+    ORAL = "oral"          # said on a call or at a desk, noted by the officer who took it
+    WRITTEN = "written"    # signed on paper (letter, desk form)
+    CHANNEL = "channel"    # collected by the channel that passed the case on (12315, 12345, partner)
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: 5 bits each
 TRACKING_LENGTH = 14  # 70 bits: unguessable; shown as XXXX-XXXX-XXXX-XX
@@ -79,6 +113,11 @@ class Complaint(Base):
         Index("ix_complaint_status_due", "status", "completion_due_at"),
         Index("ix_complaint_merchant_received", "merchant_id", "received_at"),
         Index("ix_complaint_phone_merchant", "shopper_phone", "merchant_id"),
+        CheckConstraint(sql_in("channel", Channel), name="channel"),
+        CheckConstraint(sql_in("consent_method", ConsentMethod), name="consent_method"),
+        # A channel's own number names one request: a second entry or a re-import is refused.
+        UniqueConstraint("channel", "channel_ref"),
+        Index("ix_complaint_channel_received", "channel", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +137,19 @@ class Complaint(Base):
     shopper_phone: Mapped[str | None] = mapped_column(String(11))   # NULL once anonymised
     consent_version: Mapped[str] = mapped_column(String(20))
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    consent_method: Mapped[str] = mapped_column(String(16), default=ConsentMethod.WEB_FORM,
+                                                server_default=ConsentMethod.WEB_FORM.value)
+    # Where the request came in, and that channel's own reference number (NULL for the web
+    # form, whose reference is the tracking code). received_at is when it reached the channel:
+    # every deadline counts from it.
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB, server_default=Channel.WEB.value)
+    channel_ref: Mapped[str | None] = mapped_column(String(64))
+    # A case that did not come through 12315 is registered there afterwards (the Order has
+    # cases handled through the 12315 platform): its 12315 number once staff have it.
+    registered_12315_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    registered_12315_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The officer who entered a request received by another channel (NULL for the web form).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(20), default=ComplaintStatus.RECEIVED)
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_note: Mapped[str] = mapped_column(String(1000), default="")
@@ -126,6 +178,7 @@ class Complaint(Base):
     merchant: Mapped[Merchant] = relationship()
     station: Mapped[SupervisionStation | None] = relationship()
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     events: Mapped[list[ComplaintEvent]] = relationship(order_by="ComplaintEvent.id", back_populates="complaint")
     photos: Mapped[list[ComplaintPhoto]] = relationship(order_by="ComplaintPhoto.id", back_populates="complaint")
 
