@@ -10,6 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pledge_registry"
 PURE = ("uscc", "workdays", "ratings.model", "localtime", "badges.render", "badges.fonts", "nominations.rules",
+        "complaints.legal_rules",
         "search.text")
 
 

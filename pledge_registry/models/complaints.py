@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,10 +92,18 @@ class SupervisionStation(Base):
 
     __tablename__ = "supervision_station"
 
+    __table_args__ = (
+        CheckConstraint("acceptance_days IS NULL OR acceptance_days >= 0", name="acceptance_days"),
+        CheckConstraint("completion_days IS NULL OR completion_days >= 0", name="completion_days"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("commercial_area.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The station's own targets in working days; NULL: the bureau's (complaints.deadlines).
+    acceptance_days: Mapped[int | None]
+    completion_days: Mapped[int | None]
 
     area: Mapped[CommercialArea | None] = relationship()
 
@@ -174,13 +183,18 @@ class Complaint(Base):
     merchant_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A station that could not settle the case handed it to the bureau (station_id is then NULL).
+    handed_from_station_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_station.id"), index=True)
+    handed_to_bureau_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     merchant: Mapped[Merchant] = relationship()
-    station: Mapped[SupervisionStation | None] = relationship()
+    station: Mapped[SupervisionStation | None] = relationship(foreign_keys=[station_id])
+    handed_from_station: Mapped[SupervisionStation | None] = relationship(foreign_keys=[handed_from_station_id])
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     events: Mapped[list[ComplaintEvent]] = relationship(order_by="ComplaintEvent.id", back_populates="complaint")
     photos: Mapped[list[ComplaintPhoto]] = relationship(order_by="ComplaintPhoto.id", back_populates="complaint")
+    pauses: Mapped[list[ClockPause]] = relationship(order_by="ClockPause.id", back_populates="complaint")
 
 
 # A case's next deadline: acceptance while it waits for it, completion afterwards. The staff
@@ -209,6 +223,33 @@ class ComplaintEvent(Base):
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+PAUSE_REASONS = ("testing", "appraisal", "expert_review", "other")
+
+
+class ClockPause(Base):
+    """A stop of a case's deadlines (e.g. waiting for a test or an appraisal, time the rules
+    do not count); ended_at is NULL while the clock is stopped, and one stop at a time."""
+
+    __tablename__ = "clock_pause"
+    __table_args__ = (
+        CheckConstraint(sql_in("reason", PAUSE_REASONS), name="reason"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        Index("uq_clock_pause_open", "complaint_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    complaint: Mapped[Complaint] = relationship(back_populates="pauses")
 
 
 class ComplaintPhoto(Base):
