@@ -210,21 +210,36 @@ def _measure(due_at: datetime, done_at: datetime | None, now: datetime) -> Measu
 def assess(cal: WorkCalendar, targets: Targets, received_at: datetime, accepted_at: datetime | None,
            decided_at: datetime | None, closed_at: datetime | None, stops: Sequence[Stop],
            now: datetime) -> CaseClock:
-    """A case's legal deadlines beside its targets, each measured.
+    """A case's legal deadlines beside its targets counted from receipt, each measured.
 
     `accepted_at` is when it was accepted; `decided_at` when acceptance was decided either
     way (accepted, or refused: the refusal closes it); `closed_at` when it was closed."""
+    return measure_case(
+        cal, due(cal, received_at, targets.acceptance_days, Unit.WORKDAYS, stops, now),
+        due(cal, received_at, targets.completion_days, Unit.WORKDAYS, stops, now),
+        received_at, accepted_at, decided_at, closed_at, stops, now)
+
+
+def measure_case(cal: WorkCalendar, target_acceptance_due: datetime, target_completion_due: datetime,
+                 received_at: datetime, accepted_at: datetime | None, decided_at: datetime | None,
+                 closed_at: datetime | None, stops: Sequence[Stop], now: datetime) -> CaseClock:
+    """As `assess`, with the target deadlines given (a case stores its own: a station's
+    targets, a hand-over to the bureau and the stops have already moved them)."""
     rules = rules_for(cal.local_date(received_at))
     acceptance = rules.limit(Step.ACCEPTANCE)
     mediation = rules.limit(Step.MEDIATION)
     assert acceptance is not None and mediation is not None  # every rule set has both
     legal_acceptance = _measure(limit_due(cal, acceptance, received_at, stops, now), decided_at, now)
-    target_acceptance = _measure(due(cal, received_at, targets.acceptance_days, Unit.WORKDAYS, stops, now),
-                                 decided_at, now)
-    target_completion = _measure(due(cal, received_at, targets.completion_days, Unit.WORKDAYS, stops, now),
-                                 closed_at, now)
     legal_completion = None
     if accepted_at is not None:
         legal_completion = _measure(limit_due(cal, mediation, accepted_at, stops, now), closed_at, now)
-    return CaseClock(rules, legal_acceptance, target_acceptance, legal_completion, target_completion,
+    return CaseClock(rules, legal_acceptance, _measure(target_acceptance_due, decided_at, now),
+                     legal_completion, _measure(target_completion_due, closed_at, now),
                      stopped=any(s.end is None for s in stops))
+
+
+def stopped_workdays(cal: WorkCalendar, stop: Stop, now: datetime | None = None) -> int:
+    """The working days a stop takes out of a working-day limit."""
+    if stop.end is None and now is None:
+        raise ValueError("an open stop needs `now`")
+    return _stopped_days(cal, stop, Unit.WORKDAYS, now or stop.start)

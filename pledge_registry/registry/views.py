@@ -60,6 +60,8 @@ def _refuse(form: ShopForm, err: Exception) -> int:
 def dashboard():
     if current_user.is_staff:
         return redirect(url_for("staff.queue"))
+    if current_user.is_station:
+        return redirect(url_for("staff_complaints.queue"))
     shops = services.shops_of(current_user)
     return render_template("registry/dashboard.html", shops=shops, standing=shop_standing)
 
