@@ -19,15 +19,29 @@ pledges_cli = AppGroup("pledges", help="Pledge housekeeping.")
 @users_cli.command("create")
 @click.option("--login", required=True, help="Mobile number or e-mail address used to sign in.")
 @click.option("--name", "display_name", required=True, help="Name shown to colleagues.")
-@click.option("--role", type=click.Choice(["staff", "admin"]), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(["staff", "admin", "station"]), default="staff", show_default=True)
 @click.option("--town", "town_name", default=None, help="Make a staff member the officer of this town (e.g. 沙溪镇).")
+@click.option("--station", "station_name", default=None,
+              help="For --role station: the supervision station (its name, as on the stations page).")
 @click.option("--password", envvar="NEW_USER_PASSWORD", default=None,
               help="Password (at least 12 characters); read from NEW_USER_PASSWORD, or prompted.")
-def create_user(login: str, display_name: str, role: str, town_name: str | None, password: str | None) -> None:
-    """Create a staff or admin account (never possible through the public sign-up)."""
+def create_user(login: str, display_name: str, role: str, town_name: str | None, station_name: str | None,
+                password: str | None) -> None:
+    """Create a staff, admin or supervision-station account (never possible through the public sign-up)."""
     from .auth import services
-    from .models import Role, Town
+    from .models import Role, SupervisionStation, Town
 
+    station = None
+    if (role == "station") != (station_name is not None):
+        raise click.ClickException("--station NAME goes with --role station, and only with it")
+    if station_name is not None:
+        station = db.session.scalar(select(SupervisionStation).where(SupervisionStation.name == station_name))
+        if station is None:
+            raise click.ClickException(f"no supervision station named {station_name!r}")
+        if not station.active:
+            raise click.ClickException(f"the station {station_name!r} is inactive")
+    if town_name is not None and role == "station":
+        raise click.ClickException("a station officer has a station, not a town")
     town = None
     if town_name is not None:
         town = db.session.scalar(select(Town).where(Town.name == town_name))
@@ -36,12 +50,14 @@ def create_user(login: str, display_name: str, role: str, town_name: str | None,
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = services.create_user(login, password, display_name, role=Role(role))
+        user = services.create_user(login, password, display_name, role=Role(role),
+                                    station_id=station.id if station else None)
     except services.AccountError as err:
         messages = {"taken": "an account with this login already exists",
                     "password_short": f"the password needs at least {services.MIN_PASSWORD_LENGTH} characters",
                     "login_format": "the login must be an 11-digit mobile number or an e-mail address",
-                    "password_long": "the password is too long"}
+                    "password_long": "the password is too long",
+                    "station": "a station account needs its station"}
         raise click.ClickException(messages.get(err.code, err.code)) from err
     if town is not None:
         user.town_id = town.id
@@ -62,6 +78,7 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     from . import demo
     from .demo_activity import loader, people
     from .models import Merchant
+    from .stations import demo as station_demo
 
     had_merchants = bool(db.session.scalar(select(func.count()).select_from(Merchant)))
     if if_empty and had_merchants:
@@ -74,8 +91,8 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     demo.load_merchants(count)
     cast = people.ensure_people()
     logins = cast.new_logins
-    # Supervision stations' logins join the demo here, one call: logins += <stations demo>(...)
     report = loader.load_year(cast.people, seed, merchant_login=cast.merchant)  # rates every merchant at the end
+    logins += station_demo.load()  # the supervision stations, a station login and its cases
     from .search.index import rebuild
 
     rebuild()  # the bulk load bypasses the session, and so the index's listener

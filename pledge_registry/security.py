@@ -123,6 +123,7 @@ def micro_cached(view: F) -> F:
 
 class Anonymous(AnonymousUserMixin):
     is_staff = False
+    is_officer = False
     is_admin = False
     is_station = False
 
@@ -158,8 +159,8 @@ def _view_function(endpoint: str) -> Any:
 
 
 def _staff_session_timeouts() -> Any:
-    """Staff sessions end after 30 idle minutes or 12 hours in all."""
-    if not current_user.is_authenticated or not current_user.is_staff:
+    """Staff and station sessions end after 30 idle minutes or 12 hours in all."""
+    if not current_user.is_authenticated or not current_user.is_officer:
         return None
     from flask import current_app
 

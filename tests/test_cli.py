@@ -36,7 +36,7 @@ def test_demo_load_makes_merchants_in_every_state_rated_with_printed_logins(runn
     assert {"active", "suspended", "revoked", "expired", "submitted", "draft"} <= pledge_states
     assert count_rows(Rating) > 0
     logins = re.findall(r"login: (\S+)\s+password: (\S+)", result.output)
-    assert {"staff@demo.invalid", "admin@demo.invalid"} <= {login for login, _ in logins}
+    assert {"staff@demo.invalid", "admin@demo.invalid", "station@demo.invalid"} <= {login for login, _ in logins}
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "already loaded" in again.output
     assert count_rows(Merchant) == 24

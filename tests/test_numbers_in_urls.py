@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from pledge_registry.extensions import db
+from pledge_registry.models import SupervisionStation
 from pledge_registry.urls import MAX_ID
 from tests.factories import make_filed_complaint, make_merchant, make_pledge, make_user
 from tests.helpers import csrf_token, login
@@ -62,9 +64,14 @@ def _walk(app: Any, client: Any, who: str) -> list[tuple[str, str, int]]:
     return failures
 
 
-@pytest.mark.parametrize("who", ["anonymous", "merchant", "staff", "admin"])
+@pytest.mark.parametrize("who", ["anonymous", "merchant", "staff", "admin", "station"])
 def test_no_number_from_outside_answers_5xx(app, client, records, who: str) -> None:
-    if who != "anonymous":
+    if who == "station":
+        station = SupervisionStation(name="城厢监督站")
+        db.session.add(station)
+        db.session.commit()
+        login(client, make_user(who, station_id=station.id))
+    elif who != "anonymous":
         login(client, make_user(who))
     assert _walk(app, client, who) == []
 

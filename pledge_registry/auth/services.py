@@ -57,14 +57,18 @@ def find_by_login(login: str) -> User | None:
     return db.session.scalar(select(User).where(where))
 
 
-def create_user(login: str, password: str, display_name: str, role: Role = Role.MERCHANT) -> User:
-    """Create an account and commit it. Raises AccountError('taken') for a used login."""
+def create_user(login: str, password: str, display_name: str, role: Role = Role.MERCHANT,
+                station_id: int | None = None) -> User:
+    """Create an account and commit it. Raises AccountError('taken') for a used login; a
+    station officer's account needs its station, and only it has one ('station')."""
     email, phone = split_login(login)
     check_password_rules(password)
+    if (role == Role.STATION) != (station_id is not None):
+        raise AccountError("station")
     if find_by_login(login) is not None:
         raise AccountError("taken")
     user = User(email=email, phone=phone, display_name=display_name.strip(),
-                password_hash=hash_password(password), role=role)
+                password_hash=hash_password(password), role=role, station_id=station_id)
     db.session.add(user)
     db.session.commit()
     return user

@@ -76,12 +76,21 @@ def login():
             security_event("login_failed")
             form.form_errors.append(_("Login name or password is not right."))
         else:
-            _start_session(user, remember=bool(form.remember.data) and not user.is_staff)
+            _start_session(user, remember=bool(form.remember.data) and not user.is_officer)
             security_event("login", user_id=user.id, role=user.role)
-            default = url_for("staff.queue") if user.is_staff else url_for("registry.dashboard")
-            return redirect(safe_next(request.args.get("next")) or default)
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
     status = 200 if request.method == "GET" else 400
     return render_template("auth/login.html", form=form), status
+
+
+def home_url(user) -> str:
+    """Where a user lands after signing in: staff on the review queue, a station officer on
+    its complaint queue, a merchant on their shops."""
+    if user.is_staff:
+        return url_for("staff.queue")
+    if user.is_station:
+        return url_for("staff_complaints.queue")
+    return url_for("registry.dashboard")
 
 
 def _start_session(user, remember: bool) -> None:
@@ -125,5 +134,5 @@ def change_password():
             security_event("password_changed")
             _start_session(user, remember=False)
             flash(_("Your password is changed. Other devices are signed out."), "success")
-            return redirect(url_for("registry.dashboard") if not user.is_staff else url_for("staff.queue"))
+            return redirect(home_url(user))
     return render_template("auth/password.html", form=form), status

@@ -21,7 +21,7 @@ from .. import paging, refusals
 from ..extensions import db
 from ..forms import EmptyForm, query_int
 from ..models import CommercialArea, Holiday, SupervisionStation, Town
-from ..refusals import conflict
+from ..refusals import bad_input, conflict
 from ..security import admin_required, security_event, staff_required
 from ..urls import MAX_ID
 from . import deadlines, settings, staff_bp
@@ -30,6 +30,8 @@ from .handling_forms import DeadlinesForm, HolidayForm, StationForm
 REFUSALS: refusals.Table = {
     "holiday_exists": conflict(_l("This date is already in the table: remove it first to change it."), field="day"),
     "station_taken": conflict(_l("Another station has this name or this commercial area.")),
+    "station_targets": bad_input(_l("The finishing target cannot be shorter than the acceptance target."),
+                                 field="completion_days"),
 }
 
 
@@ -145,7 +147,8 @@ def _stations_page(form: StationForm | None = None, status: int = 200) -> Any:
 def _save_station(form: StationForm, station: SupervisionStation) -> int | None:
     """Save the form into the station; the refusal's status if it was refused (on the form)."""
     try:
-        settings.save_station(station, form.name.data, form.area_id.data or None, form.active.data == "1")
+        settings.save_station(station, form.name.data, form.area_id.data or None, form.active.data == "1",
+                              form.acceptance_days.data, form.completion_days.data)
     except settings.SettingsError as err:
         return refusals.refuse(err, form, REFUSALS, "station_refused", station_id=station.id or "-")
     return None
@@ -175,7 +178,8 @@ def edit_station(station_id: int):
     station = db.get_or_404(SupervisionStation, station_id)
     if request.method == "GET":
         form = StationForm(formdata=None, name=station.name, area_id=station.area_id or 0,
-                           active="1" if station.active else "0")
+                           active="1" if station.active else "0", acceptance_days=station.acceptance_days,
+                           completion_days=station.completion_days)
     else:
         form = StationForm()
     form.area_id.choices = _area_choices()

@@ -45,7 +45,7 @@ CONFIRMATION = select(_C.c.tracking_code, _C.c.shopper_phone, _C.c.acceptance_du
     _C.c.id == bindparam("complaint_id"))
 # The shop of a new case and the supervision station of its commercial area.
 SHOP_AND_STATION = (
-    select(_M.c.shop_name, _S.c.id.label("station_id"))
+    select(_M.c.shop_name, _S.c.id.label("station_id"), _S.c.acceptance_days, _S.c.completion_days)
     .select_from(_M.outerjoin(_S, (_S.c.area_id == _M.c.area_id) & _S.c.active.is_(True)))
     .where(_M.c.id == bindparam("merchant_id")))
 # The possible-duplicate flag (same phone and shop within DUPLICATE_WINDOW) is an EXISTS
@@ -98,13 +98,16 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     if shop is None:
         raise WorkflowError("no_merchant")
     limits = deadlines.current_deadlines()
+    # A station's own targets where it set them; the bureau's otherwise.
+    acceptance_days = limits.acceptance_days if shop.acceptance_days is None else shop.acceptance_days
+    completion_days = limits.completion_days if shop.completion_days is None else shop.completion_days
     trimmed = replace(data, item=data.item.strip(), account=data.account.strip(), wants=tuple(data.wants),
                       shopper_name=(data.shopper_name or "").strip() or None)
     return ComplaintPlan(
         complaint=trimmed, tracking_code=new_tracking_code(),
         shop_name=shop.shop_name, station_id=shop.station_id, received_at=now,
-        acceptance_due_at=cal.add_workdays(now, limits.acceptance_days),
-        completion_due_at=cal.add_workdays(now, limits.completion_days),
+        acceptance_due_at=cal.add_workdays(now, acceptance_days),
+        completion_due_at=cal.add_workdays(now, completion_days),
     )
 
 

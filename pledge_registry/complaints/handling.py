@@ -30,6 +30,11 @@ REFUSALS: Table = {
         _l("That is not possible in the case's current state. Reload the page to see it.")),
     "anonymised": conflict(_l("The shopper's contact details have been deleted (retention period).")),
     "closed": conflict(_l("This case is closed.")),
+    "not_station_case": forbidden(_l("Only the station handling this case can hand it to the bureau.")),
+    "reason_required": bad_input(_l("Give the reason.")),
+    "pause_reason": bad_input(_l("Choose why the clock stops.")),
+    "already_paused": conflict(_l("The clock of this case is already stopped.")),
+    "not_paused": conflict(_l("The clock of this case is running.")),
 }
 
 

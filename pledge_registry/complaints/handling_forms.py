@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from ..forms import BaseForm, text_field
-from ..models import PROPOSAL_KINDS, REJECT_REASONS
-from .labels import OUTCOME_LABELS, PROPOSAL_LABELS, REJECT_REASON_LABELS
+from ..models import PAUSE_REASONS, PROPOSAL_KINDS, REJECT_REASONS
+from .labels import OUTCOME_LABELS, PAUSE_REASON_LABELS, PROPOSAL_LABELS, REJECT_REASON_LABELS
 
 MAX_YUAN = Decimal("10000000")  # ten million yuan: far above any consumer complaint
 
@@ -67,6 +67,22 @@ class NoteForm(BaseForm):
     """Accept, forward or mediate: an optional note for the timeline."""
 
     note = text_field(_l("Note (optional; the shopper sees it on the timeline)"))
+
+
+class HandOverForm(BaseForm):
+    """A station hands a case to the bureau; the reason is required (internal)."""
+
+    handover_reason = text_field(_l("Why the station cannot settle it (the bureau reads this)"),
+                                 max_length=500, required=True)
+
+
+class PauseForm(BaseForm):
+    """Stop the case's clock while something the rules do not count is done."""
+
+    pause_reason = SelectField(_l("Why the clock stops"),
+                               choices=[SelectChoice(r, PAUSE_REASON_LABELS[r]) for r in PAUSE_REASONS],
+                               validators=[DataRequired()], validate_choice=True)
+    pause_note = text_field(_l("Details (required for “other”; the shopper sees them)"), max_length=500)
 
 
 class RejectForm(BaseForm):
@@ -143,4 +159,9 @@ class StationForm(BaseForm):
     active = SelectField(_l("Status"),
                          choices=[SelectChoice("1", _l("Active")), SelectChoice("0", _l("Inactive"))],
                          validators=[DataRequired()], validate_choice=True, default="1")
+    # The station's own targets; empty: the bureau's (the legal limits are never changed here).
+    acceptance_days = IntegerField(_l("Accept within (working days; empty: the bureau's target)"),
+                                   validators=[Optional(), NumberRange(min=0, max=7)])
+    completion_days = IntegerField(_l("Finish within (working days; empty: the bureau's target)"),
+                                   validators=[Optional(), NumberRange(min=0, max=60)])
     submit = SubmitField(_l("Save the station"))

@@ -17,13 +17,16 @@ from flask_babel import lazy_gettext as _l
 
 from ..labels import label
 from ..models import (
+    PAUSE_REASONS,
     PROBLEM_TYPES,
     PROPOSAL_KINDS,
     REJECT_REASONS,
     REQUEST_TYPES,
     SURVEY_ANSWERS,
     WANTS,
+    Channel,
     ComplaintStatus,
+    ConsentMethod,
     Outcome,
 )
 
@@ -57,6 +60,30 @@ PROPOSAL_LABELS = {
     "exchange": _l("Exchange"),
     "repair": _l("Repair"),
     "other": _l("Other"),
+}
+
+CHANNEL_LABELS = {
+    "web": _l("This platform's complaint form"),
+    "12315": _l("12315 platform or hotline"),
+    "12345": _l("12345 city hotline"),
+    "phone": _l("Telephone call to the bureau"),
+    "letter": _l("Letter"),
+    "walk_in": _l("In person at the bureau"),
+    "referral": _l("Referred by a superior authority"),
+    "station_desk": _l("Supervision station desk"),
+    "partner_api": _l("Partner system"),
+}
+PAUSE_REASON_LABELS = {
+    "testing": _l("Waiting for a test"),
+    "appraisal": _l("Waiting for an appraisal"),
+    "expert_review": _l("Waiting for an expert review"),
+    "other": _l("Other reason the rules do not count"),
+}
+CONSENT_METHOD_LABELS = {
+    "web_form": _l("Ticked on the complaint form"),
+    "oral": _l("Given orally, noted by the officer"),
+    "written": _l("Given in writing"),
+    "channel": _l("Collected by the channel that passed the case on"),
 }
 
 # --- officers and merchants --------------------------------------------------------------
@@ -101,6 +128,10 @@ EVENT_LABELS = {
     "shopper_info": _l("The shopper added information"),
     "reassigned": _l("Reassigned"),
     "linked_duplicate": _l("Linked as a duplicate"),
+    "handed_to_bureau": _l("Handed by the station to the bureau"),
+    "clock_paused": _l("Deadlines stopped"),
+    "clock_resumed": _l("Deadlines running again"),
+    "recorded": _l("Recorded from another channel"),
 }
 
 # --- the shopper, about their own case ---------------------------------------------------
@@ -144,12 +175,16 @@ SHOPPER_EVENT_LABELS = {
     "not_resolved": _l("Closed: no agreement was reached"),
     "rejected": _l("Closed: not accepted by the bureau"),
     "withdrawn": _l("Closed: you withdrew the case"),
+    "clock_paused": _l("The deadlines are stopped while a test or an appraisal is done"),
+    "clock_resumed": _l("The deadlines are running again"),
+    "recorded": _l("The bureau recorded your request"),
 }
 
 LABEL_TABLES: dict[str, Mapping[str, Any]] = {
     "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
     "reject_reason": REJECT_REASON_LABELS,
     "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
+    "channel": CHANNEL_LABELS, "consent_method": CONSENT_METHOD_LABELS, "pause_reason": PAUSE_REASON_LABELS,
 }
 SHOPPER_LABEL_TABLES: dict[str, Mapping[str, Any]] = {
     **LABEL_TABLES,
@@ -167,6 +202,9 @@ assert set(PROPOSAL_LABELS) == set(PROPOSAL_KINDS)
 assert set(PROBLEM_TYPE_LABELS) == set(PROBLEM_TYPES)
 assert set(WANT_LABELS) == set(WANTS)
 assert set(SURVEY_LABELS) == set(SURVEY_ANSWERS)
+assert set(PAUSE_REASON_LABELS) == set(PAUSE_REASONS)
+assert set(CHANNEL_LABELS) == {c.value for c in Channel}
+assert set(CONSENT_METHOD_LABELS) == {m.value for m in ConsentMethod}
 
 
 def complaint_label(table: str, code: str | None) -> str:

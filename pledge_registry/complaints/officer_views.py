@@ -43,7 +43,7 @@ from ..security import officer_required, security_event
 from ..urls import MAX_ID
 from . import deadlines, staff_bp, workflow
 from .handling import REFUSALS, is_overdue
-from .handling_forms import CloseForm, LinkDuplicateForm, NoteForm, ReassignForm, RejectForm
+from .handling_forms import CloseForm, HandOverForm, LinkDuplicateForm, NoteForm, PauseForm, ReassignForm, RejectForm
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -54,6 +54,9 @@ DONE = {
     "forward": _l("Case forwarded to the merchant."),
     "mediate": _l("Mediation started."),
     "close": _l("Case closed. The shopper is told and asked for a rating."),
+    "handover": _l("Case handed to the bureau."),
+    "pause": _l("Deadlines stopped. Start them again when the result is in."),
+    "resume": _l("Deadlines running again; the targets moved on by the days stopped."),
 }
 
 
@@ -229,6 +232,9 @@ def officer_actions(c: Complaint) -> set[str]:
         actions.add("close")
     if c.status != S.CLOSED:
         actions.add("reassign")
+        actions.add("resume" if workflow.open_pause(c) is not None else "pause")
+        if current_user.is_station:
+            actions.add("handover")
     return actions
 
 
@@ -241,8 +247,8 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
     link = forms.setdefault("link", LinkDuplicateForm(formdata=None))
     link.original_id.choices = [SelectChoice(d.id, f"#{d.id}") for d in candidates]
     for name, cls in (("accept", NoteForm), ("forward", NoteForm), ("mediate", NoteForm),
-                      ("reject", RejectForm),
-                      ("close", CloseForm), ("reveal", EmptyForm)):
+                      ("reject", RejectForm), ("handover", HandOverForm), ("pause", PauseForm),
+                      ("resume", EmptyForm), ("close", CloseForm), ("reveal", EmptyForm)):
         forms.setdefault(name, cls(formdata=None))
     events = db.session.scalars(
         select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
@@ -257,7 +263,7 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
         assigned=assigned, revealed=revealed,
         phone=revealed or workflow.mask_phone(c.shopper_phone),
         name=(c.shopper_name or "") if revealed else workflow.mask_name(c.shopper_name),
-        candidates=candidates,
+        candidates=candidates, clock=workflow.clock(c, now), pause=workflow.open_pause(c),
     ), status
 
 
@@ -343,6 +349,39 @@ def close(complaint_id: int):
                        amount_recovered_cents=amount or 0, upheld=form.upheld.data == "yes")
 
     return _decide(complaint_id, "close", form, call)
+
+
+@staff_bp.route("/<int:complaint_id>/hand-over", methods=["POST"])
+@officer_required
+def hand_over(complaint_id: int):
+    """A station hands the case to the bureau; afterwards the station no longer sees it."""
+    form = HandOverForm()
+    c = _case_or_404(complaint_id)
+    if not form.validate_on_submit():
+        return _staff_page(c, {"handover": form}, status=400)
+    try:
+        workflow.hand_to_bureau(current_user, c, form.handover_reason.data or "")
+    except workflow.WorkflowError as err:
+        status = _refuse(err, form, "complaint_handover_refused", complaint_id=c.id)
+        return _staff_page(c, {"handover": form}, status=status)
+    security_event("complaint_handed_to_bureau", complaint_id=c.id)
+    flash(str(DONE["handover"]), "success")
+    return redirect(url_for("staff_complaints.queue"))
+
+
+@staff_bp.route("/<int:complaint_id>/pause", methods=["POST"])
+@officer_required
+def pause(complaint_id: int):
+    form = PauseForm()
+    return _decide(complaint_id, "pause", form, lambda c: workflow.pause_clock(
+        current_user, c, form.pause_reason.data, form.pause_note.data or ""))
+
+
+@staff_bp.route("/<int:complaint_id>/resume", methods=["POST"])
+@officer_required
+def resume(complaint_id: int):
+    form = EmptyForm()
+    return _decide(complaint_id, "resume", form, lambda c: workflow.resume_clock(current_user, c))
 
 
 @staff_bp.route("/<int:complaint_id>/reassign", methods=["POST"])

@@ -36,9 +36,15 @@ def remove_holiday(row: Holiday) -> None:
     db.session.commit()
 
 
-def save_station(station: SupervisionStation, name: str, area_id: int | None, active: bool) -> SupervisionStation:
-    """Create or change a station; refused when another station has its name or its area."""
+def save_station(station: SupervisionStation, name: str, area_id: int | None, active: bool,
+                 acceptance_days: int | None = None, completion_days: int | None = None) -> SupervisionStation:
+    """Create or change a station; refused when another station has its name or its area,
+    or when its own targets (working days; None: the bureau's) are out of order."""
+    if acceptance_days is not None and completion_days is not None and completion_days < acceptance_days:
+        raise SettingsError("station_targets", field="completion_days")
     station.name = name
+    station.acceptance_days = acceptance_days
+    station.completion_days = completion_days
     station.area_id = area_id
     station.active = active
     db.session.add(station)

@@ -25,12 +25,14 @@ from ..compliance import services as compliance_services
 from ..domain import DomainError
 from ..extensions import db
 from ..models import (
+    PAUSE_REASONS,
     PROBLEM_TYPES,
     PROPOSAL_KINDS,
     REJECT_REASONS,
     REQUEST_TYPES,
     SURVEY_ANSWERS,
     WANTS,
+    ClockPause,
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
@@ -42,7 +44,8 @@ from ..models import (
 from ..outbox import enqueue
 from ..ratings import hooks as rating_hooks
 from ..urls import absolute_url
-from . import deadlines
+from ..workdays import WorkCalendar
+from . import deadlines, legal_rules
 
 S = ComplaintStatus
 CONSENT_VERSION = "2026-11"
@@ -290,6 +293,93 @@ def _close(c: Complaint, outcome: str, role: str, actor: User | None, note: str,
     _notify_shopper(c, "complaint_closed", outcome=outcome)
     if outcome != Outcome.WITHDRAWN and c.request_type == "complaint":
         _notify_shopper(c, "survey", survey_url=survey_url(c))
+
+
+def hand_to_bureau(user: User, c: Complaint, reason: str) -> None:
+    """A station gives a case it cannot settle to the bureau, saying why. The bureau's own
+    targets then count from now (the station's time is not taken from the bureau); the
+    legal limits still count from receipt."""
+    if not user.is_station or not can_handle(user, c):
+        raise WorkflowError("not_station_case")
+    if c.status == S.CLOSED:
+        raise WorkflowError("closed")
+    if not reason.strip():
+        raise WorkflowError("reason_required")
+    now = datetime.now(UTC)
+    cal, limits = deadlines.calendar(), deadlines.current_deadlines()
+    if c.status == S.RECEIVED:
+        c.acceptance_due_at = cal.add_workdays(now, limits.acceptance_days)
+    c.completion_due_at = cal.add_workdays(now, limits.completion_days)
+    _event(c, "handed_to_bureau", c.status, "station", user, reason, public=False, now=now)
+    c.handed_from_station_id = c.station_id
+    c.handed_to_bureau_at = now
+    c.station_id = None
+    c.assigned_officer_id = None
+    db.session.commit()
+
+
+def open_pause(c: Complaint) -> ClockPause | None:
+    return next((p for p in c.pauses if p.ended_at is None), None)
+
+
+def pause_clock(user: User, c: Complaint, reason: str, note: str) -> None:
+    """Stop the case's deadlines (e.g. while a test or an appraisal is done, time the rules do
+    not count); one stop at a time (the schema refuses a second)."""
+    _officer(user, c)
+    if c.status == S.CLOSED:
+        raise WorkflowError("closed")
+    if reason not in PAUSE_REASONS:
+        raise WorkflowError("pause_reason")
+    if reason == "other" and not note.strip():
+        raise WorkflowError("reason_required")
+    if open_pause(c) is not None:
+        raise WorkflowError("already_paused")
+    now = datetime.now(UTC)
+    db.session.add(ClockPause(complaint_id=c.id, reason=reason, note=note.strip(), started_at=now,
+                              started_by_id=user.id))
+    _event(c, "clock_paused", c.status, "officer", user, note, public=True, now=now)
+    try:
+        db.session.commit()
+    except IntegrityError as err:  # stopped by someone else at the same moment
+        db.session.rollback()
+        raise WorkflowError("already_paused") from err
+
+
+def resume_clock(user: User, c: Complaint, now: datetime | None = None) -> None:
+    """Start the clock again: the bureau's targets still ahead when it stopped move on by the
+    working days it was stopped (the legal limits are worked out from the stops themselves)."""
+    _officer(user, c)
+    pause = open_pause(c)
+    if pause is None:
+        raise WorkflowError("not_paused")
+    now = now or datetime.now(UTC)
+    pause.ended_at = now
+    pause.ended_by_id = user.id
+    cal = deadlines.calendar()
+    stop = legal_rules.Stop(pause.started_at, now)
+    if c.status == S.RECEIVED and c.acceptance_due_at > pause.started_at:
+        c.acceptance_due_at = _moved_on(cal, c.acceptance_due_at, stop)
+    if c.completion_due_at > pause.started_at:
+        c.completion_due_at = _moved_on(cal, c.completion_due_at, stop)
+    if c.merchant_reply_due_at is not None and c.merchant_reply_due_at > pause.started_at:
+        c.merchant_reply_due_at = _moved_on(cal, c.merchant_reply_due_at, stop)
+    _event(c, "clock_resumed", c.status, "officer", user, "", public=True, now=now)
+    db.session.commit()
+
+
+def _moved_on(cal: WorkCalendar, due_at: datetime, stop: legal_rules.Stop) -> datetime:
+    """A working-day deadline moved on by the working days the clock was stopped."""
+    n = legal_rules.stopped_workdays(cal, stop)
+    return cal.add_workdays(due_at, n) if n else due_at
+
+
+def clock(c: Complaint, now: datetime | None = None) -> legal_rules.CaseClock:
+    """The case's legal limits beside its own target deadlines, each measured."""
+    now = now or datetime.now(UTC)
+    stops = [legal_rules.Stop(p.started_at, p.ended_at) for p in c.pauses]
+    decided = c.accepted_at or (c.closed_at if c.outcome == Outcome.REJECTED else None)
+    return legal_rules.measure_case(deadlines.calendar(), c.acceptance_due_at, c.completion_due_at,
+                                    c.received_at, c.accepted_at, decided, c.closed_at, stops, now)
 
 
 def reassign(user: User, c: Complaint, officer: User, note: str = "") -> None:

@@ -65,6 +65,12 @@ class User(UserMixin, Base):
         return self.role == Role.STATION
 
     @property
+    def is_officer(self) -> bool:
+        """Bureau staff and station officers: they see shoppers' cases, so their sessions
+        time out and are never remembered."""
+        return self.is_staff or self.is_station
+
+    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 

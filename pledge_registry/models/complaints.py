@@ -8,7 +8,19 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, case, literal_column
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
@@ -24,6 +36,29 @@ WANTS = ("refund", "exchange", "repair", "compensation", "apology")
 REJECT_REASONS = ("outside_scope", "court_or_arbitration", "no_merchant", "too_old", "no_contact")
 PROPOSAL_KINDS = ("refund", "exchange", "repair", "other")
 SURVEY_ANSWERS = ("satisfied", "neutral", "dissatisfied")
+
+
+class Channel(StrEnum):
+    """Where a request reached the bureau (全口径归集: every channel on one platform)."""
+
+    WEB = "web"                    # the shopper's form on this platform (scan page)
+    PLATFORM_12315 = "12315"       # the national 12315 platform or hotline
+    HOTLINE_12345 = "12345"        # the city's 12345 hotline
+    PHONE = "phone"                # a call to the bureau's own published number
+    LETTER = "letter"
+    WALK_IN = "walk_in"            # in person at a bureau office
+    REFERRAL = "referral"          # passed down by a superior authority (上级交办)
+    STATION_DESK = "station_desk"  # the complaint desk of a supervision station
+    PARTNER_API = "partner_api"    # a partner system through the intake API
+
+
+class ConsentMethod(StrEnum):
+    """How the shopper agreed to their details being used, as it was given on the channel."""
+
+    WEB_FORM = "web_form"  # the ticked box on this platform's form (the notice version is stored)
+    ORAL = "oral"          # said on a call or at a desk, noted by the officer who took it
+    WRITTEN = "written"    # signed on paper (letter, desk form)
+    CHANNEL = "channel"    # collected by the channel that passed the case on (12315, 12345, partner)
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # 32 symbols: 5 bits each
 TRACKING_LENGTH = 14  # 70 bits: unguessable; shown as XXXX-XXXX-XXXX-XX
@@ -57,10 +92,18 @@ class SupervisionStation(Base):
 
     __tablename__ = "supervision_station"
 
+    __table_args__ = (
+        CheckConstraint("acceptance_days IS NULL OR acceptance_days >= 0", name="acceptance_days"),
+        CheckConstraint("completion_days IS NULL OR completion_days >= 0", name="completion_days"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("commercial_area.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The station's own targets in working days; NULL: the bureau's (complaints.deadlines).
+    acceptance_days: Mapped[int | None]
+    completion_days: Mapped[int | None]
 
     area: Mapped[CommercialArea | None] = relationship()
 
@@ -79,6 +122,11 @@ class Complaint(Base):
         Index("ix_complaint_status_due", "status", "completion_due_at"),
         Index("ix_complaint_merchant_received", "merchant_id", "received_at"),
         Index("ix_complaint_phone_merchant", "shopper_phone", "merchant_id"),
+        CheckConstraint(sql_in("channel", Channel), name="channel"),
+        CheckConstraint(sql_in("consent_method", ConsentMethod), name="consent_method"),
+        # A channel's own number names one request: a second entry or a re-import is refused.
+        UniqueConstraint("channel", "channel_ref"),
+        Index("ix_complaint_channel_received", "channel", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +146,19 @@ class Complaint(Base):
     shopper_phone: Mapped[str | None] = mapped_column(String(11))   # NULL once anonymised
     consent_version: Mapped[str] = mapped_column(String(20))
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    consent_method: Mapped[str] = mapped_column(String(16), default=ConsentMethod.WEB_FORM,
+                                                server_default=ConsentMethod.WEB_FORM.value)
+    # Where the request came in, and that channel's own reference number (NULL for the web
+    # form, whose reference is the tracking code). received_at is when it reached the channel:
+    # every deadline counts from it.
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB, server_default=Channel.WEB.value)
+    channel_ref: Mapped[str | None] = mapped_column(String(64))
+    # A case that did not come through 12315 is registered there afterwards (the Order has
+    # cases handled through the 12315 platform): its 12315 number once staff have it.
+    registered_12315_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    registered_12315_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The officer who entered a request received by another channel (NULL for the web form).
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     status: Mapped[str] = mapped_column(String(20), default=ComplaintStatus.RECEIVED)
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_note: Mapped[str] = mapped_column(String(1000), default="")
@@ -122,12 +183,18 @@ class Complaint(Base):
     merchant_replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A station that could not settle the case handed it to the bureau (station_id is then NULL).
+    handed_from_station_id: Mapped[int | None] = mapped_column(ForeignKey("supervision_station.id"), index=True)
+    handed_to_bureau_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     merchant: Mapped[Merchant] = relationship()
-    station: Mapped[SupervisionStation | None] = relationship()
+    station: Mapped[SupervisionStation | None] = relationship(foreign_keys=[station_id])
+    handed_from_station: Mapped[SupervisionStation | None] = relationship(foreign_keys=[handed_from_station_id])
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     events: Mapped[list[ComplaintEvent]] = relationship(order_by="ComplaintEvent.id", back_populates="complaint")
     photos: Mapped[list[ComplaintPhoto]] = relationship(order_by="ComplaintPhoto.id", back_populates="complaint")
+    pauses: Mapped[list[ClockPause]] = relationship(order_by="ClockPause.id", back_populates="complaint")
 
 
 # A case's next deadline: acceptance while it waits for it, completion afterwards. The staff
@@ -156,6 +223,33 @@ class ComplaintEvent(Base):
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+
+PAUSE_REASONS = ("testing", "appraisal", "expert_review", "other")
+
+
+class ClockPause(Base):
+    """A stop of a case's deadlines (e.g. waiting for a test or an appraisal, time the rules
+    do not count); ended_at is NULL while the clock is stopped, and one stop at a time."""
+
+    __tablename__ = "clock_pause"
+    __table_args__ = (
+        CheckConstraint(sql_in("reason", PAUSE_REASONS), name="reason"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
+        Index("uq_clock_pause_open", "complaint_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    complaint: Mapped[Complaint] = relationship(back_populates="pauses")
 
 
 class ComplaintPhoto(Base):

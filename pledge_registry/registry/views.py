@@ -60,6 +60,8 @@ def _refuse(form: ShopForm, err: Exception) -> int:
 def dashboard():
     if current_user.is_staff:
         return redirect(url_for("staff.queue"))
+    if current_user.is_station:
+        return redirect(url_for("staff_complaints.queue"))
     from ..publication.services import open_entries_of
 
     shops = services.shops_of(current_user)
