@@ -10,7 +10,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pledge_registry"
 PURE = ("uscc", "workdays", "ratings.model", "localtime", "badges.render", "badges.fonts", "nominations.rules",
-        "search.text")
+        "search.text", "scan_reports.rules")
 
 
 def _module_name(path: Path) -> str:

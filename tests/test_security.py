@@ -15,6 +15,7 @@ from tests.helpers import login
 PUBLIC_ENDPOINTS = {
     "static", "public.home", "public.healthz", "public.scan", "public.scan_json", "public.directory",
     "auth.login", "auth.signup", "ratings.breakdown", "nominations.units",
+    "scan_reports.report", "scan_reports.reported",  # a shopper says where a forged sticker hangs
 }
 PUBLIC_PREFIXES = ("complaints.",)  # the shopper's side: filing, tracking, survey
 

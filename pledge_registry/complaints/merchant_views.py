@@ -20,7 +20,6 @@ from ..security import merchant_required, security_event
 from . import merchant_bp, workflow
 from .handling import REFUSALS, is_overdue
 from .handling_forms import MerchantReplyForm
-from .shopper_views import may_see_photos
 
 S = ComplaintStatus
 
@@ -78,7 +77,7 @@ def _merchant_page(c: Complaint, form: MerchantReplyForm | None = None, status: 
         overdue=c.status == S.WITH_MERCHANT and is_overdue(c.merchant_reply_due_at, utcnow()),
         phone=workflow.mask_phone(c.shopper_phone), name=workflow.mask_name(c.shopper_name),
         form=form or MerchantReplyForm(formdata=None),
-        show_photos=may_see_photos(c),  # the rule the photo routes check, so no link is dead
+        show_photos=workflow.merchant_may_see_photos(current_user, c),  # as the photo routes check
     ), status
 
 

@@ -359,7 +359,7 @@ def may_see_photos(c: Complaint) -> bool:
         return False
     if workflow.can_handle(current_user, c):
         return True
-    return c.forwarded_at is not None and c.merchant.owner_id == current_user.id
+    return workflow.merchant_may_see_photos(current_user, c)
 
 
 @bp.route("/complaints/photos/<int:photo_id>")

@@ -57,6 +57,7 @@ from .registry import (
     address_key,
     new_badge_code,
 )
+from .scans import ScanAlert, ScanAlertKind, ScanState, StickerReport, SuspiciousScan
 from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
@@ -113,10 +114,15 @@ __all__ = [
     "RatingAppeal",
     "RatingReply",
     "Role",
+    "ScanAlert",
+    "ScanAlertKind",
+    "ScanState",
     "Setting",
+    "StickerReport",
     "SupervisionStation",
     "SurveyResponse",
     "SuspensionProposal",
+    "SuspiciousScan",
     "Town",
     "User",
     "address_key",
