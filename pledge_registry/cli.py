@@ -75,6 +75,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
     from .search.index import rebuild
 
     rebuild()  # the bulk load bypasses the session, and so the index's listener
+    from .scan_reports.demo import load_suspicious_scans
+
+    load_suspicious_scans()  # the suspicious-scans page shows scans, reports and alerts
     logins = []
     for login, name, role in (("staff@demo.invalid", "示例工作人员", Role.STAFF),
                               ("admin@demo.invalid", "示例管理员", Role.ADMIN)):
