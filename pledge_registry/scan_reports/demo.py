@@ -31,7 +31,8 @@ def load_suspicious_scans(seed: int = 315, now: datetime | None = None) -> int:
         state = shop_standing(merchant, now).state
         if state in ("suspended", "revoked", "expired", "closed") and len(shops.get(state, [])) < 3:
             shops.setdefault(state, []).append(merchant)
-    targets = [(m.badge_code, state, m.id) for state, found in shops.items() for m in found]
+    targets: list[tuple[str, str, int | None]] = [(m.badge_code, state, m.id) for state, found in shops.items()
+                                                 for m in found]
     targets += [(code, "unknown", None) for code in FORGED_CODES]
     rows = []
     for code, state, merchant_id in targets:
