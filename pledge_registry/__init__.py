@@ -118,13 +118,14 @@ def register_blueprints(app: Flask) -> None:
     from .ratings import bp as ratings_bp
     from .registry import bp as registry_bp
     from .reports import bp as reports_bp
+    from .scan_reports import bp as scan_reports_bp
     from .staff import bp as staff_bp
     from .stations import bp as stations_bp
 
     for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp,
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp, reports_bp,
-               publication_bp, stations_bp):
+               publication_bp, stations_bp, scan_reports_bp):
         app.register_blueprint(bp)
     register_development_pages(app)
 

@@ -93,6 +93,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     logins = cast.new_logins
     report = loader.load_year(cast.people, seed, merchant_login=cast.merchant)  # rates every merchant at the end
     logins += station_demo.load()  # the supervision stations, a station login and its cases
+    from .scan_reports.demo import load_suspicious_scans
+
+    load_suspicious_scans()  # the suspicious-scans page shows scans, reports and alerts
     from .search.index import rebuild
 
     rebuild()  # the bulk load bypasses the session, and so the index's listener
@@ -151,9 +154,10 @@ def register(app: Flask) -> None:
     from .ratings.cli import ratings_cli
     from .registry.cli import merchants_cli
     from .reports.cli import report_cli
+    from .scan_reports.cli import scans_cli
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
                   compliance_cli, nominations_cli, backup_cli, search_cli, report_cli,
-                  merchants_cli):
+                  merchants_cli, scans_cli):
         app.cli.add_command(group)

@@ -117,6 +117,16 @@ def _database() -> dict[str, Any]:
         # PostgreSQL: each worker LISTENs for page-version changes instead of asking the
         # database at every scan (public/scan_listener.py); off: one query per scan.
         "SCAN_LISTENER": _env_bool("SCAN_LISTENER", True),
+        # Scans of unknown codes and of badges that are not valid (scan_reports/): kept this
+        # many days (at most 30), and the alert thresholds (scans within the window, from at
+        # least SCAN_ALERT_MIN_SOURCES different hashed addresses).
+        "SCAN_LOG": _env_bool("SCAN_LOG", True),
+        "SCAN_LOG_RETENTION_DAYS": min(30, _env_int("SCAN_LOG_RETENTION_DAYS", 30)),
+        "SCAN_ALERT_WINDOW_HOURS": _env_int("SCAN_ALERT_WINDOW_HOURS", 24),
+        "SCAN_ALERT_UNKNOWN_SCANS": _env_int("SCAN_ALERT_UNKNOWN_SCANS", 5),
+        "SCAN_ALERT_REVOKED_SCANS": _env_int("SCAN_ALERT_REVOKED_SCANS", 3),
+        "SCAN_ALERT_MIN_SOURCES": _env_int("SCAN_ALERT_MIN_SOURCES", 2),
+        "STICKER_REPORT_LIMIT_PER_IP": os.environ.get("STICKER_REPORT_LIMIT_PER_IP", "5 per hour"),
     }
 
 

@@ -1,7 +1,7 @@
 """The look-up of display labels, and their one registration as template globals.
 
 Each feature keeps the labels of its stored codes in its own labels module (registry,
-pledges, complaints, nominations, ratings, compliance, publication), as lazy translations; `label`
+pledges, complaints, nominations, ratings, compliance, publication, scan_reports), as lazy translations; `label`
 turns a table and a code into the text, and `register` gives templates every feature's
 look-ups (create_app).
 """
@@ -29,8 +29,9 @@ def register(app: Flask) -> None:
     from .publication import labels as publication
     from .ratings import labels as ratings
     from .registry import labels as registry
+    from .scan_reports import labels as scan_reports
 
-    for feature in (registry, pledges, complaints, nominations, ratings, compliance, publication):
+    for feature in (registry, pledges, complaints, nominations, ratings, compliance, publication, scan_reports):
         clash = app.jinja_env.globals.keys() & feature.TEMPLATE_GLOBALS.keys()
         if clash:
             raise RuntimeError(f"two template globals named {sorted(clash)}")

@@ -10,7 +10,8 @@ from tests.helpers import SHOPPER_PHONE, english_browser, filed, signed_in_clien
 
 # The anonymous pages that are the same for every visitor with the same URL and language.
 MICRO_CACHED = {"public.home", "public.scan", "public.scan_json", "public.directory", "ratings.breakdown",
-                "nominations.units"}
+                "nominations.units", "publication.public_index", "publication.public_quarter",
+                "publication.public_csv"}
 
 
 def _shop():  # type: ignore[no-untyped-def]
@@ -28,7 +29,7 @@ def test_the_marked_views_are_public_and_only_those(app) -> None:
 
 def test_an_anonymous_scan_may_be_kept_by_the_proxy_for_the_bound(client) -> None:
     merchant = _shop()
-    for url in (f"/m/{merchant.badge_code}", f"/m/{merchant.badge_code}.json", "/m/nosuchbadge",
+    for url in (f"/m/{merchant.badge_code}", f"/m/{merchant.badge_code}.json", "/m/nosuchbadge.json",
                 f"/m/{merchant.badge_code}/rating", "/merchants?q=测试", "/"):
         response = client.get(url)
         assert response.status_code in (200, 404), url
@@ -36,6 +37,17 @@ def test_an_anonymous_scan_may_be_kept_by_the_proxy_for_the_bound(client) -> Non
         # The phone itself still asks again at every scan.
         assert response.headers["Cache-Control"] == "no-cache", url
         assert "Set-Cookie" not in response.headers, url
+
+
+def test_a_scan_of_a_forged_or_stale_badge_is_never_kept_by_the_proxy(client) -> None:
+    """Each such scan must reach the app, which counts it (scan_reports)."""
+    revoked = make_merchant()
+    make_pledge(revoked, status="revoked")
+    for url, status in ((f"/m/{revoked.badge_code}", 200), ("/m/nosuchbadge", 404)):
+        response = client.get(url)
+        assert response.status_code == status, url
+        assert "X-Accel-Expires" not in response.headers, url
+        assert response.headers["Cache-Control"] == "no-cache", url
 
 
 def test_a_signed_in_scan_is_never_marked_cacheable(app) -> None:

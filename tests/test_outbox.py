@@ -388,6 +388,8 @@ def test_every_workflow_template_renders():
         "merchant_reply_reminder": {"shop": "S", "complaint_id": 1, "due": "2026-10-09 23:59"},
         "officer_deadline_reminder": {"complaint_id": 1, "deadline": "completion", "due": "2026-10-09 23:59"},
         "publication_notice": {"shop": "S", "period": "2026Q2", "notice_ends": "2026-07-10"},
+        "scan_alert_unknown": {"code": "C", "scans": 5, "hours": 24, "shop": "", "address": "", "alert_id": 1},
+        "scan_alert_revoked": {"code": "C", "scans": 3, "hours": 24, "shop": "S", "address": "A", "alert_id": 1},
     }
     assert set(contexts) == set(messages.TEXTS)
     for key, context in contexts.items():

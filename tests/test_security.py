@@ -16,6 +16,7 @@ PUBLIC_ENDPOINTS = {
     "static", "public.home", "public.healthz", "public.scan", "public.scan_json", "public.directory",
     "auth.login", "auth.signup", "ratings.breakdown", "nominations.units",
     "publication.public_index", "publication.public_quarter", "publication.public_csv",
+    "scan_reports.report", "scan_reports.reported",  # a shopper says where a forged sticker hangs
 }
 PUBLIC_PREFIXES = ("complaints.",)  # the shopper's side: filing, tracking, survey
 

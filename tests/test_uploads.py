@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import uuid
 import zlib
@@ -253,13 +254,14 @@ def test_a_retry_keeps_only_the_first_photos(client, app, monkeypatch):
 # --- who may see a photo ----------------------------------------------------
 
 
-def test_photo_access_matrix(client, app):
+@pytest.mark.parametrize("size", ["", "/thumb"])
+def test_photo_access_matrix(client, app, size):
     owner = make_user()
     merchant = make_merchant(owner=owner)
     other_owner = make_user()
     make_merchant(owner=other_owner)
     c = filed(client, merchant, photos=[jpeg_upload()])
-    url = f"/complaints/photos/{c.photos[0].id}"
+    url = f"/complaints/photos/{c.photos[0].id}{size}"
     staff = make_user(role="staff")
 
     # Another shopper, following a case of their own.
@@ -294,7 +296,7 @@ def test_photo_access_matrix(client, app):
     workflow.forward(staff, case)
     assert get(owner).status_code == 200                 # the shop, once forwarded
     assert get(other_owner).status_code == 404
-    assert english_browser(app).get(f"/complaints/photos/{missing_id(ComplaintPhoto)}").status_code == 404
+    assert english_browser(app).get(f"/complaints/photos/{missing_id(ComplaintPhoto)}{size}").status_code == 404
 
 
 def test_orphan_sweep_keeps_recorded_photos(client, app):
@@ -318,3 +320,96 @@ def test_missing_file_is_404_not_500(client, app):
     photo = db.session.get(ComplaintPhoto, c.photos[0].id)
     os.unlink(os.path.join(app.config["UPLOAD_FOLDER"], photo.stored_name))
     assert client.get(f"/complaints/photos/{photo.id}").status_code == 404
+
+
+# --- thumbnails and the case pages --------------------------------------------
+
+
+def test_thumbnails_are_small_clean_and_made_once(client, app):
+    merchant = make_merchant()
+    c = filed(client, merchant, photos=[jpeg_upload(size=(1600, 1200), gps=True)])
+    photo = c.photos[0]
+    staff = make_user(role="staff")
+    officer = english_browser(app)
+    login(officer, staff)
+    first = officer.get(f"/complaints/photos/{photo.id}/thumb")
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-store"
+    thumb = Image.open(io.BytesIO(first.data))
+    assert thumb.format == "JPEG" and thumb.size == uploads.thumbnail_size(photo.width, photo.height) == (320, 240)
+    assert len(thumb.getexif()) == 0 and b"Exif" not in first.data
+    assert len(first.data) < photo.size_bytes
+    thumb_file = os.path.join(app.config["UPLOAD_FOLDER"], photo.stored_name.removesuffix(".jpg") + ".thumb.jpg")
+    made_at = os.stat(thumb_file).st_mtime_ns
+    assert officer.get(f"/complaints/photos/{photo.id}/thumb").data == first.data
+    assert os.stat(thumb_file).st_mtime_ns == made_at, "the cached thumbnail is served, not made again"
+
+    # The sweep keeps a recorded photo's thumbnail; discarding the photo takes both files.
+    old = os.path.getmtime(thumb_file) - 7200
+    os.utime(thumb_file, (old, old))
+    assert uploads.remove_orphans(older_than_seconds=3600) == 0
+    uploads.remove_photo_files(photo.stored_name)
+    assert stored_files(app) == []
+
+
+def test_a_damaged_stored_photo_has_no_thumbnail_and_no_500(client, app):
+    c = filed(client, make_merchant(), photos=[jpeg_upload()])
+    with open(os.path.join(app.config["UPLOAD_FOLDER"], c.photos[0].stored_name), "wb") as fh:
+        fh.write(b"\xff\xd8 truncated")
+    assert client.get(f"/complaints/photos/{c.photos[0].id}/thumb").status_code == 404
+
+
+def test_the_thumbnail_of_an_unrecorded_photo_is_swept(app):
+    folder = app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    thumb = os.path.join(folder, "2" * 32 + ".thumb.jpg")
+    with open(thumb, "wb") as fh:
+        fh.write(b"x")
+    old = os.path.getmtime(thumb) - 7200
+    os.utime(thumb, (old, old))
+    assert uploads.remove_orphans(older_than_seconds=3600) == 1
+    assert not os.path.exists(thumb)
+
+
+def _img_links(page: str) -> list[tuple[str, str]]:
+    return re.findall(r'<a href="(/complaints/photos/\d+)"><img src="(/complaints/photos/\d+/thumb)"', page)
+
+
+def test_the_officer_and_the_forwarded_merchant_see_every_photo(client, app):
+    owner = make_user()
+    merchant = make_merchant(owner=owner)
+    c = filed(client, merchant, photos=[jpeg_upload("a.jpg"), jpeg_upload("b.jpg", size=(30, 90))])
+    ids = [p.id for p in c.photos]
+    expected = [(f"/complaints/photos/{i}", f"/complaints/photos/{i}/thumb") for i in ids]
+    staff = make_user(role="staff")
+    officer = english_browser(app)
+    login(officer, staff)
+    page = officer.get(f"/staff/complaints/{c.id}").get_data(as_text=True)
+    assert _img_links(page) == expected
+    assert 'width="30" height="90"' in page  # a small photo is not blown up
+    for full, thumb in expected:
+        assert officer.get(full).status_code == officer.get(thumb).status_code == 200
+
+    case = db.session.get(Complaint, c.id)
+    workflow.accept(staff, case)
+    shop = english_browser(app)
+    login(shop, owner)
+    workflow.forward(staff, case)
+    page = shop.get(f"/portal/complaints/{c.id}").get_data(as_text=True)
+    assert _img_links(page) == expected
+    for full, thumb in expected:
+        assert shop.get(full).status_code == shop.get(thumb).status_code == 200
+
+
+def test_a_merchant_sees_no_photo_links_on_a_case_not_forwarded_to_it(client, app):
+    owner = make_user()
+    merchant = make_merchant(owner=owner)
+    c = filed(client, merchant, photos=[jpeg_upload()])
+    staff = make_user(role="staff")
+    case = db.session.get(Complaint, c.id)
+    workflow.accept(staff, case)
+    workflow.mediate(staff, case)  # the bureau mediates itself: the shop sees the case, not the photos
+    shop = english_browser(app)
+    login(shop, owner)
+    page = shop.get(f"/portal/complaints/{c.id}").get_data(as_text=True)
+    assert "once the bureau forwards the case" in page
+    assert _img_links(page) == [] and "/complaints/photos/" not in page

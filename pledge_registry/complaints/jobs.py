@@ -6,9 +6,7 @@ dedupe key holds the deadline), and an anonymised case is never touched twice.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -113,10 +111,7 @@ def _anonymise(ids: list[int], now: datetime) -> None:
     # Files go first: if the commit below fails, the next run finds the rows and finishes;
     # the other order could leave files that no row names any more.
     for _, stored_name in photos:
-        path = uploads.photo_path(stored_name)
-        if path is not None:
-            with contextlib.suppress(FileNotFoundError):  # already gone: nothing to remove
-                os.unlink(path)
+        uploads.remove_photo_files(stored_name)  # and its thumbnail
     nosync = {"synchronize_session": False}
     if photos:
         db.session.execute(db.delete(ComplaintPhoto).where(ComplaintPhoto.id.in_([p for p, _ in photos]))

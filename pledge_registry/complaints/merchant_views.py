@@ -77,6 +77,7 @@ def _merchant_page(c: Complaint, form: MerchantReplyForm | None = None, status: 
         overdue=c.status == S.WITH_MERCHANT and is_overdue(c.merchant_reply_due_at, utcnow()),
         phone=workflow.mask_phone(c.shopper_phone), name=workflow.mask_name(c.shopper_name),
         form=form or MerchantReplyForm(formdata=None),
+        show_photos=workflow.merchant_may_see_photos(current_user, c),  # as the photo routes check
     ), status
 
 

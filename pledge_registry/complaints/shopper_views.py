@@ -359,7 +359,7 @@ def may_see_photos(c: Complaint) -> bool:
         return False
     if workflow.can_handle(current_user, c):
         return True
-    return c.forwarded_at is not None and c.merchant.owner_id == current_user.id
+    return workflow.merchant_may_see_photos(current_user, c)
 
 
 @bp.route("/complaints/photos/<int:photo_id>")
@@ -367,16 +367,40 @@ def may_see_photos(c: Complaint) -> bool:
 @no_store
 def photo(photo_id: int):
     """A complaint photo, to those who may see it; 404 to everybody else (no IDOR)."""
+    found = _visible_photo(photo_id)
+    return _send_photo(uploads.photo_path(found.stored_name), found.id, "photo")
+
+
+@bp.route("/complaints/photos/<int:photo_id>/thumb")
+@public
+@no_store
+def photo_thumb(photo_id: int):
+    """The photo's thumbnail for the case pages, to the same people as the photo itself."""
+    found = _visible_photo(photo_id)
+    return _send_photo(uploads.thumbnail_path(found.stored_name), found.id, "thumb")
+
+
+@bp.app_template_global("photo_thumb_size")
+def photo_thumb_size(width: int, height: int) -> tuple[int, int]:
+    """The thumbnail's width and height, for the case pages' img tags."""
+    return uploads.thumbnail_size(width, height)
+
+
+def _visible_photo(photo_id: int) -> ComplaintPhoto:
     found = db.session.get(ComplaintPhoto, photo_id)
     if found is None or not may_see_photos(found.complaint):
         if current_user.is_authenticated:
             security_event("denied", endpoint=request.endpoint, photo_id=photo_id)
         abort(404)
-    path = uploads.photo_path(found.stored_name)
+    return found
+
+
+def _send_photo(path: str | None, photo_id: int, kind: str) -> Any:
     if path is None or not os.path.isfile(path):
         abort(404)
+    # Personal data: never kept by a browser or a proxy, and named without the stored name.
     response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=False, etag=False,
-                         download_name=f"photo-{found.id}.jpg")
+                         download_name=f"{kind}-{photo_id}.jpg")
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     return response

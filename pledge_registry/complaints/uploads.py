@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import re
 import secrets
@@ -27,9 +28,14 @@ MAX_PHOTOS = 3
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000          # a 48 MP phone photo is refused, a 40 MP one passes
 MAX_SIDE = 2048                  # stored photos are downscaled to fit this box
+THUMB_SIDE = 320                 # the case pages' thumbnails fit this box
 JPEG_QUALITY = 85
+THUMB_QUALITY = 75
 FORMATS = ("JPEG", "PNG", "WEBP")
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}\.jpg$")
+THUMB_SUFFIX = ".thumb.jpg"
+
+log = logging.getLogger(__name__)
 
 # Pillow refuses images over twice this outright; between once and twice it only warns,
 # which clean_image turns into an error. Lowered for the whole process on purpose.
@@ -92,6 +98,24 @@ def clean_image(data: bytes) -> CleanImage:
     out = io.BytesIO()
     clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return CleanImage(out.getvalue(), clean.width, clean.height)
+
+
+def make_thumbnail(jpeg: bytes) -> bytes:
+    """A small JPEG of a stored (already cleaned) photo, fitting THUMB_SIDE, with no metadata."""
+    with Image.open(io.BytesIO(jpeg), formats=["JPEG"]) as image:
+        image.draft("RGB", (THUMB_SIDE, THUMB_SIDE))  # decode at a fraction of the size: cheap
+        rgb = image.convert("RGB")
+    rgb.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    out = io.BytesIO()
+    clean.save(out, format="JPEG", quality=THUMB_QUALITY, optimize=True)
+    return out.getvalue()
+
+
+def thumbnail_size(width: int, height: int) -> tuple[int, int]:
+    """The size make_thumbnail gives a photo of width × height (for the img tag)."""
+    scale = min(1.0, THUMB_SIDE / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -177,10 +201,43 @@ def _fsync_dir(folder: str) -> None:
 def discard(stored: Iterable[StoredPhoto]) -> None:
     """Delete photos written for a complaint that was not recorded (no orphan files)."""
     for photo in stored:
-        path = photo_path(photo.stored_name)
-        if path is not None:
-            with contextlib.suppress(FileNotFoundError):  # already gone: nothing to undo
-                os.unlink(path)
+        remove_photo_files(photo.stored_name)
+
+
+def remove_photo_files(stored_name: str) -> None:
+    """Delete a stored photo and its thumbnail, whichever exist."""
+    path = photo_path(stored_name)
+    if path is None:
+        return
+    for name in (path, _thumb_of(path)):
+        with contextlib.suppress(FileNotFoundError):  # already gone (or never made): nothing to do
+            os.unlink(name)
+
+
+def _thumb_of(path: str) -> str:
+    return path.removesuffix(".jpg") + THUMB_SUFFIX
+
+
+def thumbnail_path(stored_name: str) -> str | None:
+    """The thumbnail file of a stored photo, made on first use and kept beside it; None when
+    the photo's name is not one of ours or its file is gone."""
+    path = photo_path(stored_name)
+    if path is None:
+        return None
+    thumb = _thumb_of(path)
+    if os.path.isfile(thumb):
+        return thumb
+    try:
+        with open(path, "rb") as fh:
+            data = make_thumbnail(fh.read())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, SyntaxError):  # a damaged file on disk: no thumbnail, said once here
+        log.warning("the stored photo %s cannot be read for a thumbnail", stored_name, exc_info=True)
+        return None
+    # Two first views at once both write it: the rename makes either whole copy win.
+    _write_atomically(os.path.dirname(thumb), os.path.basename(thumb), data)
+    return thumb
 
 
 def photo_path(stored_name: str) -> str | None:
@@ -193,7 +250,8 @@ def photo_path(stored_name: str) -> str | None:
 def orphan_files(folder: str, known: set[str], older_than_seconds: float = 3600,
                  now: float | None = None) -> list[str]:
     """Files in `folder` that no photo row names (a worker killed between writing a photo
-    and committing its complaint, or a leftover temporary file), older than the given age.
+    and committing its complaint, a leftover temporary file, the thumbnail of a photo no
+    longer recorded), older than the given age.
 
     A periodic job deletes them; the age keeps it from racing a submission in progress.
     """
@@ -206,6 +264,8 @@ def orphan_files(folder: str, known: set[str], older_than_seconds: float = 3600,
     for entry in entries:
         if not entry.is_file() or entry.name in known:
             continue
+        if entry.name.endswith(THUMB_SUFFIX) and entry.name.removesuffix(THUMB_SUFFIX) + ".jpg" in known:
+            continue  # the thumbnail of a recorded photo
         if now - entry.stat().st_mtime >= older_than_seconds:
             found.append(entry.path)
     return found

@@ -219,6 +219,11 @@ def can_handle(user: User, c: Complaint) -> bool:
     return user.is_station and c.station_id is not None and c.station_id == user.station_id
 
 
+def merchant_may_see_photos(user: User, c: Complaint) -> bool:
+    """The shop's owner sees a case's photos once the bureau forwarded the case to it."""
+    return c.forwarded_at is not None and c.merchant.owner_id == user.id
+
+
 def _officer(user: User, c: Complaint) -> None:
     if not can_handle(user, c):
         raise WorkflowError("not_officer")

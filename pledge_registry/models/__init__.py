@@ -70,6 +70,7 @@ from .registry import (
     new_badge_code,
 )
 from .reports import REPORT_FILE_KINDS, REPORT_LANGUAGES, REPORT_PERIOD_KINDS, AnalysisReport, AnalysisReportFile
+from .scans import ScanAlert, ScanAlertKind, ScanState, StickerReport, SuspiciousScan
 from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
@@ -141,10 +142,15 @@ __all__ = [
     "RatingAppeal",
     "RatingReply",
     "Role",
+    "ScanAlert",
+    "ScanAlertKind",
+    "ScanState",
     "Setting",
+    "StickerReport",
     "SupervisionStation",
     "SurveyResponse",
     "SuspensionProposal",
+    "SuspiciousScan",
     "Town",
     "User",
     "address_key",

@@ -78,6 +78,21 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Complaint no. {complaint_id}, assigned to you, is due for {deadline_en} by {due} "
         "(Asia/Shanghai).\n",
     ),
+    # Officers of a town: a forged or revoked sticker still hangs somewhere and someone must visit.
+    "scan_alert_unknown": (
+        "疑似伪造的承诺码被反复扫描 A badge code nobody issued keeps being scanned",
+        "未登记的承诺码{code}在{hours}小时内被扫描{scans}次，疑似伪造标识仍在张贴，请核查。\n"
+        "{base_url}/staff/scans?code={code}\n\n"
+        "The badge code {code}, never issued, was scanned {scans} times in {hours} hours: a forged "
+        "sticker may be on display. Please check.\n",
+    ),
+    "scan_alert_revoked": (
+        "已撤销的承诺码仍被扫描 A revoked badge is still being scanned",
+        "{shop}（{address}）的承诺已撤销，其标识{code}在{hours}小时内仍被扫描{scans}次，请上门核查并督促撤下。\n"
+        "{base_url}/staff/scans?code={code}\n\n"
+        "The pledge of {shop} ({address}) was revoked, yet its badge {code} was scanned {scans} times in "
+        "{hours} hours: the sticker still hangs. Please visit.\n",
+    ),
 }
 
 _DEADLINES = {

@@ -39,6 +39,7 @@ class CachedPage:
     valid_until: datetime  # the page changes by itself then (a pledge expires, the date turns)
     # Every header a hit sends, built once with the page: a hit only copies them.
     headers: tuple[tuple[str, str], ...] = ()
+    state: str = ""  # the shop's standing the page shows (a hit knows it without asking)
 
 
 class PageCache:
@@ -175,16 +176,16 @@ def page_valid_until(standing: ShopStanding, now: datetime) -> datetime:
 
 
 def cached_render(cache: PageCache, key: tuple, now: datetime,
-                  render: Callable[[], tuple[bytes, datetime]], mimetype: str) -> CachedPage:
+                  render: Callable[[], tuple[bytes, datetime, str]], mimetype: str) -> CachedPage:
     page = cache.get(key, now)
     if page is None:
-        body, valid_until = render()
+        body, valid_until, state = render()
         etag = hashlib.blake2b(body, digest_size=12).hexdigest()
         headers = (
             ("Content-Type", f"{mimetype}; charset=utf-8"), ("ETag", f'"{etag}"'),
             # Phones must ask again at every scan (a suspension shows at once); a 304 is cheap.
             ("Cache-Control", "no-cache"), ("Vary", "Cookie"),
         )
-        page = CachedPage(body, etag, valid_until, headers)
+        page = CachedPage(body, etag, valid_until, headers, state)
         cache.put(key, page)
     return page

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from sqlalchemy import select
@@ -13,6 +13,9 @@ from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, PledgeKind, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
+from ..scan_reports.pages import unknown_badge_page
+from ..scan_reports.recorder import record as record_scan
+from ..scan_reports.rules import SUSPICIOUS_STATES
 from ..search.directory import DirectoryQuery, search_directory
 from ..security import micro_cached, public
 from ..urls import MAX_ID, absolute_url
@@ -49,12 +52,13 @@ def _scan_response(code: str, fmt: str) -> Response:
     if found is None:
         if fmt == "json":
             return jsonify({"error": {"status": 404, "message": "not a registered badge"}}), 404  # type: ignore[return-value]
-        return render_template("public/unknown_badge.html", code=code[:40]), 404  # type: ignore[return-value]
+        _suspicious(code, "unknown", None)
+        return unknown_badge_page(code), 404  # type: ignore[return-value]
     merchant_id, version = found
     now = datetime.now(UTC)
     key = (code, version, _scan_language(), fmt)
 
-    def render(shared: bool = True) -> tuple[bytes, datetime]:
+    def render(shared: bool = True) -> tuple[bytes, datetime, str]:
         merchant = load_merchant(merchant_id)
         standing = shop_standing(merchant, now)
         if fmt == "json":
@@ -64,14 +68,19 @@ def _scan_response(code: str, fmt: str) -> Response:
             # The shared copy is every anonymous visitor's: no one's header or messages in it.
             body = render_template("public/scan.html", merchant=merchant, standing=standing,
                                    terms=terms, generated_at=now, public_shell=shared).encode()
-        return body, page_valid_until(standing, now)
+        return body, page_valid_until(standing, now), standing.state
 
     mimetype = "application/json" if fmt == "json" else "text/html"
     if fmt != "json" and _signed_in():
         # A signed-in visitor's page carries their own header (menu, sign-out token): never
         # the shared copy, and never kept.
-        return Response(render(shared=False)[0], mimetype=mimetype)
+        body, _, state = render(shared=False)
+        if state in SUSPICIOUS_STATES:
+            _suspicious(code, state, merchant_id)
+        return Response(body, mimetype=mimetype)
     page = cached_render(_cache(), key, now, render, mimetype)
+    if page.state in SUSPICIOUS_STATES and fmt != "json":  # a valid badge's scan writes nothing
+        _suspicious(code, page.state, merchant_id)
     # The header is parsed only when a phone sends one (most first scans do not).
     if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains(page.etag):
         return Response(status=304, headers=[h for h in page.headers if h[0] in _NOT_MODIFIED_HEADERS])
@@ -79,6 +88,13 @@ def _scan_response(code: str, fmt: str) -> Response:
 
 
 _NOT_MODIFIED_HEADERS = frozenset({"ETag", "Cache-Control", "Vary"})
+
+
+def _suspicious(code: str, state: str, merchant_id: int | None) -> None:
+    """Keep this scan (scan_reports), and let no proxy answer the next one in the app's
+    place: each scan of a forged or stale badge reaches the app and is counted."""
+    g.micro_cached = False
+    record_scan(code, state, merchant_id)
 
 
 def _signed_in() -> bool:
