@@ -83,7 +83,8 @@ def _scan_response(code: str, fmt: str) -> Response:
             terms = {p.id: terms_of(p) for _, p, _ in standing.pledges}
             # The shared copy is every anonymous visitor's: no one's header or messages in it.
             body = render_template("public/scan.html", merchant=merchant, standing=standing,
-                                   terms=terms, generated_at=now, public_shell=shared).encode()
+                                   terms=terms, generated_at=now, public_shell=shared,
+                                   keep_query={}).encode()  # no visitor's query in a kept page
         return body, page_valid_until(standing, now)
 
     mimetype = "application/json" if fmt == "json" else "text/html"
