@@ -63,7 +63,7 @@ def _require_secret_key(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import i18n, security, urls
+    from . import display, i18n, security, urls
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .sqlite_tuning import configure_sqlite
 
@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
         with app.app_context():
             configure_sqlite(db.engine, app.config["SQLITE_SYNCHRONOUS"])
     i18n.init_app(app)
+    display.init_app(app)
     register_session_listeners(app)
 
 

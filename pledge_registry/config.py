@@ -53,6 +53,7 @@ def _site(instance_path: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", default_db),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "BUREAU_NAME": os.environ.get("BUREAU_NAME", "太仓市市场监督管理局"),
+        # The same bureau on English pages (which never mix in Chinese).
         "BUREAU_NAME_EN": os.environ.get("BUREAU_NAME_EN", "Taicang Administration for Market Regulation"),
         "BADGE_SERIAL_PREFIX": os.environ.get("BADGE_SERIAL_PREFIX", "TC"),
     }

@@ -1,8 +1,10 @@
-"""Language choice: Chinese by default, English on request (?lang=en, kept in a cookie)."""
+"""Language choice: Chinese by default, English on request (?lang=en, or a form's language
+button, display.SWITCH_FIELD), kept in a cookie."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 LANG_COOKIE = "lang"
 
@@ -11,11 +13,30 @@ def select_locale() -> str:
     if "locale" in g:
         return g.locale
     languages = current_app.config["LANGUAGES"]
-    chosen = request.args.get("lang") if request else None
+    chosen = _requested() if request else None
     if chosen not in languages:
         chosen = request.cookies.get(LANG_COOKIE) if request else None
     g.locale = chosen if chosen in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
     return g.locale
+
+
+def _requested() -> str | None:
+    """The language this request asks for: ?lang=, or a form's language button."""
+    from .display import SWITCH_FIELD
+
+    if "requested_lang" in g:
+        return g.requested_lang
+    chosen = request.args.get("lang")
+    if chosen is None and request.method == "POST" and request.mimetype in _FORM_TYPES:
+        try:
+            chosen = request.form.get(SWITCH_FIELD)
+        except HTTPException:  # a body too large: its own error page says so, in the default
+            chosen = None
+    g.requested_lang = chosen
+    return chosen
+
+
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def select_timezone() -> str:
@@ -23,7 +44,7 @@ def select_timezone() -> str:
 
 
 def _remember_choice(response: Response) -> Response:
-    chosen = request.args.get("lang")
+    chosen = _requested()
     if chosen is not None and chosen in current_app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != chosen:
         response.set_cookie(
             LANG_COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",

@@ -151,14 +151,14 @@ def test_event_updates_rating_and_the_cached_scan_page(app, client) -> None:
     c = make_filed_complaint(m, item="手机", amount_paid_cents=100, problem_type="genuine_doubt", account="假货")
     workflow.accept(officer, c)
     before = client.get(f"/m/{m.badge_code}").get_data(as_text=True)
-    assert "<strong>A</strong>" in before
+    assert 'class="grade grade-A">A</span>' in before
     for c in db.session.scalars(sa.select(Complaint).where(Complaint.merchant_id == m.id)).all():
         workflow.close(officer, c, "resolved", "退款", upheld=True)
     rating = services.current_rating(m.id)
     assert rating.grade == "B" and rating.cause == "complaint_closed"
     assert "pledge_breach" in rating.breakdown["caps_hit"]
     after = client.get(f"/m/{m.badge_code}").get_data(as_text=True)
-    assert "<strong>B</strong>" in after
+    assert 'class="grade grade-B">B</span>' in after
     facts = client.get(f"/m/{m.badge_code}.json").get_json()
     assert facts["rating"]["grade"] == "B" and facts["rating"]["model_version"] == rating.model_version
 
@@ -352,7 +352,9 @@ def test_directory_shows_grades(app, client) -> None:
     rate(rated)
     established(shop_name="未评级店")
     html = client.get("/merchants?lang=en").get_data(as_text=True)
-    assert "Rating A" in html and "Rating NR" in html
+    assert 'Rating: <span class="grade grade-A">A</span> Excellent' in html
+    # A shop not yet rated reads so, in words: the model's code "NR" is never shown.
+    assert 'Rating: <span class="grade grade-NR">Not yet rated</span>' in html and ">NR<" not in html
 
 
 def test_an_upheld_appeal_strikes_the_finding_out_of_the_rating(app) -> None:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from .. import refusals
+from ..display import language_switch_requested
 from ..extensions import db, limiter
 from ..forms import query_text
 from ..localtime import local_today
@@ -60,7 +61,8 @@ def _redirected(response) -> bool:
 
 
 def _not_redirected(response) -> bool:
-    return response.status_code != 302
+    """A failed look-up (a language switch of the form is no guess)."""
+    return response.status_code != 302 and not language_switch_requested()
 
 
 def format_tracking_code(code: str) -> str:
@@ -194,7 +196,9 @@ def complain(code: str):
         form = ComplaintForm()
         plan = earlier = None
         status = 400
-        if form.validate_on_submit():
+        if language_switch_requested():
+            status = 200  # the same form in the other language, as typed; nothing recorded
+        elif form.validate_on_submit():
             data = _new_complaint(form, merchant.id)
             if uploads.chosen_files(request.files.getlist(form.photos.name)):
                 # A retry with photos is answered before they are decoded and stored again
@@ -244,6 +248,8 @@ def filed():
                deduct_when=_not_redirected)
 def track():
     form = TrackForm()
+    if language_switch_requested():  # the same form in the other language, as typed
+        return render_template("complaints/shopper/track.html", form=form)
     if request.method == "GET" and not form.tracking_code.data:
         form.tracking_code.data = normalise_tracking_code(request.args.get("code", "")) or ""
         if form.tracking_code.data:

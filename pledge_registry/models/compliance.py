@@ -70,7 +70,7 @@ class RatingReply(Base):
     """A merchant's short public reply shown beside its rating (right to reply)."""
 
     __tablename__ = "rating_reply"
-    __public_page__ = PublicPage({"merchant_id", "text", "removed_at"}, merchant="merchant_id")
+    __public_page__ = PublicPage({"merchant_id", "text", "created_at", "removed_at"}, merchant="merchant_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id"), index=True)

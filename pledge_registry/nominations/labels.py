@@ -8,13 +8,14 @@ from flask_babel import lazy_gettext as _l
 
 from ..labels import label
 
-LEVEL_LABELS = {"participant": _l("Participating unit (参创单位)"),
-                "demonstration": _l("Demonstration unit (示范单位)")}
+# English words only: an English page never mixes in Chinese (the zh catalogue names them).
+LEVEL_LABELS = {"participant": _l("Participating unit"),
+                "demonstration": _l("Demonstration unit")}
 STATUS_LABELS = {
     "submitted": _l("Waiting for the town officer"),
     "town_approved": _l("Recommended by the town; waiting for the city"),
     "approved": _l("Named"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn"),
-    "delisted": _l("Delisted (摘牌)"), "expired": _l("Title expired"),
+    "delisted": _l("Delisted"), "expired": _l("Title expired"),
 }
 
 

@@ -33,6 +33,7 @@ STANDING_LABELS = {
     "expired": _l("Expired"),
     "pending": _l("Not yet in force"),
     "closed": _l("Shop closed"),
+    "unknown": _l("Not a registered badge"),
 }
 
 REFUND_METHOD_LABELS = {

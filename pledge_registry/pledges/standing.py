@@ -15,7 +15,8 @@ _STANDING = {PledgeStatus.ACTIVE, PledgeStatus.SUSPENDED, PledgeStatus.REVOKED, 
 @dataclass(frozen=True)
 class ShopStanding:
     state: str                                  # valid | suspended | revoked | expired | pending | closed
-    pledges: tuple[tuple[str, Pledge, str], ...]  # (kind, pledge, that pledge's standing)
+    # (kind, pledge, that pledge's standing: valid | suspended | revoked | expired | closed)
+    pledges: tuple[tuple[str, Pledge, str], ...]
 
     @property
     def badge_ready(self) -> bool:
@@ -41,7 +42,8 @@ def shop_standing(merchant: Merchant, now: datetime | None = None) -> ShopStandi
         status = pledge.standing(now)
         rows.append((pledge.kind, pledge, "valid" if status == PledgeStatus.ACTIVE else status))
     if merchant.status == MerchantStatus.CLOSED:
-        return ShopStanding("closed", tuple(rows))
+        # A closed shop keeps no promise: none of its pledges reads as valid any more.
+        return ShopStanding("closed", tuple((kind, pledge, "closed") for kind, pledge, _ in rows))
     if merchant.status != MerchantStatus.APPROVED or not rows:
         return ShopStanding("pending", tuple(rows))
     state = min((r[2] for r in rows), key=_SEVERITY.index)

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Response, current_app, g, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from sqlalchemy import select
 
+from ..auth.views import safe_next
+from ..display import ELDER_COOKIE, MAX_NEXT, elder_from_environ
 from ..extensions import db
 from ..forms import query_int, query_page, query_text
 from ..i18n import select_locale
@@ -40,6 +42,23 @@ def home():
     return render_template("public/home.html")
 
 
+@bp.route("/elder")
+@public
+def elder():
+    """Turn the elder-friendly mode on (?on=1) or off, and go back to the page (?next=)."""
+    back = request.args.get("next", "")
+    target = (safe_next(back) if len(back) <= MAX_NEXT and back.isprintable() else None) \
+        or url_for("public.home")
+    response = redirect(target)
+    if request.args.get("on") == "1":
+        response.set_cookie(ELDER_COOKIE, "1", max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+    else:
+        response.delete_cookie(ELDER_COOKIE, samesite="Lax", httponly=True,
+                               secure=current_app.config["SESSION_COOKIE_SECURE"])
+    return response
+
+
 @bp.route("/healthz")
 @public
 def healthz():
@@ -56,7 +75,8 @@ def _scan_response(code: str, fmt: str) -> Response:
         return unknown_badge_page(code), 404  # type: ignore[return-value]
     merchant_id, version = found
     now = datetime.now(UTC)
-    key = (code, version, _scan_language(), fmt)
+    # The kept copy is one per language and, for the page, per display mode: never another's.
+    key = (code, version, _scan_language(), fmt == "html" and elder_from_environ(request.environ), fmt)
 
     def render(shared: bool = True) -> tuple[bytes, datetime, str]:
         merchant = load_merchant(merchant_id)
@@ -67,7 +87,8 @@ def _scan_response(code: str, fmt: str) -> Response:
             terms = {p.id: terms_of(p) for _, p, _ in standing.pledges}
             # The shared copy is every anonymous visitor's: no one's header or messages in it.
             body = render_template("public/scan.html", merchant=merchant, standing=standing,
-                                   terms=terms, generated_at=now, public_shell=shared).encode()
+                                   terms=terms, generated_at=now, public_shell=shared,
+                                   keep_query={}).encode()  # no visitor's query in a kept page
         return body, page_valid_until(standing, now), standing.state
 
     mimetype = "application/json" if fmt == "json" else "text/html"
@@ -118,9 +139,11 @@ def _scan_language() -> str:
 
 
 def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:
+    from ..compliance.services import current_reply
     from ..ratings.services import current_rating
 
     rating = current_rating(merchant.id)
+    reply = current_reply(merchant.id)
     return {
         "badge_code": merchant.badge_code,
         "shop_name": merchant.shop_name,
@@ -150,6 +173,9 @@ def _scan_facts(merchant: Merchant, standing, now: datetime) -> dict:
         "rating": {"grade": rating.grade, "score": rating.score, "model_version": rating.model_version,
                    "explained": absolute_url("ratings.breakdown", code=merchant.badge_code)}
         if rating else None,
+        # The merchant's own words beside its rating, as the page shows them.
+        "reply": {"text": reply.text, "published_at": reply.created_at.isoformat(timespec="seconds")}
+        if reply else None,
         "generated_at": now.isoformat(timespec="seconds"),
         "page": absolute_url("public.scan", code=merchant.badge_code),
     }
