@@ -120,6 +120,7 @@ def expire_pledges() -> None:
 
 
 def register(app: Flask) -> None:
+    from .analysis.cli import stats_cli
     from .backup import backup_cli
     from .complaints.cli import complaints_cli
     from .compliance.cli import compliance_cli
@@ -129,5 +130,5 @@ def register(app: Flask) -> None:
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli, search_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli, stats_cli):
         app.cli.add_command(group)

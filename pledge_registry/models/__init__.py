@@ -2,6 +2,7 @@
 
 from ..database import Base, utcnow
 from .accounts import Role, User
+from .analysis import ALL_TOWNS, GRAINS, AlertStatus, ComplaintTally, SpikeAlert, SpikeAlertEvent
 from .complaints import (
     NEXT_DUE,
     OPEN_STATUSES,
@@ -61,8 +62,10 @@ from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
 __all__ = [
+    "ALL_TOWNS",
     "CATEGORIES",
     "GRADES",
+    "GRAINS",
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
     "MIN_RETURN_DAYS",
@@ -78,6 +81,7 @@ __all__ = [
     "SUBMITTED_AT",
     "SURVEY_ANSWERS",
     "WANTS",
+    "AlertStatus",
     "AppealStatus",
     "Base",
     "CommercialArea",
@@ -85,6 +89,7 @@ __all__ = [
     "ComplaintEvent",
     "ComplaintPhoto",
     "ComplaintStatus",
+    "ComplaintTally",
     "Holiday",
     "Inspection",
     "InspectionResult",
@@ -114,6 +119,8 @@ __all__ = [
     "RatingReply",
     "Role",
     "Setting",
+    "SpikeAlert",
+    "SpikeAlertEvent",
     "SupervisionStation",
     "SurveyResponse",
     "SuspensionProposal",
