@@ -93,6 +93,7 @@ def register_session_listeners(app: Flask) -> None:
     """Every listener on the database session and the models, in one place (none is registered
     at import); the engine's own (SQLite pragmas, BEGIN IMMEDIATE) are in sqlite_tuning.configure_sqlite."""
     from . import public_page
+    from .analysis import tally
     from .complaints import deadlines
     from .models import pledges
     from .ratings import hooks as rating_hooks
@@ -103,6 +104,7 @@ def register_session_listeners(app: Flask) -> None:
     rating_hooks.init_app(app)     # merchants noted by a change are re-rated at commit
     deadlines.init_app(app)        # cached settings and holidays dropped when they change
     search_index.init_app(app)     # the directory's search index follows the merchant row
+    tally.init_app(app)            # the complaint tallies follow every complaint change
 
 
 def register_blueprints(app: Flask) -> None:

@@ -99,6 +99,10 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     from .search.index import rebuild
 
     rebuild()  # the bulk load bypasses the session, and so the index's listener
+    from .analysis import tally
+
+    tally.rebuild(db.session())  # the complaint tallies too: the year's cases were bulk-inserted
+    db.session.commit()
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # a new database replaces the older logins; accounts added to an old one join them
@@ -146,6 +150,7 @@ def expire_pledges() -> None:
 
 
 def register(app: Flask) -> None:
+    from .analysis.cli import stats_cli
     from .backup import backup_cli
     from .complaints.cli import complaints_cli
     from .compliance.cli import compliance_cli
@@ -159,5 +164,5 @@ def register(app: Flask) -> None:
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
                   compliance_cli, nominations_cli, backup_cli, search_cli, report_cli,
-                  merchants_cli, scans_cli):
+                  merchants_cli, scans_cli, stats_cli):
         app.cli.add_command(group)

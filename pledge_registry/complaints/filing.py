@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..analysis import tally
 from ..extensions import db
 from ..models import (
     Complaint,
@@ -162,6 +163,7 @@ def record_complaint(plan: ComplaintPlan, photos: Sequence[StoredPhoto] = ()) ->
     if photos:
         db.session.execute(INSERT_PHOTO, [photo_row(complaint_id, photo) for photo in photos])
     db.session.execute(INSERT_EVENT, first_event_row(complaint_id, plan))
+    tally.add_complaints(db.session(), [complaint_id])  # Core INSERTs: the ORM listener cannot see them
     if plan.complaint.shopper_phone:
         enqueue("sms", plan.complaint.shopper_phone, "complaint_received",
                 {"tracking_code": plan.tracking_code, "shop": plan.shop_name},

@@ -18,31 +18,31 @@ from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
+from ..analysis.trends import Levels
 from ..extensions import db
 from ..forms import label_choices
 from ..labels import label
 from ..localtime import local_today
-from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, Town
+from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, SupervisionStation, Town
 from ..registry.labels import CATEGORY_LABELS
 from ..security import staff_required
 from . import staff_bp
 from .labels import complaint_label
-from .stats import DIMENSIONS, MAX_PERIOD_DAYS, ServiceLevels, StatsFilter, StatsReport, service_levels
+from .stats import DIMENSIONS, MAX_PERIOD_DAYS, StatsFilter, StatsReport, service_levels
 
 DIMENSION_LABELS = {
     "town": _l("Town"),
     "area": _l("Commercial area"),
     "category": _l("Industry"),
     "problem_type": _l("Problem type"),
+    "station": _l("Supervision station"),
 }
 
 # Bilingual and fixed, so that a spreadsheet built on the export keeps working whatever
 # the language of the person who downloaded it.
 CSV_HEADER = (
     "维度 dimension", "名称 name", "件数 count",
-    "按时受理率 accepted on time (%)", "按时办结率 finished on time (%)",
-    "受理用时中位数（工作日）median working days to acceptance",
-    "办结用时中位数（工作日）median working days to closing",
+    "按时受理率 accepted on time (%)", "按时办结率 finished on time (%)", "办结数 closed", "调解成功 resolved",
     "满意率 satisfied (%)", "回访数 surveys answered", "挽回金额（元）amount recovered (yuan)",
 )
 
@@ -57,9 +57,6 @@ class StatsFilterForm(Form):
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     town = SelectField(_l("Town"), coerce=_int_or_none, validators=[Optional()])
-    area = SelectField(_l("Commercial area"), coerce=_int_or_none, validators=[Optional()])
-    category = SelectField(_l("Industry"), validators=[Optional()])
-    problem_type = SelectField(_l("Problem type"), validators=[Optional()])
 
     def validate_end(self, field: DateField) -> None:
         if self.start.data and field.data:
@@ -74,18 +71,16 @@ def _filter_form() -> tuple[StatsFilterForm, dict[str, dict[Any, str]]]:
     areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id,
                                                                      CommercialArea.sort_order)))
     english = str(get_locale()) == "en"
+    stations = db.session.execute(select(SupervisionStation.id, SupervisionStation.name)).all()
     names: dict[str, dict[Any, str]] = {
-        "town": {t.id: t.name_en if english else t.name for t in towns},
-        "area": {a.id: a.name_en if english else a.name for a in areas},
+        "town": {str(t.id): t.name_en if english else t.name for t in towns},
+        "area": {str(a.id): a.name_en if english else a.name for a in areas},
         "category": {c: label(CATEGORY_LABELS, c) for c in CATEGORIES},
         "problem_type": {p: complaint_label("problem", p) for p in PROBLEM_TYPES},
+        "station": {str(i): name for i, name in stations},
     }
     form = StatsFilterForm(request.args)
-    everything = SelectChoice(None, _("All"))
-    form.town.choices = [everything, *label_choices(names["town"])]
-    form.area.choices = [everything, *label_choices(names["area"])]
-    form.category.choices = [SelectChoice("", _("All")), *label_choices(names["category"])]
-    form.problem_type.choices = [SelectChoice("", _("All")), *label_choices(names["problem_type"])]
+    form.town.choices = [SelectChoice(None, _("All")), *label_choices({t.id: names["town"][str(t.id)] for t in towns})]
     return form, names
 
 
@@ -96,9 +91,7 @@ def _default_period(today: date) -> tuple[date, date]:
 def _report(form: StatsFilterForm) -> StatsReport:
     today = local_today()
     first, last = _default_period(today)
-    f = StatsFilter(start=form.start.data or first, end=form.end.data or last,
-                    town_id=form.town.data, area_id=form.area.data,
-                    category=form.category.data or None, problem_type=form.problem_type.data or None)
+    f = StatsFilter(start=form.start.data or first, end=form.end.data or last, town_id=form.town.data)
     return service_levels(f)
 
 
@@ -135,7 +128,7 @@ def stats_csv():
     writer.writerow(_csv_row("total", _("All"), report.totals))
     for dimension in DIMENSIONS:
         for row in report.breakdowns[dimension]:
-            name = names[dimension].get(row.key, "") if row.key is not None else _("None")
+            name = names[dimension].get(row.key, "") if row.key else _("None")
             writer.writerow(_csv_row(dimension, name, row.levels))
     f = report.filter
     filename = f"complaint-stats-{f.start.isoformat()}-{f.end.isoformat()}.csv"
@@ -144,11 +137,10 @@ def stats_csv():
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _csv_row(dimension: str, name: str, levels: ServiceLevels) -> list[str]:
-    return [dimension, _safe_cell(str(name)), str(levels.count),
+def _csv_row(dimension: str, name: str, levels: Levels) -> list[str]:
+    return [dimension, _safe_cell(str(name)), str(levels.received),
             _percent(levels.share_accepted_on_time), _percent(levels.share_finished_on_time),
-            _number(levels.median_days_to_acceptance), _number(levels.median_days_to_close),
-            _percent(levels.satisfaction_rate), str(levels.surveys_answered),
+            str(levels.closed), str(levels.resolved), _percent(levels.satisfaction_rate), str(levels.surveys_answered),
             f"{levels.amount_recovered_cents / 100:.2f}"]
 
 

@@ -2,6 +2,7 @@
 
 from ..database import Base, utcnow
 from .accounts import Role, User
+from .analysis import ALL_TOWNS, GRAINS, AlertStatus, ComplaintTally, SpikeAlert, SpikeAlertEvent
 from .complaints import (
     NEXT_DUE,
     OPEN_STATUSES,
@@ -75,8 +76,10 @@ from .search import MerchantSearchGram, MerchantSearchText
 from .settings import Holiday, Setting
 
 __all__ = [
+    "ALL_TOWNS",
     "CATEGORIES",
     "GRADES",
+    "GRAINS",
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
     "MIN_RETURN_DAYS",
@@ -99,6 +102,7 @@ __all__ = [
     "WANTS",
     "AnalysisReport",
     "AnalysisReportFile",
+    "AlertStatus",
     "AppealStatus",
     "Base",
     "Channel",
@@ -111,6 +115,7 @@ __all__ = [
     "ComplaintStatus",
     "ConsentMethod",
     "EntryStatus",
+    "ComplaintTally",
     "Holiday",
     "Inspection",
     "InspectionResult",
@@ -147,6 +152,8 @@ __all__ = [
     "ScanState",
     "Setting",
     "StickerReport",
+    "SpikeAlert",
+    "SpikeAlertEvent",
     "SupervisionStation",
     "SurveyResponse",
     "SuspensionProposal",

@@ -1,0 +1,281 @@
+"""The complaint tallies: counts per local day and month, per dimension, kept in the same
+transaction as every change to a complaint, so they are never wrong after a commit.
+
+One rule says what a complaint contributes (`_contribution`, SQL over the complaint, its
+shop and its survey), and everything else is that rule applied to a set of complaints:
+
+- a flush that changes a complaint, its survey, or its shop's town, area or category:
+  before the flush the affected complaints' rows are subtracted (the database still holds
+  their old state), after it they are added back as they now stand (`init_app`);
+- the filing path, which writes with Core INSERTs for a short write lock and so is not
+  seen by the ORM listener, adds its new case with `add_complaints`;
+- `rebuild` empties the tallies and adds every complaint (`flask stats rebuild`); after
+  a bulk load or a change of these rules.
+
+The dimensions are a table (DIMENSIONS): a new cut of the complaints (a channel) is one more
+entry there and a rebuild. Cuts that cross towns (category, problem type) are counted twice,
+in the complaint's town and in ALL_TOWNS, so a town's officer and the whole jurisdiction
+each read only their own rows; cuts nested in a town (town, area, station, merchant) are
+counted once, under their town.
+
+On time means by the deadline the case was given when it was filed (acceptance_due_at,
+completion_due_at, already in working days of the Chinese calendar): the same in the
+listener and the rebuild, and no working-day arithmetic per case. Open cases past their
+deadline change with the clock, not with a transaction: trends.py counts them live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from typing import cast as cast_table
+
+from flask import Flask
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    event,
+    false,
+    func,
+    inspect,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
+
+from ..models import ALL_TOWNS, Complaint, ComplaintTally, Merchant, Outcome, SurveyResponse
+
+_PENDING = "complaint_tally_pending"   # session.info: what before_flush subtracted
+
+COUNTERS = ("received", "accepted_on_time", "accepted_late", "finished_on_time", "finished_late",
+            "closed", "resolved", "surveys_answered", "surveys_satisfied", "amount_recovered_cents")
+# The complaint's and its shop's columns the contribution reads: a change to any re-counts.
+COMPLAINT_COLUMNS = frozenset({"request_type", "merchant_id", "station_id", "problem_type", "status", "outcome",
+                               "received_at", "acceptance_due_at", "completion_due_at", "accepted_at",
+                               "closed_at", "amount_recovered_cents"})
+MERCHANT_COLUMNS = frozenset({"town_id", "area_id", "category"})
+SURVEY_COLUMNS = frozenset({"complaint_id", "answer"})
+
+
+@dataclass(frozen=True)
+class Dimension:
+    name: str
+    key: Callable[[], Any]                   # the key, as text (a column expression)
+    crosses_towns: bool                      # counted in ALL_TOWNS as well as in the town
+
+
+def _id_text(column: Any) -> ColumnElement[Any]:
+    return func.coalesce(cast(column, String), "")
+
+
+DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("all", lambda: literal("", String), True),
+    Dimension("category", lambda: Merchant.category, True),
+    Dimension("problem_type", lambda: Complaint.problem_type, True),
+    Dimension("town", lambda: _id_text(Merchant.town_id), False),
+    Dimension("area", lambda: _id_text(Merchant.area_id), False),
+    Dimension("station", lambda: _id_text(Complaint.station_id), False),
+    Dimension("merchant", lambda: _id_text(Complaint.merchant_id), False),
+)
+DIMENSION_NAMES = tuple(d.name for d in DIMENSIONS)
+CROSS_TOWN = frozenset(d.name for d in DIMENSIONS if d.crosses_towns)
+
+
+def local_day(moment: Any, dialect: str) -> Any:
+    """The local (Asia/Shanghai) date of a stored UTC time. China has kept UTC+8 all year
+    since 1991, so a fixed offset is exact for every date the registry holds."""
+    if dialect == "postgresql":
+        return cast(func.timezone("Asia/Shanghai", moment), postgresql.DATE)
+    return func.date(moment, "+8 hours")
+
+
+def period_of(day: Any, grain: str, dialect: str) -> Any:
+    """The first day of the period (`grain`) containing a date expression."""
+    if grain == "day":
+        return day
+    if dialect == "postgresql":
+        return cast(func.date_trunc(grain, day), postgresql.DATE)
+    if grain == "month":
+        return func.date(day, "start of month")
+    if grain == "week":       # the Monday on or before the day
+        return func.date(day, "-6 days", "weekday 1")
+    raise ValueError(grain)
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _measures() -> dict[str, Any]:
+    decided = func.coalesce(Complaint.accepted_at,
+                            case((Complaint.outcome == Outcome.REJECTED.value, Complaint.closed_at)))
+    finished = and_(Complaint.closed_at.is_not(None), Complaint.outcome != Outcome.WITHDRAWN.value)
+    return {
+        "received": literal(1, Integer),
+        "accepted_on_time": _flag(and_(decided.is_not(None), decided <= Complaint.acceptance_due_at)),
+        "accepted_late": _flag(and_(decided.is_not(None), decided > Complaint.acceptance_due_at)),
+        "finished_on_time": _flag(and_(finished, Complaint.closed_at <= Complaint.completion_due_at)),
+        "finished_late": _flag(and_(finished, Complaint.closed_at > Complaint.completion_due_at)),
+        "closed": _flag(Complaint.closed_at.is_not(None)),
+        "resolved": _flag(Complaint.outcome == Outcome.RESOLVED.value),
+        "surveys_answered": _flag(SurveyResponse.id.is_not(None)),
+        "surveys_satisfied": _flag(SurveyResponse.answer == "satisfied"),
+        "amount_recovered_cents": Complaint.amount_recovered_cents,
+    }
+
+
+def _contribution(where: ColumnElement[bool], dialect: str, grains: Iterable[str]) -> Any:
+    """What the complaints matching `where` add to the tallies: one row per
+    (grain, period, request type, scope, dimension, key), summed."""
+    measures = _measures()
+    day = local_day(Complaint.received_at, dialect)
+    branches = []
+    for grain in grains:
+        for dimension in DIMENSIONS:
+            scopes: list[Any] = [Merchant.town_id]
+            if dimension.crosses_towns:
+                scopes.append(literal(ALL_TOWNS, Integer))
+            for scope in scopes:
+                branches.append(
+                    select(literal(grain, String).label("grain"),
+                           type_coerce(period_of(day, grain, dialect), Date).label("period"),
+                           Complaint.request_type.label("request_type"), scope.label("scope_town_id"),
+                           literal(dimension.name, String).label("dimension"), dimension.key().label("key"),
+                           *(value.label(name) for name, value in measures.items()))
+                    .select_from(Complaint)
+                    .join(Merchant, Merchant.id == Complaint.merchant_id)
+                    .outerjoin(SurveyResponse, SurveyResponse.complaint_id == Complaint.id)
+                    .where(where))
+    rows = union_all(*branches).subquery("contribution")
+    keys = [rows.c.grain, rows.c.period, rows.c.request_type, rows.c.scope_town_id, rows.c.dimension, rows.c.key]
+    # WHERE true: SQLite's upsert needs a WHERE in an INSERT ... SELECT to parse ON CONFLICT.
+    return (select(*keys, *(func.sum(rows.c[name]).label(name) for name in COUNTERS))
+            .where(true()).group_by(*keys))
+
+
+def _apply(session: Session, where: ColumnElement[bool], sign: int, grains: Iterable[str] = ("day", "month")) -> None:
+    """Add (sign=1) or subtract (sign=-1) the contribution of the complaints matching `where`."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    contribution = _contribution(where, dialect, grains)
+    if sign < 0:
+        inner = contribution.subquery("delta")
+        contribution = select(*(inner.c[n] for n in ("grain", "period", "request_type", "scope_town_id",
+                                                     "dimension", "key")),
+                              *((-inner.c[n]).label(n) for n in COUNTERS)).where(true())
+    table = cast_table(Table, ComplaintTally.__table__)
+    columns = ["grain", "period", "request_type", "scope_town_id", "dimension", "key", *COUNTERS]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert.from_select(columns, contribution)
+    statement = statement.on_conflict_do_update(
+        index_elements=["grain", "dimension", "request_type", "scope_town_id", "period", "key"],
+        set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS})
+    connection.execute(statement)
+
+
+def add_complaints(session: Session, complaint_ids: Iterable[int]) -> None:
+    """Count complaints written without the ORM (the filing path, a bulk load)."""
+    ids = sorted(set(complaint_ids))
+    if ids:
+        _apply(session, Complaint.id.in_(ids), 1)
+
+
+def rebuild(session: Session) -> int:
+    """Empty the tallies and count every complaint again; returns the rows written."""
+    session.execute(delete(ComplaintTally))
+    _apply(session, true(), 1)
+    return session.scalar(select(func.count()).select_from(ComplaintTally)) or 0
+
+
+def recount(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The tallies as a fresh count would make them, without writing (for tests and checks)."""
+    rows = session.execute(_contribution(true(), session.connection().dialect.name, ("day", "month")))
+    return {tuple(row[:6]): tuple(int(v) for v in row[6:]) for row in rows if row.received}
+
+
+def stored(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    """The tallies as stored, without the rows that went back to zero."""
+    t = ComplaintTally
+    rows = session.execute(select(t.grain, t.period, t.request_type, t.scope_town_id, t.dimension, t.key,
+                                  *(getattr(t, n) for n in COUNTERS)).where(t.received != 0))
+    return {tuple(row[:6]): tuple(int(v) for v in row[6:]) for row in rows}
+
+
+# --- the listener ------------------------------------------------------------------------
+
+def _changed(obj: Any, columns: frozenset[str]) -> bool:
+    attrs = inspect(obj).attrs
+    return any(attrs[name].history.has_changes() for name in columns)
+
+
+def _affected(session: Session) -> tuple[set[int], set[int]]:
+    """(complaint ids, merchant ids) whose complaints this flush re-counts."""
+    complaints: set[int] = set()
+    merchants: set[int] = set()
+    for obj in session.dirty:
+        if isinstance(obj, Complaint) and _changed(obj, COMPLAINT_COLUMNS):
+            complaints.add(obj.id)
+        elif isinstance(obj, SurveyResponse) and _changed(obj, SURVEY_COLUMNS):
+            complaints.add(obj.complaint_id)
+            complaints.update(inspect(obj).attrs["complaint_id"].history.deleted)
+        elif isinstance(obj, Merchant) and _changed(obj, MERCHANT_COLUMNS):
+            merchants.add(obj.id)
+    for obj in session.deleted:
+        if isinstance(obj, Complaint):
+            complaints.add(obj.id)
+        elif isinstance(obj, SurveyResponse):
+            complaints.add(obj.complaint_id)
+    for obj in session.new:
+        if isinstance(obj, SurveyResponse) and obj.complaint_id is not None:
+            complaints.add(obj.complaint_id)   # a survey of a new complaint comes with it
+    return {i for i in complaints if i is not None}, merchants
+
+
+def _where(complaints: set[int], merchants: set[int]) -> ColumnElement[bool]:
+    parts: list[ColumnElement[bool]] = []
+    if complaints:
+        parts.append(Complaint.id.in_(sorted(complaints)))
+    if merchants:
+        parts.append(Complaint.merchant_id.in_(sorted(merchants)))
+    return or_(*parts) if parts else false()
+
+
+def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    complaints, merchants = _affected(session)
+    new = [obj for obj in session.new if isinstance(obj, Complaint)]
+    if complaints or merchants:
+        _apply(session, _where(complaints, merchants), -1)
+    if complaints or merchants or new:
+        session.info[_PENDING] = (complaints, merchants, new)
+
+
+def _after_flush(session: Session, _context: UOWTransaction) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending is None:
+        return
+    complaints, merchants, new = pending
+    complaints = complaints | {obj.id for obj in new if obj.id is not None}
+    _apply(session, _where(complaints, merchants), 1)
+
+
+def init_app(_app: Flask) -> None:
+    """Keep the tallies in every flush of the app's session (called by create_app)."""
+    from ..extensions import db
+
+    # db.session is a scoped_session: listening on it covers every session it makes.
+    if not event.contains(db.session, "before_flush", _before_flush):
+        event.listen(db.session, "before_flush", _before_flush)
+        event.listen(db.session, "after_flush", _after_flush)

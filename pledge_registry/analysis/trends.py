@@ -1,0 +1,458 @@
+"""Trends (研判) read from the complaint tallies: counts by week and month for any period up
+to three years, cut by any dimension, set against the period before and the same period a
+year earlier; service levels over time; merchants by complaints relative to their size.
+
+Every function takes a TrendFilter and returns plain dataclasses (no ORM rows), so that the
+staff pages, the CSV and Excel downloads and the monthly report share one reading.
+
+A period is read from the monthly rows for its whole months and from the daily rows for the
+part-months at either end, so a three-year query reads at most 36 rows per key plus two
+months of days. The one measure that changes with the clock rather than with a transaction,
+open cases already past their deadline, is counted live from the complaint table (few rows:
+only open cases, found through the status index).
+
+Measures (the bureau's own; deadlines are those each case was given when it was filed):
+- accepted on time: accepted, or rejected with a reason, by its acceptance deadline. Cases
+  still waiting past it count as late; cases within it and cases withdrawn before a
+  decision are not measured.
+- finished on time: closed (not withdrawn) by its completion deadline. Open cases past it
+  count as late.
+- satisfaction: satisfied answers / answered surveys.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, cast, func, or_, select
+
+from ..extensions import db
+from ..localtime import LOCAL_TZ, local_date
+from ..models import ALL_TOWNS, OPEN_STATUSES, Complaint, ComplaintStatus, ComplaintTally, Merchant, MerchantStatus
+from . import tally
+
+BUCKETS = ("week", "month")
+DIMENSIONS = tally.DIMENSION_NAMES
+MAX_PERIOD_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class TrendFilter:
+    """Requests received from `start` to `end` (local dates, both inclusive)."""
+
+    start: date
+    end: date
+    request_type: str = "complaint"
+    town_id: int | None = None        # None: every town
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError("the period ends before it starts")
+        if (self.end - self.start).days > MAX_PERIOD_DAYS:
+            raise ValueError("a period of at most three years")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> TrendFilter:
+        """The period of the same length just before (whole months for whole months)."""
+        if self.start.day == 1 and (self.end + timedelta(days=1)).day == 1:
+            months = _month_index(self.end) - _month_index(self.start) + 1
+            start = _month_start(_month_index(self.start) - months)
+            return replace(self, start=start, end=self.start - timedelta(days=1))
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+    def year_earlier(self) -> TrendFilter:
+        return replace(self, start=_minus_year(self.start), end=_minus_year(self.end))
+
+
+@dataclass(frozen=True)
+class Levels:
+    """What the tallies count for a period and key, plus the live count of open cases past
+    their deadlines (waiting_late: not yet accepted; open_late: not yet finished)."""
+
+    received: int = 0
+    accepted_on_time: int = 0
+    accepted_late: int = 0
+    finished_on_time: int = 0
+    finished_late: int = 0
+    closed: int = 0
+    resolved: int = 0
+    surveys_answered: int = 0
+    surveys_satisfied: int = 0
+    amount_recovered_cents: int = 0
+    waiting_late: int = 0
+    open_late: int = 0
+
+    def __add__(self, other: Levels) -> Levels:
+        return Levels(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Levels)))
+
+    @property
+    def acceptance_measured(self) -> int:
+        return self.accepted_on_time + self.accepted_late + self.waiting_late
+
+    @property
+    def completion_measured(self) -> int:
+        return self.finished_on_time + self.finished_late + self.open_late
+
+    @property
+    def share_accepted_on_time(self) -> float | None:
+        return self.accepted_on_time / self.acceptance_measured if self.acceptance_measured else None
+
+    @property
+    def share_finished_on_time(self) -> float | None:
+        return self.finished_on_time / self.completion_measured if self.completion_measured else None
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return self.surveys_satisfied / self.surveys_answered if self.surveys_answered else None
+
+
+ZERO = Levels()
+
+
+@dataclass(frozen=True)
+class Point:
+    period: date            # the Monday of the week, or the first of the month
+    levels: Levels
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str                # the dimension's key: a code ("food"), an id as text, "" for none
+    levels: Levels
+
+
+@dataclass(frozen=True)
+class Change:
+    """A figure against the period before and the same period a year earlier."""
+
+    current: int
+    previous: int
+    year_ago: int
+
+    @property
+    def vs_previous(self) -> float | None:
+        return (self.current - self.previous) / self.previous if self.previous else None
+
+    @property
+    def vs_year_ago(self) -> float | None:
+        return (self.current - self.year_ago) / self.year_ago if self.year_ago else None
+
+
+@dataclass(frozen=True)
+class ComparedRow:
+    key: str
+    levels: Levels
+    change: Change
+
+
+@dataclass(frozen=True)
+class Comparison:
+    filter: TrendFilter
+    current: Levels
+    previous: Levels
+    year_ago: Levels
+
+    @property
+    def received(self) -> Change:
+        return Change(self.current.received, self.previous.received, self.year_ago.received)
+
+
+@dataclass(frozen=True)
+class MerchantRate:
+    """A business (one credit code) by complaints per shop."""
+
+    credit_code: str
+    name: str               # the shop name of its first shop
+    merchant_id: int        # that shop
+    complaints: int
+    shops: int              # its approved shops: the size the rate divides by
+
+    @property
+    def per_shop(self) -> float:
+        return self.complaints / self.shops if self.shops else float(self.complaints)
+
+
+@dataclass
+class Page:
+    rows: list[Any] = field(default_factory=list)
+    total: int = 0          # rows in the whole breakdown (for the pager)
+
+
+# --- periods -----------------------------------------------------------------------------
+
+def _month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _month_start(index: int) -> date:
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _minus_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:          # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def bucket_start(day: date, bucket: str) -> date:
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    raise ValueError(bucket)
+
+
+def buckets(f: TrendFilter, bucket: str) -> list[date]:
+    """Every bucket the period touches, in order."""
+    found: list[date] = []
+    current = bucket_start(f.start, bucket)
+    while current <= f.end:
+        found.append(current)
+        current = (current + timedelta(days=7) if bucket == "week"
+                   else _month_start(_month_index(current) + 1))
+    return found
+
+
+def _pieces(start: date, end: date) -> Iterator[tuple[str, date, date]]:
+    """(grain, first, last): the whole months as months, the part-months as days."""
+    first_whole = start if start.day == 1 else _month_start(_month_index(start) + 1)
+    after_whole = _month_start(_month_index(end + timedelta(days=1)))
+    if first_whole >= after_whole:
+        yield "day", start, end
+        return
+    if start < first_whole:
+        yield "day", start, first_whole - timedelta(days=1)
+    yield "month", first_whole, after_whole - timedelta(days=1)
+    if after_whole <= end:
+        yield "day", after_whole, end
+
+
+# --- reading the tallies -----------------------------------------------------------------
+
+_SUMS = [func.coalesce(func.sum(getattr(ComplaintTally, name)), 0) for name in tally.COUNTERS]
+
+
+def _scope(f: TrendFilter, dimension: str) -> Any:
+    if f.town_id is not None:
+        return ComplaintTally.scope_town_id == f.town_id
+    if dimension in tally.CROSS_TOWN:
+        return ComplaintTally.scope_town_id == ALL_TOWNS
+    return None   # nested in towns: each key is stored once, under its own town
+
+
+def _where(f: TrendFilter, dimension: str, grain: str, first: date, last: date,
+           keys: Iterable[str] | None = None) -> list[Any]:
+    t = ComplaintTally
+    conditions = [t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
+                  t.period >= first, t.period <= last]
+    scope = _scope(f, dimension)
+    if scope is not None:
+        conditions.append(scope)
+    if keys is not None:
+        conditions.append(t.key.in_(sorted(set(keys))))
+    return conditions
+
+
+def _levels(values: Iterable[Any]) -> Levels:
+    return Levels(*(int(v) for v in values))
+
+
+def _by_key(f: TrendFilter, dimension: str, keys: Iterable[str] | None = None) -> dict[str, Levels]:
+    found: dict[str, Levels] = defaultdict(Levels)
+    key_list = list(keys) if keys is not None else None
+    for grain, first, last in _pieces(f.start, f.end):
+        query = (select(ComplaintTally.key, *_SUMS).where(*_where(f, dimension, grain, first, last, key_list))
+                 .group_by(ComplaintTally.key))
+        for key, *values in db.session.execute(query):
+            found[key] = found[key] + _levels(values)
+    return dict(found)
+
+
+def _series(f: TrendFilter, bucket: str, dimension: str, keys: list[str]) -> dict[str, dict[date, Levels]]:
+    found: dict[str, dict[date, Levels]] = {key: defaultdict(Levels) for key in keys}
+    t = ComplaintTally
+    dialect = db.session.get_bind().dialect.name
+    # Weeks straddle months: a week series reads days; a month series reads whole months as
+    # months and the part-months at either end as days.
+    pieces = [("day", f.start, f.end)] if bucket == "week" else list(_pieces(f.start, f.end))
+    for grain, first, last in pieces:
+        period: Any = t.period if grain == "month" else tally.period_of(t.period, bucket, dialect)
+        label = period.label("bucket")
+        query = (select(t.key, label, *_SUMS).where(*_where(f, dimension, grain, first, last, keys))
+                 .group_by(t.key, label))
+        for key, start, *values in db.session.execute(query):
+            day = start if isinstance(start, date) else date.fromisoformat(start)
+            found[key][day] = found[key][day] + _levels(values)
+    return found
+
+
+# --- open cases past their deadlines, counted live ----------------------------------------
+
+def _bounds(f: TrendFilter) -> tuple[datetime, datetime]:
+    first = datetime.combine(f.start, time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+    after = datetime.combine(f.end + timedelta(days=1), time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+    return first, after
+
+
+_LATE_KEYS = {
+    "all": lambda row: "",
+    "category": lambda row: row.category,
+    "problem_type": lambda row: row.problem_type,
+    "town": lambda row: str(row.town_id),
+    "area": lambda row: "" if row.area_id is None else str(row.area_id),
+    "station": lambda row: "" if row.station_id is None else str(row.station_id),
+    "merchant": lambda row: str(row.merchant_id),
+}
+
+
+def _late_open(f: TrendFilter, now: datetime | None) -> list[Any]:
+    """Open cases of the period already past a deadline, with what they are cut by."""
+    now = now or datetime.now(UTC)
+    first, after = _bounds(f)
+    waiting = and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now)
+    overdue = and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now)
+    query = (select(Complaint.received_at, Complaint.status, Complaint.acceptance_due_at,
+                    Complaint.completion_due_at, Complaint.problem_type, Complaint.station_id,
+                    Complaint.merchant_id, Merchant.town_id, Merchant.area_id, Merchant.category)
+             .join(Merchant, Merchant.id == Complaint.merchant_id)
+             .where(or_(waiting, overdue), Complaint.received_at >= first, Complaint.received_at < after,
+                    Complaint.request_type == f.request_type))
+    if f.town_id is not None:
+        query = query.where(Merchant.town_id == f.town_id)
+    rows = []
+    for row in db.session.execute(query):
+        rows.append((row, int(row.status == ComplaintStatus.RECEIVED.value and row.acceptance_due_at < now),
+                     int(row.completion_due_at < now)))
+    return rows
+
+
+def _late_levels(waiting: int, late: int) -> Levels:
+    return Levels(waiting_late=waiting, open_late=late)
+
+
+# --- the query API -----------------------------------------------------------------------
+
+def totals(f: TrendFilter, now: datetime | None = None) -> Levels:
+    """Everything received in the period."""
+    levels = _by_key(f, "all").get("", ZERO)
+    for _row, waiting, late in _late_open(f, now):
+        levels = levels + _late_levels(waiting, late)
+    return levels
+
+
+def compare(f: TrendFilter, now: datetime | None = None) -> Comparison:
+    """The period against the period before and the same period a year earlier."""
+    return Comparison(f, totals(f, now), totals(f.previous(), now), totals(f.year_earlier(), now))
+
+
+def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
+              limit: int | None = None, offset: int = 0) -> Page:
+    """One row per key of the dimension with requests in the period, most first."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    levels = _by_key(f, dimension)
+    for row, waiting, late in _late_open(f, now):
+        key = _LATE_KEYS[dimension](row)
+        levels[key] = levels.get(key, ZERO) + _late_levels(waiting, late)
+    rows = sorted((Row(key, value) for key, value in levels.items() if value.received),
+                  key=lambda r: (-r.levels.received, r.key))
+    end = None if limit is None else offset + limit
+    return Page(rows[offset:end], len(rows))
+
+
+def compared_breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
+                       limit: int | None = None, offset: int = 0) -> Page:
+    """The breakdown, each row with its count in the period before and a year earlier."""
+    page = breakdown(f, dimension, now, limit, offset)
+    keys = [row.key for row in page.rows]
+    before = _by_key(f.previous(), dimension, keys) if keys else {}
+    year_ago = _by_key(f.year_earlier(), dimension, keys) if keys else {}
+    rows = [ComparedRow(row.key, row.levels, Change(row.levels.received, before.get(row.key, ZERO).received,
+                                                    year_ago.get(row.key, ZERO).received))
+            for row in page.rows]
+    return Page(rows, page.total)
+
+
+def series(f: TrendFilter, bucket: str, dimension: str = "all", keys: Iterable[str] | None = None,
+           now: datetime | None = None) -> dict[str, list[Point]]:
+    """Per key (the dimension's top ten in the period when `keys` is None), one point per
+    bucket of the period, zeros included. The first and last buckets may be part-buckets:
+    they count only the days inside the period."""
+    if bucket not in BUCKETS:
+        raise ValueError(bucket)
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    chosen = [r.key for r in breakdown(f, dimension, now, limit=10).rows] if keys is None else list(keys)
+    found = _series(f, bucket, dimension, chosen) if chosen else {}
+    if chosen:
+        for row, waiting, late in _late_open(f, now):
+            key = _LATE_KEYS[dimension](row)
+            if key in found:
+                start = bucket_start(local_date(row.received_at), bucket)
+                found[key][start] = found[key][start] + _late_levels(waiting, late)
+    periods = buckets(f, bucket)
+    return {key: [Point(p, found.get(key, {}).get(p, ZERO)) for p in periods] for key in chosen}
+
+
+def service_levels_over_time(f: TrendFilter, bucket: str, now: datetime | None = None) -> list[Point]:
+    """Every bucket's totals (the service levels are properties of each point's Levels)."""
+    return series(f, bucket, "all", [""], now)[""]
+
+
+def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date, weeks: int,
+                  request_type: str = "complaint") -> list[int]:
+    """Complaints per week for `weeks` weeks ending with the week starting `last_week`
+    (a Monday), oldest first: the spike scan's input."""
+    start = last_week - timedelta(days=7 * (weeks - 1))
+    f = TrendFilter(start, last_week + timedelta(days=6), request_type, town_id)
+    points = series(f, "week", dimension, [key])[key]
+    return [p.levels.received for p in points]
+
+
+def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
+    """Businesses by complaints per approved shop in the period, highest first; only those
+    with at least `min_complaints` complaints, so that one complaint at a one-shop business
+    does not top the list."""
+    merchant_counts = _by_key(f, "merchant")
+    ids = [int(k) for k, v in merchant_counts.items() if k and v.received]
+    if not ids:
+        return []
+    by_code: dict[str, tuple[int, int]] = {}          # code -> (complaints, first shop)
+    for chunk in _chunks(ids, 500):
+        for merchant_id, code in db.session.execute(
+                select(Merchant.id, Merchant.credit_code).where(Merchant.id.in_(chunk))):
+            count = merchant_counts[str(merchant_id)].received
+            total, first = by_code.get(code, (0, merchant_id))
+            by_code[code] = (total + count, min(first, merchant_id))
+    candidates = {code: v for code, v in by_code.items() if v[0] >= min_complaints}
+    if not candidates:
+        return []
+    shops: dict[str, int] = {}
+    names: dict[int, str] = {}
+    codes = sorted(candidates)
+    for chunk in _chunks(codes, 500):
+        shops.update((code, n) for code, n in db.session.execute(
+            select(Merchant.credit_code, cast(func.count(), Integer))
+            .where(Merchant.credit_code.in_(chunk), Merchant.status == MerchantStatus.APPROVED.value)
+            .group_by(Merchant.credit_code)))
+    firsts = [first for _, first in candidates.values()]
+    for chunk in _chunks(firsts, 500):
+        names.update((i, name) for i, name in db.session.execute(
+            select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(chunk))))
+    rates = [MerchantRate(code, names.get(first, ""), first, count, shops.get(code, 0))
+             for code, (count, first) in candidates.items()]
+    rates.sort(key=lambda r: (-r.per_shop, -r.complaints, r.credit_code))
+    return rates[:limit]
+
+
+def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]

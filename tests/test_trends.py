@@ -1,0 +1,113 @@
+"""Trends read from the tallies: weeks and months over a period, the period before and a
+year earlier, cuts by dimension inside a town, and businesses by complaints per shop."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from pledge_registry.analysis import trends
+from pledge_registry.analysis.trends import TrendFilter
+from pledge_registry.extensions import db
+from pledge_registry.models import Town
+from tests.factories import make_complaint, make_merchant
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 30, 4, tzinfo=UTC)
+
+
+def at(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=TZ).astimezone(UTC)
+
+
+def _cases(merchant: Any, day: date, n: int, **fields: Any) -> None:
+    for _ in range(n):
+        received = at(day)
+        fields.setdefault("acceptance_due_at", received + timedelta(days=2))
+        fields.setdefault("completion_due_at", received + timedelta(days=10))
+        make_complaint(merchant, received_at=received, status="closed", outcome="resolved",
+                       accepted_at=received + timedelta(hours=3), closed_at=received + timedelta(days=3), **fields)
+
+
+@pytest.fixture
+def city(app: Any) -> dict[str, Any]:
+    t1, t2 = db.session.scalars(sa.select(Town).order_by(Town.id).limit(2))
+    chain = [make_merchant(town_id=t1.id, category="food", credit_code="91320585MA1XXXXX0X")
+             for _ in range(4)]
+    single = make_merchant(town_id=t2.id, category="prepaid")
+    _cases(chain[0], date(2026, 10, 5), 2)          # Monday of week 41
+    _cases(chain[1], date(2026, 10, 11), 1)         # Sunday, same week
+    _cases(chain[2], date(2026, 10, 12), 3)         # next Monday
+    _cases(single, date(2026, 10, 31), 4)           # last day of October (local)
+    _cases(single, date(2026, 9, 15), 2)            # the month before
+    _cases(single, date(2025, 10, 20), 5)           # a year earlier
+    return {"towns": (t1, t2), "chain": chain, "single": single}
+
+
+def test_weeks_and_months(city):
+    f = TrendFilter(date(2026, 9, 1), date(2026, 10, 31))
+    months = {p.period: p.levels.received for p in trends.service_levels_over_time(f, "month", now=NOW)}
+    assert months == {date(2026, 9, 1): 2, date(2026, 10, 1): 10}
+    weeks = {p.period: p.levels.received for p in trends.service_levels_over_time(f, "week", now=NOW)}
+    assert weeks[date(2026, 10, 5)] == 3 and weeks[date(2026, 10, 12)] == 3 and weeks[date(2026, 10, 26)] == 4
+    assert weeks[date(2026, 8, 31)] == 0 and len(weeks) == 9           # zeros included
+    # A period cut inside months reads days at either end.
+    part = TrendFilter(date(2026, 9, 16), date(2026, 10, 11))
+    assert trends.totals(part, now=NOW).received == 3
+
+
+def test_compare_with_the_period_before_and_a_year_earlier(city):
+    october = TrendFilter(date(2026, 10, 1), date(2026, 10, 31))
+    assert october.previous() == TrendFilter(date(2026, 9, 1), date(2026, 9, 30))
+    change = trends.compare(october, now=NOW).received
+    assert (change.current, change.previous, change.year_ago) == (10, 2, 5)
+    assert change.vs_previous == pytest.approx(4.0) and change.vs_year_ago == pytest.approx(1.0)
+    rows = {r.key: r.change for r in trends.compared_breakdown(october, "category", now=NOW).rows}
+    assert (rows["prepaid"].current, rows["prepaid"].previous, rows["prepaid"].year_ago) == (4, 2, 5)
+    assert rows["food"].previous == 0 and rows["food"].vs_previous is None
+
+
+def test_cuts_within_a_town(city):
+    _, t2 = city["towns"]
+    october = TrendFilter(date(2026, 10, 1), date(2026, 10, 31))
+    assert [(r.key, r.levels.received) for r in trends.breakdown(october, "category", now=NOW).rows] == \
+        [("food", 6), ("prepaid", 4)]
+    mine = TrendFilter(date(2026, 10, 1), date(2026, 10, 31), town_id=t2.id)
+    assert [(r.key, r.levels.received) for r in trends.breakdown(mine, "category", now=NOW).rows] == [("prepaid", 4)]
+    assert [r.key for r in trends.breakdown(mine, "town", now=NOW).rows] == [str(t2.id)]
+    page = trends.breakdown(october, "merchant", now=NOW, limit=1, offset=1)
+    assert page.total == 4 and len(page.rows) == 1
+    series = trends.series(october, "week", "category", now=NOW)
+    assert set(series) == {"food", "prepaid"} and sum(p.levels.received for p in series["food"]) == 6
+
+
+def test_top_merchants_per_shop(city):
+    october = TrendFilter(date(2026, 10, 1), date(2026, 10, 31))
+    top = trends.top_merchants(october, min_complaints=3)
+    # The one-shop business with 4 complaints ranks above the 4-shop chain with 6.
+    assert [(r.complaints, r.shops) for r in top] == [(4, 1), (6, 4)]
+    assert top[0].merchant_id == city["single"].id and top[1].per_shop == 1.5
+    assert trends.top_merchants(october, min_complaints=5) == top[1:]
+
+
+def test_open_cases_past_their_deadline_count_live(app):
+    shop = make_merchant()
+    received = at(date(2026, 11, 2))
+    make_complaint(shop, received_at=received, acceptance_due_at=received + timedelta(days=1),
+                   completion_due_at=received + timedelta(days=9))
+    f = TrendFilter(date(2026, 11, 1), date(2026, 11, 30))
+    early = trends.totals(f, now=received + timedelta(hours=1))
+    assert (early.acceptance_measured, early.completion_measured) == (0, 0)
+    later = trends.totals(f, now=received + timedelta(days=20))
+    assert (later.waiting_late, later.open_late, later.share_accepted_on_time) == (1, 1, 0)
+
+
+def test_a_period_is_at_most_three_years():
+    with pytest.raises(ValueError):
+        TrendFilter(date(2020, 1, 1), date(2026, 1, 1))
+    with pytest.raises(ValueError):
+        TrendFilter(date(2026, 2, 1), date(2026, 1, 1))
