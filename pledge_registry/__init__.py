@@ -115,6 +115,11 @@ def register_blueprints(app: Flask) -> None:
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp):
         app.register_blueprint(bp)
+    from . import api
+    from .api.views import docs_bp
+
+    api.init_app(app)  # the API's blueprints, registered through flask-smorest (the document)
+    app.register_blueprint(docs_bp)
 
 
 def register_template_globals(app: Flask) -> None:

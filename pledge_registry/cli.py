@@ -125,9 +125,10 @@ def register(app: Flask) -> None:
     from .compliance.cli import compliance_cli
     from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
+    from .partners.cli import partners_cli
     from .ratings.cli import ratings_cli
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli, search_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli, partners_cli):
         app.cli.add_command(group)

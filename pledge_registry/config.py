@@ -92,6 +92,11 @@ def _forms_and_limits() -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        # The public API, per client (a partner's key, else the address).
+        "API_READ_LIMIT": os.environ.get("API_READ_LIMIT", "300 per minute"),
+        "API_WRITE_LIMIT": os.environ.get("API_WRITE_LIMIT", "60 per minute"),
+        # Published complaint statistics: a cell of fewer cases is suppressed.
+        "API_MIN_CELL_COUNT": _env_int("API_MIN_CELL_COUNT", 5),
     }
 
 
