@@ -82,6 +82,9 @@ def load_demo(merchants: int | None, if_empty: bool) -> None:
             password = secrets.token_urlsafe(12)
             services.create_user(login, password, name, role=role)
             logins.append(f"{role.value:6} login: {login}  password: {password}")
+    from .partners.demo import demo_partner
+
+    logins += demo_partner()  # the intake API's demo partner and its key
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # new accounts in this database: their logins replace any older ones
@@ -120,6 +123,7 @@ def expire_pledges() -> None:
 
 
 def register(app: Flask) -> None:
+    from .api.cli import api_cli
     from .backup import backup_cli
     from .complaints.cli import complaints_cli
     from .compliance.cli import compliance_cli
@@ -130,5 +134,5 @@ def register(app: Flask) -> None:
     from .search.cli import search_cli
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
-                  compliance_cli, nominations_cli, backup_cli, search_cli, partners_cli):
+                  compliance_cli, nominations_cli, backup_cli, search_cli, partners_cli, api_cli):
         app.cli.add_command(group)

@@ -80,10 +80,11 @@ def _cors(response: Response) -> Response:
 def init_blueprint(bp: Any) -> None:
     """Conditional answers and the per-client limits on one of the API's blueprints."""
     bp.after_request(_conditional)
-    limiter.limit(lambda: current_app.config["API_READ_LIMIT"], key_func=client_key,
-                  methods=list(READS), scope=f"{bp.name}-reads")(bp)
-    limiter.limit(lambda: current_app.config["API_WRITE_LIMIT"], key_func=client_key,
-                  methods=["POST"], scope=f"{bp.name}-writes")(bp)
+    # Shared across the blueprint's routes: a client's budget, not one per endpoint.
+    limiter.shared_limit(lambda: current_app.config["API_READ_LIMIT"], scope="api-reads",
+                         key_func=client_key, methods=list(READS))(bp)
+    limiter.shared_limit(lambda: current_app.config["API_WRITE_LIMIT"], scope="api-writes",
+                         key_func=client_key, methods=["POST"])(bp)
 
 
 def init_app(app: Flask) -> None:

@@ -22,6 +22,7 @@ from ..complaints import filing
 from ..complaints.labels import PROBLEM_TYPE_LABELS
 from ..complaints.workflow import NewComplaint
 from ..extensions import db
+from ..localtime import LOCAL_TZ
 from ..models import (
     PROBLEM_TYPES,
     Channel,
@@ -130,6 +131,11 @@ def own_request(partner: Partner, service_request_id: str) -> Complaint | None:
                                                      Complaint.partner_id == partner.id))
 
 
+def _aware(moment: datetime) -> datetime:
+    """A date-time without a zone is local time (what a partner in the city means)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
+
+
 def own_requests(partner: Partner, args: dict[str, Any]) -> list[Complaint]:
     """The partner's cases, newest first, filtered as GeoReport's GET requests.json asks."""
     query = select(Complaint).where(Complaint.partner_id == partner.id)
@@ -143,8 +149,8 @@ def own_requests(partner: Partner, args: dict[str, Any]) -> list[Complaint]:
     elif args.get("status") == "closed":
         query = query.where(Complaint.status == ComplaintStatus.CLOSED)
     if args.get("start_date"):
-        query = query.where(Complaint.received_at >= args["start_date"])
+        query = query.where(Complaint.received_at >= _aware(args["start_date"]))
     if args.get("end_date"):
-        query = query.where(Complaint.received_at < args["end_date"])
+        query = query.where(Complaint.received_at < _aware(args["end_date"]))
     offset = (args["page"] - 1) * args["per_page"]
     return list(db.session.scalars(query.order_by(Complaint.id.desc()).limit(args["per_page"]).offset(offset)))
