@@ -263,3 +263,33 @@ def test_signed_in_users_read_the_same_api(client) -> None:
 
     login(client, make_user("staff"))
     assert client.get("/api/v1/towns").status_code == 200
+
+
+def test_open_data_files_with_licence_and_checksums(app, client, runner, tmp_path) -> None:
+    import gzip
+    import hashlib
+    import json
+
+    app.config["OPEN_DATA_FOLDER"] = str(tmp_path / "open-data")
+    assert client.get("/api/v1/open-data").get_json()["files"] == []
+    shop = make_merchant(contact_name="联系人赵六", contact_phone="13700001111")
+    make_pledge(shop, "returns")
+    make_rating(shop, "B")
+    make_merchant(status="pending")
+    result = runner.invoke(args=["api", "open-data"])
+    assert result.exit_code == 0, result.output
+    listing = client.get("/api/v1/open-data").get_json()
+    assert listing["licence"] == "CC BY 4.0" and listing["records"] == 1
+    assert {f["format"] for f in listing["files"]} == {"csv", "jsonl"}
+    for entry in listing["files"]:
+        data = client.get(entry["url"].removeprefix("http://localhost")).get_data()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+        text = gzip.decompress(data).decode("utf-8")
+        assert shop.badge_code in text and "赵六" not in text and "13700001111" not in text
+        if entry["format"] == "jsonl":
+            row = json.loads(text.splitlines()[0])
+            assert (row["id"], row["returns_pledge"], row["return_days"], row["grade"]) == (shop.id, "valid", 15, "B")
+    sums = client.get("/api/v1/open-data/SHA256SUMS").get_data(as_text=True)
+    assert all(f["sha256"] in sums for f in listing["files"])
+    assert client.get("/api/v1/open-data/manifest.json").status_code == 404
+    assert client.get("/api/v1/open-data/..%2Finstance").status_code == 404

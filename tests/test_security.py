@@ -15,7 +15,8 @@ from tests.helpers import login
 PUBLIC_ENDPOINTS = {
     "static", "public.home", "public.healthz", "public.scan", "public.scan_json", "public.directory",
     "auth.login", "auth.signup", "ratings.breakdown", "nominations.units",
-    "api_docs.openapi_document", "api_docs.docs", "api_docs.docs_asset", "open311.service_list",
+    "api_docs.openapi_document", "api_docs.docs", "api_docs.docs_asset", "api_docs.open_data_file",
+    "open311.service_list",
 }
 # The shopper's side (filing, tracking, survey) and the public API's reads.
 PUBLIC_PREFIXES = ("complaints.", "api_v1.")

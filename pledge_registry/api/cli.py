@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-api_cli = AppGroup("api", help="The public API's OpenAPI document.")
+api_cli = AppGroup("api", help="The public API's OpenAPI document and the daily open-data files.")
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "tests" / "snapshots" / "openapi-v1.json"
 
@@ -40,3 +40,17 @@ def snapshot(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dumps(document), encoding="utf-8")
     click.echo(f"wrote {path}")
+
+
+@api_cli.command("open-data")
+def open_data() -> None:
+    """Write today's open-data files (CSV and JSON Lines, gzipped, with checksums) into
+    OPEN_DATA_FOLDER; run daily by cron."""
+    from flask import current_app
+
+    from .opendata import export
+
+    config = current_app.config
+    manifest = export(Path(config["OPEN_DATA_FOLDER"]), config["BASE_URL"], config["OPEN_DATA_LICENCE"],
+                      config["OPEN_DATA_LICENCE_URL"])
+    click.echo(f"{manifest['records']} merchants: " + ", ".join(f["name"] for f in manifest["files"]))

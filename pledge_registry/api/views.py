@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from ..security import public
-from . import PREFIX, api, services, v1
+from ..urls import absolute_url
+from . import PREFIX, api, opendata, services, v1
 from . import schemas as s
 from .http import CONDITIONAL_HEADERS, CONDITIONAL_PARAMETERS, last_modified
 
@@ -124,6 +127,23 @@ def complaint_statistics(args: dict[str, Any]) -> Any:
                                        current_app.config["API_MIN_CELL_COUNT"]))
 
 
+@_route("/open-data")
+@public
+@_read(s.OpenData, "The daily open-data files: licence, schema, size and SHA-256 of each", "Open data")
+def open_data() -> Any:
+    manifest = opendata.read_manifest(Path(current_app.config["OPEN_DATA_FOLDER"]))
+    config = current_app.config
+    body: dict[str, Any] = {"licence": config["OPEN_DATA_LICENCE"], "licence_url": config["OPEN_DATA_LICENCE_URL"],
+                            "schema_url": absolute_url("api_docs.docs") + "#/Open%20data",
+                            "generated_at": None, "records": None, "files": []}
+    if manifest is not None:
+        body.update(generated_at=datetime.fromisoformat(manifest["generated_at"]), records=manifest["records"],
+                    files=[{**f, "url": absolute_url("api_docs.open_data_file", name=f["name"])}
+                           for f in manifest["files"]])
+        last_modified(body["generated_at"])
+    return body
+
+
 # --- the document and its page -----------------------------------------------------------
 
 @docs_bp.route("/openapi.json")
@@ -148,3 +168,17 @@ def docs_asset(name: str) -> Response:
     if name not in DOCS_ASSETS:
         abort(404)
     return send_from_directory(str(swagger_ui_path), name, max_age=24 * 3600)
+
+
+@docs_bp.route("/open-data/<name>")
+@public
+def open_data_file(name: str) -> Response:
+    """One of today's files (or SHA256SUMS), as the manifest lists them."""
+    folder = Path(current_app.config["OPEN_DATA_FOLDER"])
+    manifest = opendata.read_manifest(folder)
+    listed = {f["name"] for f in manifest["files"]} | {opendata.SUMS} if manifest else set()
+    if name not in listed:
+        abort(404)
+    response = send_from_directory(folder, name, max_age=3600, conditional=True)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
