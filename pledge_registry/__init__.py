@@ -130,6 +130,11 @@ def register_blueprints(app: Flask) -> None:
                ratings_bp, compliance_bp, nominations_bp, reports_bp,
                publication_bp, stations_bp, scan_reports_bp):
         app.register_blueprint(bp)
+    from . import api
+    from .api.views import docs_bp
+
+    api.init_app(app)  # the API's blueprints, registered through flask-smorest (the document)
+    app.register_blueprint(docs_bp)
     register_development_pages(app)
 
 

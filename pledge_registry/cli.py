@@ -103,6 +103,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
 
     tally.rebuild(db.session())  # the complaint tallies too: the year's cases were bulk-inserted
     db.session.commit()
+    from .partners.demo import demo_partner
+
+    logins += demo_partner()  # the intake API's demo partner and its key
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # a new database replaces the older logins; accounts added to an old one join them
@@ -151,11 +154,13 @@ def expire_pledges() -> None:
 
 def register(app: Flask) -> None:
     from .analysis.cli import stats_cli
+    from .api.cli import api_cli
     from .backup import backup_cli
     from .complaints.cli import complaints_cli
     from .compliance.cli import compliance_cli
     from .nominations.cli import nominations_cli
     from .outbox.cli import outbox_cli
+    from .partners.cli import partners_cli
     from .ratings.cli import ratings_cli
     from .registry.cli import merchants_cli
     from .reports.cli import report_cli
@@ -164,5 +169,6 @@ def register(app: Flask) -> None:
 
     for group in (users_cli, demo_cli, pledges_cli, outbox_cli, complaints_cli, ratings_cli,
                   compliance_cli, nominations_cli, backup_cli, search_cli, report_cli,
-                  merchants_cli, scans_cli, stats_cli):
+                  merchants_cli, scans_cli, stats_cli,
+                  partners_cli, api_cli):
         app.cli.add_command(group)

@@ -94,6 +94,15 @@ def _forms_and_limits() -> dict[str, Any]:
         "RATELIMIT_ENABLED": _env_bool("RATELIMIT_ENABLED", True),
         "LOGIN_LIMIT_PER_IP": os.environ.get("LOGIN_LIMIT_PER_IP", "20 per 10 minutes"),
         "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 10 minutes"),
+        # The public API, per client (a partner's key, else the address).
+        "API_READ_LIMIT": os.environ.get("API_READ_LIMIT", "300 per minute"),
+        "API_WRITE_LIMIT": os.environ.get("API_WRITE_LIMIT", "60 per minute"),
+        # Published complaint statistics: a cell of fewer cases is suppressed.
+        "API_MIN_CELL_COUNT": _env_int("API_MIN_CELL_COUNT", 5),
+        # The daily open-data files (`flask api open-data`) and the terms they are published on.
+        "OPEN_DATA_LICENCE": os.environ.get("OPEN_DATA_LICENCE", "CC BY 4.0"),
+        "OPEN_DATA_LICENCE_URL": os.environ.get("OPEN_DATA_LICENCE_URL",
+                                                "https://creativecommons.org/licenses/by/4.0/"),
     }
 
 
@@ -135,6 +144,7 @@ def _complaints(instance_path: str) -> dict[str, Any]:
     return {
         # Photos live outside the web root, served through an access check.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", os.path.join(instance_path, "uploads")),
+        "OPEN_DATA_FOLDER": os.environ.get("OPEN_DATA_FOLDER", os.path.join(instance_path, "open-data")),
         "COMPLAINT_LIMIT_PER_IP": os.environ.get("COMPLAINT_LIMIT_PER_IP", "10 per hour"),
         "COMPLAINT_LIMIT_PER_PHONE": os.environ.get("COMPLAINT_LIMIT_PER_PHONE", "5 per day"),
         "TRACK_LIMIT_PER_IP": os.environ.get("TRACK_LIMIT_PER_IP", "20 per 10 minutes"),

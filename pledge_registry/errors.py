@@ -22,11 +22,14 @@ def wants_json() -> bool:
     )
 
 
-def error_response(status: int, message: str, error_id: str | None = None) -> Any:
+def error_response(status: int, message: str, error_id: str | None = None,
+                   fields: dict[str, Any] | None = None) -> Any:
     if wants_json():
         body: dict[str, Any] = {"error": {"status": status, "message": message}}
         if error_id:
             body["error"]["id"] = error_id
+        if fields:
+            body["error"]["fields"] = fields
         return jsonify(body), status
     return render_template("errors/error.html", status=status, message=message, error_id=error_id), status
 
@@ -34,10 +37,12 @@ def error_response(status: int, message: str, error_id: str | None = None) -> An
 def _messages() -> dict[int, str]:
     return {
         400: _("The request could not be understood. Please check what you entered."),
+        401: _("A valid API key is required."),
         403: _("You do not have access to this page."),
         404: _("Page not found."),
         405: _("This action is not allowed here."),
         413: _("The upload is too large."),
+        422: _("Some values in the request are not valid."),
         429: _("Too many attempts. Please wait a few minutes and try again."),
         500: _("Something went wrong on our side. The error has been recorded."),
     }
@@ -47,10 +52,23 @@ def handle_http(err: HTTPException) -> Any:
     status = err.code or 500
     if status == 500:
         return handle_500(err)
-    response = make_response(error_response(status, _messages().get(status, err.name)))
+    response = make_response(error_response(status, _messages().get(status, err.name), fields=_field_errors(err)))
     if status == 429:
         response.headers["Retry-After"] = str(_retry_after_seconds())
     return response
+
+
+def _field_errors(err: HTTPException) -> dict[str, Any] | None:
+    """The API's validation messages, field by field (webargs puts them in `data`, by the
+    part of the request they were in: query, form, json)."""
+    messages = (getattr(err, "data", None) or {}).get("messages")
+    if not isinstance(messages, dict):
+        return None
+    merged: dict[str, Any] = {}
+    for part in messages.values():
+        if isinstance(part, dict):
+            merged.update(part)
+    return merged or None
 
 
 def _retry_after_seconds() -> int:

@@ -13,7 +13,8 @@ inserted, deleted, or updated in a declared column. A row shown on many merchant
 town's name) names them with `merchants`, a WHERE clause on the merchant table.
 
 SQL that bypasses the ORM session (the set-based rating recompute) is invisible to the
-listener: it calls `bump_versions` itself.
+listener: it calls `bump_versions` itself. Each bump also stamps `public_changed_at`, the
+public API's Last-Modified.
 
 On PostgreSQL a trigger on the merchant table notifies every worker's scan listener of a
 bumped version when the transaction commits (public/scan_listener.py); the process that
@@ -31,6 +32,8 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import ColumnElement, event, inspect, or_, text, update
 from sqlalchemy.orm import ColumnProperty, Mapper, Session, UOWTransaction
+
+from .database import utcnow
 
 _BUMPED = "public_page_bumped"  # session.info: merchants whose version this flush bumped
 _UNCOMMITTED = "public_page_uncommitted"  # ... and those this transaction bumped so far
@@ -119,7 +122,7 @@ def _bump(session: Session, ids: Collection[int], wheres: list[ColumnElement[boo
             criteria.append(text("merchant.id IN (SELECT value FROM json_each(:ids))")
                             .bindparams(ids=json.dumps(sorted(ids))))
     connection.execute(update(Merchant).where(or_(*criteria))
-                       .values(public_version=Merchant.public_version + 1))
+                       .values(public_version=Merchant.public_version + 1, public_changed_at=utcnow()))
 
 
 def _after_flush(session: Session, _context: UOWTransaction) -> None:
@@ -147,7 +150,7 @@ def _expire_loaded(session: Session, ids: set[int | None]) -> None:
     every = None in ids
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Merchant) and (every or obj.id in ids):
-            session.expire(obj, ["public_version"])
+            session.expire(obj, ["public_version", "public_changed_at"])
 
 
 def bump_versions(merchant_ids: Collection[int]) -> None:

@@ -141,11 +141,13 @@ def _load_user(user_id: str) -> Any:
 
 
 def _deny_by_default() -> Any:
-    """Every endpoint needs a login unless its view is marked public."""
+    """Every endpoint needs a login unless its view is marked public (or partner)."""
     if request.endpoint is None or request.endpoint == "static":
         return None
     view = _view_function(request.endpoint)
-    if getattr(view, "access", None) == "public":
+    # "partner": the API's key-authenticated views, which refuse any request without a
+    # live key themselves (api/auth.partner_required); a session cookie does not count there.
+    if getattr(view, "access", None) in ("public", "partner"):
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

@@ -122,6 +122,8 @@ def complaint_row(plan: ComplaintPlan) -> dict[str, Any]:
         "problem_type": c.problem_type, "account": c.account, "wants": list(c.wants),
         "shopper_name": c.shopper_name, "shopper_phone": c.shopper_phone,
         "consent_version": CONSENT_VERSION, "consent_at": plan.received_at,
+        "consent_method": c.consent_method, "channel": c.channel, "channel_ref": c.channel_ref,
+        "partner_id": c.partner_id,
         "status": ComplaintStatus.RECEIVED, "received_at": plan.received_at,
         "acceptance_due_at": plan.acceptance_due_at, "completion_due_at": plan.completion_due_at,
         "dup_merchant_id": c.merchant_id, "dup_phone": c.shopper_phone,

@@ -32,10 +32,12 @@ from ..models import (
     REQUEST_TYPES,
     SURVEY_ANSWERS,
     WANTS,
+    Channel,
     ClockPause,
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
+    ConsentMethod,
     Outcome,
     PhoneReveal,
     SurveyResponse,
@@ -88,6 +90,12 @@ class NewComplaint:
     shopper_name: str | None
     shopper_phone: str
     consent: bool
+    # Where it came in: the web form by default; a partner system's cases carry the partner
+    # and its own reference (channel partner_api), and the consent that channel collected.
+    channel: str = Channel.WEB
+    channel_ref: str | None = None
+    consent_method: str = ConsentMethod.WEB_FORM
+    partner_id: int | None = None
 
 
 def mask_phone(phone: str | None) -> str:

@@ -38,6 +38,7 @@ from .compliance import (
 )
 from .nominations import LIVE_NOMINATION_STATUSES, Nomination, NominationEvent, NominationLevel, NominationStatus
 from .outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from .partners import Partner, PartnerKey
 from .pledges import (
     MIN_RETURN_DAYS,
     PENDING_STATUSES,
@@ -132,6 +133,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Outcome",
+    "Partner",
+    "PartnerKey",
     "Penalty",
     "PhoneReveal",
     "Pledge",

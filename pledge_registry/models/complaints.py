@@ -127,6 +127,8 @@ class Complaint(Base):
         # A channel's own number names one request: a second entry or a re-import is refused.
         UniqueConstraint("channel", "channel_ref"),
         Index("ix_complaint_channel_received", "channel", "received_at"),
+        Index("ix_complaint_partner", "partner_id", "id"),
+        CheckConstraint("(channel = 'partner_api') = (partner_id IS NOT NULL)", name="partner_channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,6 +155,9 @@ class Complaint(Base):
     # every deadline counts from it.
     channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB, server_default=Channel.WEB.value)
     channel_ref: Mapped[str | None] = mapped_column(String(64))
+    # The partner system that filed it through the intake API (channel partner_api); the
+    # partner sees its own cases there and no others.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))
     # A case that did not come through 12315 is registered there afterwards (the Order has
     # cases handled through the 12315 platform): its 12315 number once staff have it.
     registered_12315_ref: Mapped[str | None] = mapped_column(String(64), unique=True)

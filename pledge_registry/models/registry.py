@@ -134,6 +134,8 @@ class Merchant(Base):
     # from the models' __public_page__); the page cache is keyed by it, so a suspension
     # shows at the next scan in every worker.
     public_version: Mapped[int] = mapped_column(default=1)
+    # When public_version was last bumped: the API's Last-Modified (NULL: never since created).
+    public_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     owner: Mapped[User] = relationship(foreign_keys=[owner_id])
     town: Mapped[Town] = relationship()

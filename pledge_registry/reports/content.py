@@ -18,8 +18,9 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..analysis.trends import Levels as ServiceLevels
 from ..complaints.labels import complaint_label
-from ..complaints.stats import ServiceLevels, StatsFilter, service_levels
+from ..complaints.stats import StatsFilter, service_levels
 from ..extensions import db
 from ..labels import label
 from ..localtime import LOCAL_TZ
@@ -118,9 +119,9 @@ def _key_figures(current: _Figures, previous: _Figures, year_before: _Figures) -
         return f.by_type["complaint"]
 
     return (
-        figure(_("Complaints received"), lambda f: complaints(f).count),
-        figure(_("Reports received"), lambda f: f.by_type["report"].count),
-        figure(_("Consultations received"), lambda f: f.by_type["consultation"].count),
+        figure(_("Complaints received"), lambda f: complaints(f).received),
+        figure(_("Reports received"), lambda f: f.by_type["report"].received),
+        figure(_("Consultations received"), lambda f: f.by_type["consultation"].received),
         figure(_("Complaints accepted on time"), lambda f: _percent(complaints(f).share_accepted_on_time), "%", 1),
         figure(_("Complaints finished on time"), lambda f: _percent(complaints(f).share_finished_on_time), "%", 1),
         figure(_("Shoppers satisfied"), lambda f: _percent(complaints(f).satisfaction_rate), "%", 1),
@@ -130,7 +131,7 @@ def _key_figures(current: _Figures, previous: _Figures, year_before: _Figures) -
 
 
 def _top(rows: Mapping[Any, ServiceLevels], limit: int) -> list[Any]:
-    return sorted(rows, key=lambda key: (-rows[key].count, str(key)))[:limit]
+    return sorted(rows, key=lambda key: (-rows[key].received, str(key)))[:limit]
 
 
 def _charts(period: ReportPeriod, current: _Figures, previous: _Figures,
@@ -147,8 +148,8 @@ def _charts(period: ReportPeriod, current: _Figures, previous: _Figures,
         charts.append(Chart(
             title=title,
             categories=tuple(names[dimension](k) for k in keys),
-            series=(Series(_("This period"), tuple(rows[k].count for k in keys)),
-                    Series(_("Period before"), tuple(before[k].count if k in before else 0 for k in keys))),
+            series=(Series(_("This period"), tuple(rows[k].received for k in keys)),
+                    Series(_("Period before"), tuple(before[k].received if k in before else 0 for k in keys))),
         ))
     return tuple(charts)
 
@@ -169,7 +170,8 @@ def _breakdown_table(dimension: str, title: str, heading: str, current: _Figures
                _("A year earlier"), _("Accepted on time (%)"), _("Finished on time (%)"), _("Satisfied (%)"),
                _("Recovered (yuan)"))
     body = tuple(
-        (name(key), rows[key].count, before[key].count if key in before else 0, year[key].count if key in year else 0,
+        (name(key), rows[key].received, before[key].received if key in before else 0,
+         year[key].received if key in year else 0,
          _percent(rows[key].share_accepted_on_time), _percent(rows[key].share_finished_on_time),
          _percent(rows[key].satisfaction_rate), _yuan(rows[key].amount_recovered_cents))
         for key in _top(rows, len(rows))

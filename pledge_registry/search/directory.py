@@ -20,7 +20,17 @@ from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..models import Merchant, MerchantSearchGram, MerchantSearchText, Pledge, PledgeStatus
+from ..localtime import local_today
+from ..models import (
+    Merchant,
+    MerchantSearchGram,
+    MerchantSearchText,
+    Nomination,
+    NominationStatus,
+    Pledge,
+    PledgeStatus,
+    Rating,
+)
 from .text import MAX_QUERY, normalise, query_grams
 
 COUNT_CAP = 1000  # past this a search says "more than 1,000" and lists the first 1,000
@@ -30,13 +40,19 @@ RARITY_PROBE = 5000  # a bigram's rows are counted up to this to rank it
 
 @dataclass(frozen=True)
 class DirectoryQuery:
-    """What the shopper asked: the text as typed, and the filters (None or "" when unset)."""
+    """What the shopper asked: the text as typed, and the filters (None or "" when unset).
+
+    `grade` (the current rating's) and `unit_level` (a title held today) are probed per shop
+    like the pledge filter; `oldest_first` walks the same range the other way."""
 
     text: str = ""
     town_id: int | None = None
     area_id: int | None = None
     category: str = ""
     pledge_kind: str = ""
+    grade: str = ""
+    unit_level: str = ""
+    oldest_first: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,7 +140,14 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
         stmt = stmt.where(exists().where(
             Pledge.merchant_id == id_column, Pledge.kind == query.pledge_kind,
             Pledge.status == PledgeStatus.ACTIVE, Pledge.expires_at > datetime.now(UTC)))
-    return stmt.order_by(id_column.desc())
+    if query.grade:
+        stmt = stmt.where(exists().where(Rating.merchant_id == id_column, Rating.is_current,
+                                         Rating.grade == query.grade))
+    if query.unit_level:
+        stmt = stmt.where(exists().where(
+            Nomination.merchant_id == id_column, Nomination.level == query.unit_level,
+            Nomination.status == NominationStatus.APPROVED, Nomination.title_expires_on >= local_today()))
+    return stmt.order_by(id_column.asc() if query.oldest_first else id_column.desc())
 
 
 def matching_ids(query: DirectoryQuery) -> Select | None:

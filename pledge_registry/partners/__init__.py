@@ -1,0 +1,1 @@
+"""Partner systems of the complaint intake API and their keys (services.py; `flask partners`)."""
