@@ -81,8 +81,8 @@ def test_compliance_ratings_nominations_and_people(runner) -> None:
         Complaint.merchant_id.in_([s.id for s in shops]), Complaint.status == "with_merchant"))
     assert waiting >= 1
     logins = dict(re.findall(r"login: (\S+)\s+password: (\S+)", output))
-    assert set(logins) == {"staff@demo.invalid", "admin@demo.invalid", "chengxiang@demo.invalid",
-                           "gaoxin@demo.invalid", "merchant@demo.invalid"}
+    assert set(logins) == {"staff@demo.invalid", "admin@demo.invalid", "station@demo.invalid",
+                           "chengxiang@demo.invalid", "gaoxin@demo.invalid", "merchant@demo.invalid"}
     again = runner.invoke(args=["demo", "load", "--if-empty"])
     assert "already loaded" in again.output
     assert dict(re.findall(r"login: (\S+)\s+password: (\S+)", again.output)) == logins

@@ -135,7 +135,7 @@ def test_limits_have_defaults(tmp_path):
                 if k.endswith(("_PER_IP", "_PER_PHONE", "_PER_CODE"))}
     assert defaults == {"COMPLAINT_LIMIT_PER_IP": "10 per hour", "COMPLAINT_LIMIT_PER_PHONE": "5 per day",
                         "TRACK_LIMIT_PER_IP": "20 per 10 minutes", "TRACK_LIMIT_PER_CODE": "10 per hour",
-                        "LOGIN_LIMIT_PER_IP": "20 per 10 minutes"}
+                        "LOGIN_LIMIT_PER_IP": "20 per 10 minutes", "STICKER_REPORT_LIMIT_PER_IP": "5 per hour"}
 
 
 # --- several gunicorn workers sharing Redis ---------------------------------------------------

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,6 +12,7 @@ from ..extensions import limiter
 from ..forms import EmptyForm
 from ..refusals import bad_input, conflict
 from ..security import public, security_event
+from ..urls import safe_next
 from . import bp, services
 from .forms import LoginForm, PasswordChangeForm, SignupForm
 
@@ -25,14 +25,6 @@ REFUSALS: refusals.Table = {
     "wrong_password": bad_input(_l("The current password is not right."), field="current"),
     "taken": conflict(_l("An account with this login already exists. Sign in instead."), field="login"),
 }
-
-
-def safe_next(target: str | None) -> str | None:
-    """A `next=` target only if it stays on this site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    return target if not parts.scheme and not parts.netloc else None
 
 
 def _login_key() -> str:

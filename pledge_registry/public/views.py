@@ -7,7 +7,6 @@ from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from sqlalchemy import select
 
-from ..auth.views import safe_next
 from ..display import ELDER_COOKIE, MAX_NEXT, elder_from_environ
 from ..extensions import db
 from ..forms import query_int, query_page, query_text
@@ -20,7 +19,7 @@ from ..scan_reports.recorder import record as record_scan
 from ..scan_reports.rules import SUSPICIOUS_STATES
 from ..search.directory import DirectoryQuery, search_directory
 from ..security import micro_cached, public
-from ..urls import MAX_ID, absolute_url
+from ..urls import MAX_ID, absolute_url, safe_next
 from . import bp
 from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of
 
