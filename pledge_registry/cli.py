@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from .extensions import db
+from .models import User
 
 users_cli = AppGroup("users", help="Manage staff and admin accounts.")
 demo_cli = AppGroup("demo", help="Demo data for a city.")
@@ -150,6 +151,18 @@ def expire_pledges() -> None:
     from .pledges.services import expire_due
 
     click.echo(f"{expire_due()} pledge(s) expired.")
+
+
+def recorded_officer(login: str | None) -> User | None:
+    """The staff account an import names as its recording officer (`--recorded-by`), if any."""
+    if not login:
+        return None
+    from .auth import services as auth_services
+
+    officer = auth_services.find_by_login(login)
+    if officer is None or not officer.is_staff:
+        raise click.ClickException(f"no staff account with the login {login}")
+    return officer
 
 
 def register(app: Flask) -> None:

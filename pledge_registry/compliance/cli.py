@@ -11,15 +11,11 @@ compliance_cli = AppGroup("compliance", help="Inspections, penalties and pledge-
 
 
 def _import(kind: str, file: str, partial: bool, recorded_by: str | None) -> None:
-    from ..auth import services as auth_services
+    from ..cli import recorded_officer
     from . import importer
     from .services import ComplianceError
 
-    officer = None
-    if recorded_by:
-        officer = auth_services.find_by_login(recorded_by)
-        if officer is None or not officer.is_staff:
-            raise click.ClickException(f"no staff account with the login {recorded_by}")
+    officer = recorded_officer(recorded_by)
     result, rows = importer.prepare(kind, file, Path(file).read_bytes())
     with click.progressbar(length=len(rows), label=f"Checking {len(rows)} {kind} row(s)") as bar:
         importer.check(result, rows, progress=bar.update)

@@ -18,7 +18,7 @@ merchants_cli = AppGroup("merchants", help="The business registry in bulk.")
 @click.option("--recorded-by", metavar="LOGIN", default=None, help="Staff login recorded as the importing officer.")
 def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str | None) -> None:
     """Register a town's shops from a file; all rows or none, each shop once (credit code + address)."""
-    from ..auth import services as auth_services
+    from ..cli import recorded_officer
     from ..extensions import db
     from ..models import Town
     from . import bulk
@@ -26,11 +26,7 @@ def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str 
     town = db.session.scalar(select(Town).where(Town.name == town_name))
     if town is None:
         raise click.ClickException(f"no town named {town_name!r}")
-    officer = None
-    if recorded_by:
-        officer = auth_services.find_by_login(recorded_by)
-        if officer is None or not officer.is_staff:
-            raise click.ClickException(f"no staff account with the login {recorded_by}")
+    officer = recorded_officer(recorded_by)
     result, rows = bulk.prepare(town, file, Path(file).read_bytes())
     with click.progressbar(length=len(rows), label=f"Checking {len(rows)} row(s)") as bar:
         bulk.check(result, rows, progress=bar.update)
