@@ -14,7 +14,7 @@ from tests.helpers import login
 # Endpoints anyone may use. Every other endpoint must refuse an anonymous visitor.
 PUBLIC_ENDPOINTS = {
     "static", "public.home", "public.elder", "public.healthz", "public.scan", "public.scan_json", "public.directory",
-    "auth.login", "auth.signup", "ratings.breakdown", "nominations.units",
+    "auth.login", "auth.signup", "auth.welcome", "ratings.breakdown", "nominations.units",
     "publication.public_index", "publication.public_quarter", "publication.public_csv",
     "scan_reports.report", "scan_reports.reported",  # a shopper says where a forged sticker hangs
     "api_docs.openapi_document", "api_docs.docs", "api_docs.docs_asset", "api_docs.open_data_file",
