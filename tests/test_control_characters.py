@@ -13,7 +13,14 @@ from wtforms import PasswordField, StringField
 from wtforms.fields.core import UnboundField
 
 from pledge_registry.forms import BaseForm
-from tests.factories import make_filed_complaint, make_merchant, make_pledge, make_station, make_station_officer, make_user
+from tests.factories import (
+    make_filed_complaint,
+    make_merchant,
+    make_pledge,
+    make_station,
+    make_station_officer,
+    make_user,
+)
 from tests.helpers import csrf_token, login
 
 CONTROL = ("\x00", "\x01", "\x08", "\x1b", "\x7f")

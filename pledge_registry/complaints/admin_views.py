@@ -58,9 +58,10 @@ def deadline_settings():
 
 def _deadlines_page(form: DeadlinesForm, current: deadlines.Deadlines, status: int) -> Any:
     """The settings form, below the legal limits of each rule set beside the bureau's targets."""
+    today = deadlines.calendar().local_date(datetime.now(UTC))
     return render_template("complaints/staff/deadlines.html", form=form, current=current,
-                           rule_sets=list(reversed(legal_rules.RULE_SETS)),
-                           in_force=legal_rules.rules_for(deadlines.calendar().local_date(datetime.now(UTC))), steps=list(legal_rules.Step)), status
+                           rule_sets=list(reversed(legal_rules.RULE_SETS)), in_force=legal_rules.rules_for(today),
+                           steps=list(legal_rules.Step)), status
 
 
 # --- the holiday table (staff) -------------------------------------------------------------------

@@ -225,7 +225,8 @@ def shopper_event_label(event: Any) -> str:
 # --- the legal rule sets (complaints.legal_rules) ------------------------------------------------
 
 RULE_SET_NAMES = {
-    "samr-20": _l("Interim Measures for Handling Complaints and Reports in Market Regulation (SAMR Order No. 20 of 2019)"),
+    "samr-20": _l("Interim Measures for Handling Complaints and Reports in Market Regulation "
+                  "(SAMR Order No. 20 of 2019)"),
     "samr-121": _l("Measures for Handling Complaints and Reports in Market Regulation (SAMR Order No. 121)"),
 }
 # What could and could not be checked of each text, as staff read it on the admin page.
