@@ -306,3 +306,19 @@ def test_cli_invite(runner: Any, towns: list[Town], tmp_path: Path) -> None:
     out = runner.invoke(args=["merchants", "import", str(path), "--town", towns[0].name, "--invite"])
     assert out.exit_code == 0, out.output
     assert "2 sign-in link(s) sent" in out.output and count_rows(OutboxMessage) == 2
+
+
+def test_the_demo_invites_one_owner_and_leaves_the_sample_to_try(app: Any) -> None:
+    from pledge_registry.registry.demo import DEMO_OWNER_PHONE, import_invited_owner
+
+    assert import_invited_owner() == 1
+    assert import_invited_owner() == 0  # again: the shop is registered once, the owner invited once
+    page = text(signed_in_client(app, make_user("staff")).get("/staff/dev/messages"))
+    assert "139****0199" in page and DEMO_OWNER_PHONE not in page
+    assert '<a href="http://localhost/account/welcome?token=' in page
+    town = db.session.scalar(sa.select(Town).where(Town.name == "沙溪镇"))
+    sample = Path(__file__).parent.parent / "docs" / "sample_merchants.csv"
+    officer = english(signed_in_client(app, town_officer(town)))
+    page = upload(officer, town, sample.read_bytes(), sample.name)
+    assert "4 rows read: 4 would be registered" in text(page)
+    assert confirm(officer, page).status_code == 302 and count_rows(Merchant, Merchant.town_id == town.id) == 5
