@@ -322,3 +322,15 @@ def test_the_demo_invites_one_owner_and_leaves_the_sample_to_try(app: Any) -> No
     page = upload(officer, town, sample.read_bytes(), sample.name)
     assert "4 rows read: 4 would be registered" in text(page)
     assert confirm(officer, page).status_code == 302 and count_rows(Merchant, Merchant.town_id == town.id) == 5
+
+
+def test_the_welcome_pages_in_chinese(app: Any, towns: list[Town]) -> None:
+    link = _link(_invited(app, towns)[0])
+    owner = app.test_client()
+    owner.get(link)
+    page = text(owner.get("/account/welcome"))
+    assert "设置密码" in page and "登录名为您的手机号" in page and "Set your password" not in page
+    stranger = app.test_client()
+    stranger.get("/account/welcome?token=nothing")
+    gone = stranger.get("/account/welcome")
+    assert gone.status_code == 410 and "此登录链接已使用或已过期" in text(gone)
