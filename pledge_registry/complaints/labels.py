@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ..labels import label
 from ..models import (
@@ -262,7 +263,8 @@ def article_label(number: int | None) -> str:
 
 
 def limit_label(amount: int, unit: str, extension: int = 0) -> str:
-    text = _("%(n)d working days", n=amount) if unit == "workdays" else _("%(n)d calendar days", n=amount)
+    text = ngettext("%(num)d working day", "%(num)d working days", amount) if unit == "workdays" \
+        else ngettext("%(num)d calendar day", "%(num)d calendar days", amount)
     if extension:
         text = _("%(limit)s, extendable once by %(n)d", limit=text, n=extension)
     return text
