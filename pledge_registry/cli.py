@@ -107,6 +107,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     from .partners.demo import demo_partner
 
     logins += demo_partner()  # the intake API's demo partner and its key
+    from .registry.demo import import_invited_owner
+
+    import_invited_owner()  # a shop imported for a town, its owner's sign-in link on the messages page
     # Demo only: the generated logins are kept in the instance folder so that every later
     # `scripts/run` can print them again. Never done for real accounts.
     if logins:  # a new database replaces the older logins; accounts added to an old one join them

@@ -76,6 +76,8 @@ def _sessions(production: bool) -> dict[str, Any]:
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
         # werkzeug's scrypt with its default cost; the test suite lowers the cost for speed.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # A shop owner's sign-in link (an account a town's import created) works once, for this long.
+        "INVITE_MAX_AGE_HOURS": _env_int("INVITE_MAX_AGE_HOURS", 72),
     }
 
 
@@ -85,6 +87,8 @@ def _forms_and_limits() -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": 3600,
         "WTF_CSRF_SSL_STRICT": True,
         "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024),
+        # A town's merchant file uploaded in the staff area (the command line has no limit).
+        "MERCHANT_IMPORT_MAX_BYTES": _env_int("MERCHANT_IMPORT_MAX_BYTES", 2 * 1024 * 1024),
         # Rate limits. memory:// counts per process: gunicorn.conf.py
         # refuses to start several workers on it.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -144,6 +148,8 @@ def _complaints(instance_path: str) -> dict[str, Any]:
     return {
         # Photos live outside the web root, served through an access check.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", os.path.join(instance_path, "uploads")),
+        # A merchant file between its dry run and the officer's confirmation (kept an hour at most).
+        "IMPORT_FOLDER": os.environ.get("IMPORT_FOLDER", os.path.join(instance_path, "imports")),
         "OPEN_DATA_FOLDER": os.environ.get("OPEN_DATA_FOLDER", os.path.join(instance_path, "open-data")),
         "COMPLAINT_LIMIT_PER_IP": os.environ.get("COMPLAINT_LIMIT_PER_IP", "10 per hour"),
         "COMPLAINT_LIMIT_PER_PHONE": os.environ.get("COMPLAINT_LIMIT_PER_PHONE", "5 per day"),

@@ -37,6 +37,7 @@ def base_config(uri: str, tmp: Path) -> dict[str, Any]:
         "BASE_URL": "http://localhost",
         "SQLITE_SYNCHRONOUS": "NORMAL",
         "UPLOAD_FOLDER": str(tmp / "uploads"),
+        "IMPORT_FOLDER": str(tmp / "imports"),
         "SERVER_NAME": None,
         "PASSWORD_HASH_METHOD": FAST_SCRYPT,
         "DEMO_LOGINS_FILE": str(tmp / "demo_logins.txt"),

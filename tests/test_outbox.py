@@ -390,6 +390,7 @@ def test_every_workflow_template_renders():
         "publication_notice": {"shop": "S", "period": "2026Q2", "notice_ends": "2026-07-10"},
         "scan_alert_unknown": {"code": "C", "scans": 5, "hours": 24, "shop": "", "address": "", "alert_id": 1},
         "scan_alert_revoked": {"code": "C", "scans": 3, "hours": 24, "shop": "S", "address": "A", "alert_id": 1},
+        "owner_invite": {"name": "N", "url": "http://x/account/welcome?token=t", "hours": 72},
     }
     assert set(contexts) == set(messages.TEXTS)
     for key, context in contexts.items():

@@ -9,12 +9,12 @@ import pytest
 from pledge_registry import create_app
 from pledge_registry.config import load
 from tests.factories import make_merchant, make_pledge, make_user
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 
 # Endpoints anyone may use. Every other endpoint must refuse an anonymous visitor.
 PUBLIC_ENDPOINTS = {
     "static", "public.home", "public.elder", "public.healthz", "public.scan", "public.scan_json", "public.directory",
-    "auth.login", "auth.signup", "ratings.breakdown", "nominations.units",
+    "auth.login", "auth.signup", "auth.welcome", "ratings.breakdown", "nominations.units",
     "publication.public_index", "publication.public_quarter", "publication.public_csv",
     "scan_reports.report", "scan_reports.reported",  # a shopper says where a forged sticker hangs
     "api_docs.openapi_document", "api_docs.docs", "api_docs.docs_asset", "api_docs.open_data_file",
@@ -66,6 +66,25 @@ def test_every_staff_endpoint_refuses_a_merchant(app, client) -> None:
             assert response.status_code == 403, (rule.endpoint, response.status_code)
             checked += 1
     assert checked >= 20
+
+
+def test_every_staff_only_endpoint_refuses_a_station(app, client) -> None:
+    """A supervision station shares the complaint screens (`officer`) and nothing else meant
+    for the bureau's staff: every staff or admin view, by GET or POST, is 403."""
+    from tests.factories import make_station, make_station_officer
+
+    area = make_merchant().area_id
+    login(client, make_station_officer(make_station(area)))
+    token = csrf_token(client, "/account/password")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if getattr(app.view_functions[rule.endpoint], "access", None) not in ("staff", "admin"):
+            continue
+        for method in {"GET", "POST"} & set(rule.methods or ()):
+            response = client.open(_fill(rule), method=method, data={"csrf_token": token})
+            assert response.status_code == 403, (rule.endpoint, method, response.status_code)
+            checked += 1
+    assert checked >= 40
 
 
 def test_the_public_allow_list_is_what_the_views_say(app) -> None:

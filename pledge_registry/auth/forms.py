@@ -44,3 +44,12 @@ class PasswordChangeForm(BaseForm):
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
         render_kw={"autocomplete": "new-password"})
     submit = SubmitField(_l("Change password"))
+
+
+class FirstPasswordForm(BaseForm):
+    password = PasswordField(_l("Choose a password"), validators=[DataRequired(), _password_rule],
+                             render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("Password again"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+        render_kw={"autocomplete": "new-password"})
+    submit = SubmitField(_l("Set the password and sign in"))

@@ -8,13 +8,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import refusals
-from ..extensions import limiter
+from ..extensions import csrf, limiter
 from ..forms import EmptyForm
 from ..refusals import bad_input, conflict
 from ..security import public, security_event
 from ..urls import safe_next
-from . import bp, services
-from .forms import LoginForm, PasswordChangeForm, SignupForm
+from . import bp, invites, services
+from .forms import FirstPasswordForm, LoginForm, PasswordChangeForm, SignupForm
 
 REFUSALS: refusals.Table = {
     "login_format": bad_input(_l("Enter a mainland mobile number (11 digits) or an e-mail address."),
@@ -24,7 +24,9 @@ REFUSALS: refusals.Table = {
     "password_long": bad_input(_l("That password is too long."), field="password"),
     "wrong_password": bad_input(_l("The current password is not right."), field="current"),
     "taken": conflict(_l("An account with this login already exists. Sign in instead."), field="login"),
+    "invite_invalid": conflict(_l("This sign-in link has been used or has expired.")),
 }
+SESSION_INVITE = "invite_token"
 
 
 def _login_key() -> str:
@@ -128,3 +130,37 @@ def change_password():
             flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(home_url(user))
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/welcome", methods=["GET", "POST"])
+@public
+def welcome():
+    """A shop owner's sign-in link: the first visit moves the token from the URL into the
+    session (out of the address bar, the history and any Referer); the owner then sets a
+    password, which spends the link, and is signed in."""
+    if "token" in request.args:
+        session[SESSION_INVITE] = request.args.get("token", "")[:invites.MAX_TOKEN_LENGTH]
+        return redirect(url_for("auth.welcome"))
+    if request.method == "POST":
+        csrf.protect()  # before the link is looked at: a forged POST learns nothing about it
+    token = session.get(SESSION_INVITE, "")
+    user = invites.user_from_token(token) if isinstance(token, str) else None
+    if user is None:
+        session.pop(SESSION_INVITE, None)
+        if request.method == "POST":
+            security_event("invite_refused")
+        return render_template("auth/welcome_invalid.html"), 410
+    form = FirstPasswordForm()
+    status = 200 if request.method == "GET" else 400
+    if form.validate_on_submit():
+        try:
+            user = invites.set_first_password(token, form.password.data)
+        except services.AccountError as err:
+            status = refusals.refuse(err, form, REFUSALS, "invite_refused")
+        else:
+            session.pop(SESSION_INVITE, None)
+            _start_session(user, remember=False)
+            security_event("invite_used", user_id=user.id)
+            flash(_("Your password is set. Welcome."), "success")
+            return redirect(home_url(user))
+    return render_template("auth/welcome.html", form=form, user=user), status

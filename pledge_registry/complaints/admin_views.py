@@ -6,7 +6,7 @@ Every page here is a staff complaints page, so it shows the calendar banner too
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -24,7 +24,7 @@ from ..models import CommercialArea, Holiday, SupervisionStation, Town
 from ..refusals import bad_input, conflict
 from ..security import admin_required, security_event, staff_required
 from ..urls import MAX_ID
-from . import deadlines, settings, staff_bp
+from . import deadlines, legal_rules, settings, staff_bp
 from .handling_forms import DeadlinesForm, HolidayForm, StationForm
 
 REFUSALS: refusals.Table = {
@@ -48,13 +48,20 @@ def deadline_settings():
                                                    for name in deadlines.Deadlines.__dataclass_fields__})
         except ValueError:
             form.form_errors.append(_("These deadlines are out of range."))
-            return render_template("complaints/staff/deadlines.html", form=form, current=current), 400
+            return _deadlines_page(form, current, 400)
         deadlines.save_deadlines(value, current_user.id)
         security_event("deadlines_changed", **vars(value))
         flash(_("Deadlines saved. They apply to cases filed or forwarded from now on."), "success")
         return redirect(url_for("staff_complaints.deadline_settings"))
-    status = 200 if request.method == "GET" else 400
-    return render_template("complaints/staff/deadlines.html", form=form, current=current), status
+    return _deadlines_page(form, current, 200 if request.method == "GET" else 400)
+
+
+def _deadlines_page(form: DeadlinesForm, current: deadlines.Deadlines, status: int) -> Any:
+    """The settings form, below the legal limits of each rule set beside the bureau's targets."""
+    today = deadlines.calendar().local_date(datetime.now(UTC))
+    return render_template("complaints/staff/deadlines.html", form=form, current=current,
+                           rule_sets=list(reversed(legal_rules.RULE_SETS)), in_force=legal_rules.rules_for(today),
+                           steps=list(legal_rules.Step)), status
 
 
 # --- the holiday table (staff) -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ..labels import label
 from ..models import (
@@ -222,7 +223,59 @@ def shopper_event_label(event: Any) -> str:
     return str(SHOPPER_EVENT_LABELS.get(event.kind) or SHOPPER_STATUS_LABELS.get(event.to_status) or _("Update"))
 
 
+# --- the legal rule sets (complaints.legal_rules) ------------------------------------------------
+
+RULE_SET_NAMES = {
+    "samr-20": _l("Interim Measures for Handling Complaints and Reports in Market Regulation "
+                  "(SAMR Order No. 20 of 2019)"),
+    "samr-121": _l("Measures for Handling Complaints and Reports in Market Regulation (SAMR Order No. 121)"),
+}
+# What could and could not be checked of each text, as staff read it on the admin page.
+RULE_SET_SOURCES = {
+    "samr-20": _l("In force from 2020-01-01 to 2026-04-14. Articles 14 and 21 were checked against published "
+                  "quotations of the text. The article that leaves testing and appraisal time out of the limits "
+                  "could not be checked here."),
+    "samr-121": _l("In force from 2026-04-15, replacing Order No. 20. No published copy of the articles that set "
+                   "these limits could be found here, so no article number is given: check them against the text "
+                   "published on samr.gov.cn before citing one."),
+}
+LEGAL_STEP_LABELS = {
+    "acceptance": _l("Decide on acceptance, from receipt"),
+    "mediation": _l("Mediation ends without agreement, from acceptance"),
+    "termination_notice": _l("Notify both sides that mediation ended"),
+    "violation_check": _l("Check a violation found during mediation"),
+}
+_DIGITS = "零一二三四五六七八九"
+
+
+def chinese_number(n: int) -> str:
+    """1-99 as written in the number of an article (14: 十四, 21: 二十一)."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _DIGITS[tens]) + "十" if tens else "") + (_DIGITS[ones] if ones or not tens else "")
+
+
+def article_label(number: int | None) -> str:
+    if number is None:
+        return _("not checked")
+    from ..i18n import select_locale
+
+    return _("Article %(n)s", n=str(number) if select_locale() == "en" else chinese_number(number))
+
+
+def limit_label(amount: int, unit: str, extension: int = 0) -> str:
+    text = ngettext("%(num)d working day", "%(num)d working days", amount) if unit == "workdays" \
+        else ngettext("%(num)d calendar day", "%(num)d calendar days", amount)
+    if extension:
+        text = _("%(limit)s, extendable once by %(n)d", limit=text, n=extension)
+    return text
+
+
 TEMPLATE_GLOBALS: dict[str, Callable[..., str]] = {
+    "rule_set_name": lambda code: label(RULE_SET_NAMES, code),
+    "rule_set_source": lambda code: label(RULE_SET_SOURCES, code),
+    "legal_step_label": lambda code: label(LEGAL_STEP_LABELS, code),
+    "article_label": article_label,
+    "limit_label": limit_label,
     "complaint_label": complaint_label,
     "shopper_label": shopper_label,
     "shopper_event_label": shopper_event_label,

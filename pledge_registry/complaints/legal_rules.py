@@ -49,7 +49,7 @@ class Limit:
     amount: int
     unit: Unit
     extension: int = 0         # may be extended once by this much (same unit); 0: no extension
-    article: str | None = None  # e.g. "第十四条"; None: not checked against the published text
+    article: int | None = None  # the article's number (14: 第十四条); None: not checked against the published text
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,13 @@ SAMR_ORDER_20 = RuleSet(
     order="国家市场监督管理总局令第20号",
     effective_from=date(2020, 1, 1),
     limits=(
-        Limit(Step.ACCEPTANCE, 7, Unit.WORKDAYS, article="第十四条"),
-        Limit(Step.MEDIATION, 45, Unit.WORKDAYS, article="第二十一条"),
-        Limit(Step.TERMINATION_NOTICE, 7, Unit.WORKDAYS, article="第二十一条"),
+        Limit(Step.ACCEPTANCE, 7, Unit.WORKDAYS, article=14),
+        Limit(Step.MEDIATION, 45, Unit.WORKDAYS, article=21),
+        Limit(Step.TERMINATION_NOTICE, 7, Unit.WORKDAYS, article=21),
     ),
     source=("Published 2019-11-30, in force 2020-01-01. Articles 14 and 21 were checked against "
-            "a published quotation of the text; the article that leaves testing and appraisal "
-            "time out of the limits could not be checked here."),
+            "published quotations of the text (again in December 2026, for the admin page); the "
+            "article that leaves testing and appraisal time out of the limits could not be checked here."),
 )
 
 SAMR_ORDER_121 = RuleSet(
@@ -92,7 +92,8 @@ SAMR_ORDER_121 = RuleSet(
         Limit(Step.VIOLATION_CHECK, 15, Unit.WORKDAYS, extension=15),
     ),
     source=("Published 2025-12-30, in force 2026-04-15, replacing Order 20. Only articles 1 to 7 "
-            "of the published text could be read here; the articles that set these limits could "
+            "of the published text could be read here, and a second search (December 2026, for the "
+            "admin page) found no copy of the articles that set these limits either: they could "
             "not be checked, so none is named. Check them against the text on samr.gov.cn."),
 )
 

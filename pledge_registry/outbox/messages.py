@@ -78,6 +78,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Complaint no. {complaint_id}, assigned to you, is due for {deadline_en} by {due} "
         "(Asia/Shanghai).\n",
     ),
+    # A shop owner whose account a town's import opened: the link works once, for {hours} hours.
+    "owner_invite": (
+        "商户账号已开通 Your shop account is open",
+        "{name}您好，市场监管部门已为您登记店铺并开通商户账号，请在{hours}小时内打开链接设置密码：{url} "
+        "Your shop account is open: set your password within {hours} hours at the link above.",
+    ),
     # Officers of a town: a forged or revoked sticker still hangs somewhere and someone must visit.
     "scan_alert_unknown": (
         "疑似伪造的承诺码被反复扫描 A badge code nobody issued keeps being scanned",

@@ -9,17 +9,17 @@ from sqlalchemy import select
 
 from ..display import ELDER_COOKIE, MAX_NEXT, elder_from_environ
 from ..extensions import db
-from ..forms import query_int, query_page, query_text
+from ..forms import query_page
 from ..i18n import select_locale
-from ..models import CATEGORIES, CommercialArea, Merchant, PledgeKind, Town
+from ..models import CATEGORIES, CommercialArea, Merchant, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
 from ..scan_reports.pages import unknown_badge_page
 from ..scan_reports.recorder import record as record_scan
 from ..scan_reports.rules import SUSPICIOUS_STATES
-from ..search.directory import DirectoryQuery, search_directory
+from ..search.directory import query_from_request, search_directory
 from ..security import micro_cached, public
-from ..urls import MAX_ID, absolute_url, safe_next
+from ..urls import absolute_url, safe_next
 from . import bp
 from .scan import PageCache, cached_render, load_merchant, page_valid_until, version_of
 
@@ -199,21 +199,13 @@ def scan_json(code: str):
 @public
 @micro_cached
 def directory():
-    q = query_text("q")
-    town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
-    category = request.args.get("category", "")
-    if category not in CATEGORIES:
-        category = ""
-    pledge_kind = request.args.get("pledge", "")
-    if pledge_kind not in (PledgeKind.GENUINE, PledgeKind.RETURNS):
-        pledge_kind = ""
-    page = search_directory(DirectoryQuery(q, town_id, area_id, category, pledge_kind),
-                            page=query_page(), per_page=PER_PAGE)
+    query = query_from_request()
+    page = search_directory(query, page=query_page(), per_page=PER_PAGE)
     towns = list(db.session.scalars(select(Town).order_by(Town.sort_order)))
     areas = list(db.session.scalars(select(CommercialArea).order_by(CommercialArea.town_id, CommercialArea.sort_order)))
     now = datetime.now(UTC)
     rows = [(m, shop_standing(m, now)) for m in page.items]
-    args = {k: v for k, v in {"q": q, "town": town_id, "area": area_id, "category": category,
-                              "pledge": pledge_kind}.items() if v}
+    args = {k: v for k, v in {"q": query.text, "town": query.town_id, "area": query.area_id,
+                              "category": query.category, "pledge": query.pledge_kind}.items() if v}
     return render_template("public/directory.html", page=page, rows=rows, towns=towns, areas=areas,
                            args=args, categories=CATEGORIES)

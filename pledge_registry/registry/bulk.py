@@ -7,8 +7,11 @@ registered with the same credit code and address is left as it is and counted as
 importing the same file twice registers each shop once. Each new shop gets the status the
 file gives (approved, pending or closed). Its owner is the merchant account whose login is
 the contact mobile (shared by a business's branches), created when missing without a usable
-password. Rows go in through the ORM session, so the search index listener indexes the
-approved shops in the same transaction.
+password. Where asked (the importing officer's choice for the whole file, or the file's
+"send sign-in link" column for a row), each owner whose account still awaits its first
+password is sent a sign-in link by SMS, queued in the same transaction (auth.invites).
+Rows go in through the ORM session, so the search index listener indexes the approved
+shops in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import spreadsheets, uscc
+from ..auth.invites import UNUSABLE_PREFIX, awaits_password, send_invite
 from ..extensions import db
 from ..forms import MOBILE_RE
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantEvent, MerchantStatus, Role, Town, User, address_key
@@ -41,6 +45,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "contact_phone": ("联系电话", "手机号码", "手机", "联系手机", "contact phone", "phone", "mobile"),
     "opening_hours": ("营业时间", "opening hours", "hours"),
     "status": ("状态", "登记状态", "审核状态", "status"),
+    "invite": ("发送登录链接", "开通账号", "开通账户", "send sign-in link", "invite"),
 }
 REQUIRED = ("credit_code", "legal_name", "shop_name", "address", "category", "contact_name", "contact_phone",
             "status")
@@ -60,8 +65,10 @@ CATEGORY_NAMES = {
 }
 _CATEGORIES = {unicodedata.normalize("NFKC", n).casefold(): code
                for code, names in CATEGORY_NAMES.items() for n in (*names, code)}
+YES_NO = {"是": True, "y": True, "yes": True, "1": True, "true": True, "√": True,
+          "否": False, "n": False, "no": False, "0": False, "false": False, "": False}
 _MOBILE = re.compile(MOBILE_RE)
-UNUSABLE_PASSWORD = "!"  # no hash matches it: the owner signs in only after setting a password
+UNUSABLE_PASSWORD = UNUSABLE_PREFIX  # no hash matches it: the owner signs in only after setting a password
 
 
 @dataclass
@@ -79,10 +86,22 @@ class ImportResult:
     errors: list[RowError] = field(default_factory=list)
     created: int = 0
     owners_created: int = 0
+    invited: int = 0
 
     @property
     def error_rows(self) -> int:
         return len({e.row for e in self.errors})
+
+
+def importable_towns(user: User) -> list[Town]:
+    """The towns an officer may import into: an admin any, a town's officer only its own,
+    anyone else none (city staff without a town, stations, merchants)."""
+    query = select(Town).order_by(Town.sort_order, Town.id)
+    if user.is_admin:
+        return list(db.session.scalars(query))
+    if user.is_staff and user.town_id is not None:
+        return list(db.session.scalars(query.where(Town.id == user.town_id)))
+    return []
 
 
 def prepare(town: Town, filename: str, data: bytes) -> tuple[ImportResult, list[tuple[int, dict[str, Any]]]]:
@@ -160,6 +179,10 @@ def _row_values(row: int, cells: dict[str, Any], areas: dict[str, int], errors: 
         values["status"] = STATUSES.get(unicodedata.normalize("NFKC", status).casefold())
         if values["status"] is None:
             errors.append(RowError(row, "status", "bad_status", status))
+    invite = unicodedata.normalize("NFKC", text.get("invite", "")).casefold()
+    values["invite"] = YES_NO.get(invite, False)
+    if invite not in YES_NO:
+        errors.append(RowError(row, "invite", "bad_yes_no", text["invite"]))
     area = text.get("area", "")
     values["area_id"] = None
     if area:
@@ -182,13 +205,16 @@ def parse(town: Town, filename: str, data: bytes) -> ImportResult:
     return check(result, rows)
 
 
-def load(result: ImportResult, officer: User | None, progress: Callable[[int], None] | None = None) -> int:
-    """Register the new shops of a file without errors, in one transaction; returns how many."""
+def load(result: ImportResult, officer: User | None, progress: Callable[[int], None] | None = None,
+         invite_all: bool = False) -> int:
+    """Register the new shops of a file without errors, in one transaction; returns how many.
+    Owners are sent a sign-in link where `invite_all` or the row's own column asks for it."""
     if result.errors or not result.new:
         return 0
     phones = {r.values["contact_phone"] for r in result.new}
     owners = {u.phone: u for chunk in _chunks(sorted(phones))
               for u in db.session.scalars(select(User).where(User.phone.in_(chunk)))}
+    invited: set[int] = set()
     for shop in result.new:
         v = shop.values
         owner = owners.get(v["contact_phone"])
@@ -211,6 +237,9 @@ def load(result: ImportResult, officer: User | None, progress: Callable[[int], N
         db.session.flush()
         db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=None, to_status=v["status"],
                                      actor_id=officer.id if officer else None, note="imported"))
+        if (invite_all or v["invite"]) and owner.id not in invited and awaits_password(owner):
+            send_invite(owner)
+            invited.add(owner.id)
         if progress:
             progress(1)
     if result.errors:
@@ -219,6 +248,7 @@ def load(result: ImportResult, officer: User | None, progress: Callable[[int], N
         return 0
     db.session.commit()
     result.created = len(result.new)
+    result.invited = len(invited)
     return result.created
 
 
@@ -226,7 +256,7 @@ COLUMN_LABELS = {
     "credit_code": _l("Credit code"), "legal_name": _l("Legal name"), "shop_name": _l("Shop"),
     "address": _l("Shop address"), "area": _l("Commercial area"), "category": _l("Category"),
     "contact_name": _l("Contact person"), "contact_phone": _l("Contact mobile"),
-    "opening_hours": _l("Opening hours"), "status": _l("Status"),
+    "opening_hours": _l("Opening hours"), "status": _l("Status"), "invite": _l("Send sign-in link"),
 }
 MESSAGES = {
     "required": _l("This column is required."),
@@ -239,6 +269,7 @@ MESSAGES = {
     "duplicate_in_file": _l("Same as row %(row)s of this file."),
     "control_characters": _l("Remove the control characters from this field."),
     "phone_of_staff": _l("This mobile number is the login of a staff account."),
+    "bad_yes_no": _l("Write 是 or 否 (yes or no)."),
 }
 
 

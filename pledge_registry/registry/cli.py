@@ -16,7 +16,9 @@ merchants_cli = AppGroup("merchants", help="The business registry in bulk.")
 @click.option("--town", "town_name", required=True, help="The town the shops belong to (e.g. 沙溪镇).")
 @click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
 @click.option("--recorded-by", metavar="LOGIN", default=None, help="Staff login recorded as the importing officer.")
-def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str | None) -> None:
+@click.option("--invite", is_flag=True,
+              help="Send each new owner a sign-in link by SMS (else only rows whose file asks for one).")
+def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str | None, invite: bool) -> None:
     """Register a town's shops from a file; all rows or none, each shop once (credit code + address)."""
     from ..cli import recorded_officer
     from ..extensions import db
@@ -33,7 +35,7 @@ def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str 
     created = 0
     if not dry_run and not result.errors and result.new:
         with click.progressbar(length=len(result.new), label=f"Registering {len(result.new)} shop(s)") as bar:
-            created = bulk.load(result, officer, progress=bar.update)
+            created = bulk.load(result, officer, progress=bar.update, invite_all=invite)
     for error in result.errors:
         where = f"row {error.row}" if error.row else "file"
         column = f" [{bulk.column_label(error.column)}]" if error.column else ""
@@ -41,6 +43,6 @@ def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str 
         click.echo(f"{where}{column}{value}: {bulk.describe(error)}", err=True)
     click.echo(f"{result.rows} row(s) read: {len(result.new)} new, {len(result.existing)} already registered, "
                f"{result.error_rows} with errors; {created} registered, {result.owners_created} owner account(s) "
-               f"created{' (dry run: nothing written)' if dry_run else ''}.")
+               f"created, {result.invited} sign-in link(s) sent{' (dry run: nothing written)' if dry_run else ''}.")
     if result.errors:
         raise click.ClickException("nothing was imported: correct the rows above")

@@ -55,6 +55,22 @@ class DirectoryQuery:
     oldest_first: bool = False
 
 
+def query_from_request() -> DirectoryQuery:
+    """The directory page's filters from the query string, bounded; the staff export reads
+    the same, so a file lists what the page showed."""
+    from flask import request
+
+    from ..forms import query_int, query_text
+    from ..models import CATEGORIES, PledgeKind
+    from ..urls import MAX_ID
+
+    category = request.args.get("category", "")
+    pledge_kind = request.args.get("pledge", "")
+    return DirectoryQuery(query_text("q"), query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID),
+                          category if category in CATEGORIES else "",
+                          pledge_kind if pledge_kind in (PledgeKind.GENUINE, PledgeKind.RETURNS) else "")
+
+
 @dataclass(frozen=True)
 class DirectoryPage:
     """One page of shops, with the count up to COUNT_CAP (`capped` when there are more)."""

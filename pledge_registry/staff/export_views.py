@@ -5,14 +5,11 @@ from __future__ import annotations
 from flask import Response, request
 from flask_login import current_user
 
-from ..forms import query_int, query_text
 from ..i18n import select_locale
-from ..models import CATEGORIES, PledgeKind
 from ..registry.export import export
-from ..search.directory import DirectoryQuery
+from ..search.directory import query_from_request
 from ..security import security_event, staff_required
 from ..spreadsheets import CSV_MIMETYPE, XLSX_MIMETYPE
-from ..urls import MAX_ID
 from . import bp
 
 
@@ -20,11 +17,7 @@ from . import bp
 @staff_required
 def registry_export():
     fmt = "xlsx" if request.args.get("format") == "xlsx" else "csv"
-    category = request.args.get("category", "")
-    pledge = request.args.get("pledge", "")
-    query = DirectoryQuery(query_text("q"), query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID),
-                           category if category in CATEGORIES else "",
-                           pledge if pledge in (PledgeKind.GENUINE, PledgeKind.RETURNS) else "")
+    query = query_from_request()  # the directory page's filters, read as that page reads them
     body, count = export(current_user, query, fmt, select_locale() == "en")
     security_event("registry_export", rows=count, format=fmt, town=query.town_id)
     return Response(body, mimetype=XLSX_MIMETYPE if fmt == "xlsx" else CSV_MIMETYPE,
