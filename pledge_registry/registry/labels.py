@@ -27,7 +27,8 @@ MERCHANT_STATUS_LABELS = {
     "pending": _l("Waiting for review"),
     "approved": _l("Approved"),
     "rejected": _l("Rejected"),
-    "closed": _l("Closed"),
+    # Its own words: a complaint's "Closed" is 已办结, a shop's is 已歇业.
+    "closed": _l("Shop closed"),
 }
 
 
