@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from pledge_registry import spreadsheets
-from pledge_registry.complaints import deadlines, intake, workflow
+from pledge_registry.complaints import channel_import, deadlines, intake, workflow
 from pledge_registry.extensions import db
 from pledge_registry.localtime import LOCAL_TZ
 from pledge_registry.models import CommercialArea, Complaint, PhoneReveal
@@ -253,3 +254,136 @@ def test_the_export_lists_the_cases_12315_does_not_know(app: Any, staff_client: 
     station = factories.make_station(merchant.area_id)
     assert signed_in_client(app, factories.make_station_officer(station)).get(
         "/staff/complaints/12315-export.csv").status_code == 403
+
+
+# --- a channel's export in bulk -----------------------------------------------------------------
+
+IMPORT_HEADER = ["工单编号", "受理时间", "诉求类型", "诉求内容", "统一社会信用代码", "联系电话", "来电人"]
+
+
+def export_rows(code: str) -> list[list[Any]]:
+    return [IMPORT_HEADER,
+            ["TC2026110100001", "2026-11-01 09:30", "投诉", "买的电饭煲用一次就坏", code, "13911112222", "韩梅梅"],
+            ["TC2026110100002", "2026/11/02 14:05:00", "举报", "店内销售过期食品", code, "", ""],
+            ["TC2026110100003", "2026年11月3日", "咨询", "退货期限怎么算", code, "13933334444", ""]]
+
+
+def message(code: str, params: dict[str, Any]) -> str:
+    """A row error's sentence, in the language the command writes (the app's default)."""
+    return channel_import.describe(spreadsheets.RowError(0, "", code, "", params))
+
+
+def csv_bytes(table: list[list[Any]], encoding: str) -> bytes:
+    return "\r\n".join(",".join(str(c) for c in r) for r in table).encode(encoding) + b"\r\n"
+
+
+def xlsx_bytes(table: list[list[Any]]) -> bytes:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for n, r in enumerate(table):
+        row = list(r)
+        if n:  # as a spreadsheet holds them: the time a date-time cell, the phone a number
+            row[1] = channel_import.parse_moment(row[1]).astimezone(LOCAL_TZ).replace(tzinfo=None)
+            row[5] = int(row[5]) if row[5] else None
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("filename", "make"), [
+    ("12345.xlsx", xlsx_bytes),
+    ("12345.csv", lambda t: csv_bytes(t, "gb18030")),
+    ("12345.csv", lambda t: b"\xef\xbb\xbf" + csv_bytes(t, "utf-8")),
+])
+def test_an_export_imports_as_spreadsheet_programs_write_it(app: Any, runner: Any, tmp_path: Any,
+                                                            filename: str, make: Any) -> None:
+    merchant = factories.make_merchant()
+    path = tmp_path / filename
+    path.write_bytes(make(export_rows(merchant.credit_code)))
+    dry = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path), "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "3 new" in dry.output and count_rows(Complaint) == 0
+    done = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path)])
+    assert done.exit_code == 0, done.output
+    cases = list(db.session.scalars(sa.select(Complaint).order_by(Complaint.channel_ref)))
+    assert [(c.channel, c.channel_ref, c.request_type, c.consent_method) for c in cases] == [
+        ("12345", "TC2026110100001", "complaint", "channel"), ("12345", "TC2026110100002", "report", "channel"),
+        ("12345", "TC2026110100003", "consultation", "channel")]
+    assert cases[0].received_at == datetime(2026, 11, 1, 9, 30, tzinfo=LOCAL_TZ)
+    assert cases[0].shopper_phone == "13911112222" and cases[1].shopper_phone is None
+    assert cases[2].received_at == datetime(2026, 11, 3, tzinfo=LOCAL_TZ)
+    assert cases[0].acceptance_due_at == deadlines.calendar().add_workdays(
+        cases[0].received_at, deadlines.current_deadlines().acceptance_days)
+    assert cases[0].events[0].actor_role == "system"
+    # Again: nothing new, and each row named with the case it filed.
+    again = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path)])
+    assert again.exit_code == 0, again.output
+    assert count_rows(Complaint) == 3
+    assert "0 new, 3 already filed" in again.output
+    assert f"already filed as case #{cases[0].id}" in again.output
+
+
+def test_a_dry_run_lists_the_row_errors_and_nothing_is_imported(app: Any, runner: Any, tmp_path: Any) -> None:
+    merchant = factories.make_merchant()
+    table = export_rows(merchant.credit_code)
+    table.append(["TC2026110100001", "2026-11-04 10:00", "投诉", "重复的工单", merchant.credit_code, "", ""])
+    table.append(["TC2026110100005", "next tuesday", "投诉", "时间不对", merchant.credit_code, "", ""])
+    table.append(["TC2026110100006", "2026-11-04 10:00", "建议", "类型不对", merchant.credit_code, "", ""])
+    table.append(["TC2026110100007", "2026-11-04 10:00", "投诉", "没有这家店", "91320585MA1X000000", "", ""])
+    table.append(["TC2026110100008", "2026-11-04 10:00", "投诉", "电话不对", merchant.credit_code, "1391111", ""])
+    table.append(["TC2026110100009", "2999-11-04 10:00", "投诉", "未来的时间", merchant.credit_code, "", ""])
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(table, "utf-8"))
+    out = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path), "--dry-run"])
+    assert out.exit_code != 0
+    for row, code, params in ((5, "duplicate_in_file", {"row": 2}), (6, "bad_time", {}), (7, "bad_request_type", {}),
+                              (8, "unknown_shop", {}), (9, "bad_phone", {}), (10, "received_in_future", {})):
+        line = next((n for n in out.output.splitlines() if n.startswith(f"row {row} ") and message(code, params) in n),
+                    None)
+        assert line is not None, (row, code, out.output)
+    out = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path)])
+    assert out.exit_code != 0 and "nothing was imported" in out.output
+    assert count_rows(Complaint) == 0
+
+
+def test_the_import_refuses_an_unknown_channel_mapping_or_file(app: Any, runner: Any, tmp_path: Any) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_bytes([["甲", "乙"], ["1", "2"]], "utf-8"))
+    assert "unknown channel" in runner.invoke(
+        args=["complaints", "import-channel", "--channel", "web", str(path)]).output
+    assert "no mapping named" in runner.invoke(
+        args=["complaints", "import-channel", "--channel", "letter", str(path)]).output
+    out = runner.invoke(args=["complaints", "import-channel", "--channel", "12345", str(path)])
+    assert out.exit_code != 0 and str(spreadsheets.FILE_MESSAGES["missing_columns"]).split("%")[0] in out.output
+
+
+def test_an_admin_edits_a_mapping_and_the_import_reads_with_it(app: Any, runner: Any, tmp_path: Any) -> None:
+    admin = factories.make_user("admin")
+    client = signed_in_client(app, admin)
+    client.set_cookie("lang", "en")
+    url = "/staff/complaints/settings/channel-mappings"
+    assert "工单编号 = channel_ref" in text(client.get(url + "?name=12345"))
+    lines = "来信编号 = channel_ref\n收信日期 = received_at\n来信内容 = account\n商户码 = badge_code"
+    for bad, message in (("其他 = nonsense\n" + lines, "is not one of our fields"),
+                         ("来信编号 = channel_ref\n来信内容 = account", "must name a column for"),
+                         ("just words", "is not of the form"),
+                         (lines + "\n来信编号 = item", "mapped twice")):
+        refused = form_post(client, url, {"name": "letters", "lines": bad})
+        assert refused.status_code == 400 and message in text(refused), message
+        assert bad.splitlines()[0] in text(refused)  # the input is kept
+    saved = form_post(client, url, {"name": "letters", "lines": lines})
+    assert saved.status_code == 302
+    assert channel_import.mapping("letters") == {"来信编号": "channel_ref", "收信日期": "received_at",
+                                                 "来信内容": "account", "商户码": "badge_code"}
+    merchant = factories.make_merchant()
+    path = tmp_path / "letters.csv"
+    path.write_bytes(csv_bytes([["来信编号", "收信日期", "来信内容", "商户码"],
+                                ["XF-001", "2026-11-20", "来信反映价格欺诈", merchant.badge_code.upper()]], "gb18030"))
+    out = runner.invoke(args=["complaints", "import-channel", "--channel", "letter", "--mapping", "letters", str(path)])
+    assert out.exit_code == 0, out.output
+    c = db.session.scalar(sa.select(Complaint))
+    assert (c.channel, c.channel_ref, c.consent_method, c.merchant_id) == ("letter", "XF-001", "written", merchant.id)
+    # Only admins edit mappings.
+    assert signed_in_client(app, factories.make_user("staff")).get(url).status_code == 403

@@ -209,7 +209,7 @@ def _merchants(rows: list[tuple[int, dict[str, Any]]]) -> tuple[dict[str, int], 
     by_code: dict[str, list[tuple[int, str]]] = {}
     for chunk in _chunks(sorted(badges)):
         by_badge.update(db.session.execute(select(Merchant.badge_code, Merchant.id).where(
-            Merchant.badge_code.in_(chunk), Merchant.status.in_(intake.COMPLAINABLE))).tuples())
+            Merchant.badge_code.in_(chunk), Merchant.status.in_(intake.COMPLAINABLE))).tuples().all())
     for chunk in _chunks(sorted(codes)):
         for code, merchant_id, key in db.session.execute(select(
                 Merchant.credit_code, Merchant.id, Merchant.address_key).where(
@@ -232,7 +232,7 @@ def check(result: ImportResult, rows: list[tuple[int, dict[str, Any]]], now: dat
     known: dict[str | None, int] = {}
     for chunk in _chunks(sorted(set(refs) - {""})):
         known.update(db.session.execute(select(Complaint.channel_ref, Complaint.id).where(
-            Complaint.channel == result.channel, Complaint.channel_ref.in_(chunk))).tuples())
+            Complaint.channel == result.channel, Complaint.channel_ref.in_(chunk))).tuples().all())
     seen: dict[str, int] = {}
     for number, cells in rows:
         errors: list[RowError] = []
