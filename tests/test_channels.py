@@ -387,3 +387,27 @@ def test_an_admin_edits_a_mapping_and_the_import_reads_with_it(app: Any, runner:
     assert (c.channel, c.channel_ref, c.consent_method, c.merchant_id) == ("letter", "XF-001", "written", merchant.id)
     # Only admins edit mappings.
     assert signed_in_client(app, factories.make_user("staff")).get(url).status_code == 403
+
+
+# --- every statistic cut by channel -------------------------------------------------------------
+
+def test_the_statistics_and_their_csv_are_cut_by_channel(app: Any, staff_client: Any) -> None:
+    merchant = factories.make_merchant()
+    now = datetime.now(UTC)
+    factories.make_filed_complaint(merchant)
+    for n in range(2):
+        intake.record(intake.ChannelRequest(
+            channel="12345", channel_ref=f"TC-{n}", received_at=now - timedelta(hours=1), merchant_id=merchant.id,
+            request_type="complaint", item="", purchased_on=None, amount_paid_cents=None, problem_type="price",
+            account="价格不符", wants=(), shopper_name=None, shopper_phone=None, consent_method="channel"))
+    today = datetime.now(LOCAL_TZ).date().isoformat()
+    page = text(staff_client.get(f"/staff/complaints/stats?start={today}&end={today}"))
+    assert "By Channel" in page and "12345 city hotline" in page
+    table = spreadsheets.read_table("s.csv", staff_client.get(f"/staff/complaints/stats.csv?start={today}&end={today}")
+                                    .data)
+    by_channel = {r[1]: int(r[2]) for r in table[1:] if r[0] == "channel"}
+    assert by_channel == {"12345 city hotline": 2, "This platform's complaint form": 1}
+    levels = text(staff_client.get(f"/staff/stations/service-levels?start={today}&end={today}&channel=12345"))
+    everything = text(staff_client.get(f"/staff/stations/service-levels?start={today}&end={today}"))
+    assert re.findall(r"<td[^>]*>(\d+)</td>", levels) != re.findall(r"<td[^>]*>(\d+)</td>", everything)
+    assert staff_client.get(f"/staff/stations/service-levels?start={today}&end={today}&channel=fax").status_code == 400
