@@ -39,13 +39,14 @@ def load(now: datetime | None = None) -> int:
     if officer is None or len(shops) < len(_REQUESTS):
         return 0
     entered = 0
-    for shop, (channel, ref, hours, consent, item, problem, account) in zip(shops, _REQUESTS, strict=False):
+    for n, (shop, (channel, ref, hours, consent, item, problem, account)) in enumerate(
+            zip(shops, _REQUESTS, strict=False)):
         if intake.existing_case(channel, ref) is not None:
             continue
         intake.record(intake.ChannelRequest(
             channel=channel, channel_ref=ref, received_at=now - timedelta(hours=hours), merchant_id=shop.id,
             request_type="complaint", item=item, purchased_on=None, amount_paid_cents=None, problem_type=problem,
-            account=account, wants=("refund",), shopper_name="示例市民", shopper_phone=None,
+            account=account, wants=("refund",), shopper_name="示例市民", shopper_phone=f"1390000{n:04d}",
             consent_method=consent, recorded_by=officer), now)
         entered += 1
     _register_one_on_12315(officer, now)

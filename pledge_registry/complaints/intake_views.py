@@ -135,10 +135,21 @@ def _export_rows(cases: list[Complaint]) -> list[list[Any]]:
     return rows
 
 
-@staff_bp.route("/12315-export.<any(csv, xlsx):kind>")
+@staff_bp.route("/12315-export.xlsx")
 @staff_required
 @no_store
-def export_12315(kind: str):
+def export_12315_xlsx():
+    return _export_12315("xlsx")
+
+
+@staff_bp.route("/12315-export.csv")
+@staff_required
+@no_store
+def export_12315_csv():
+    return _export_12315("csv")
+
+
+def _export_12315(kind: str) -> Response:
     """The cases filed here that are not registered on 12315 yet, oldest first, with the
     shopper's details 12315 needs: every exported phone number is an audited reveal."""
     cases = list(db.session.scalars(intake.to_register_on_12315().limit(EXPORT_LIMIT)
