@@ -25,14 +25,18 @@ from ..security import admin_required, no_store, officer_required, security_even
 from . import channel_import, intake, staff_bp, workflow
 from .intake_forms import IntakeForm, MappingForm
 from .labels import complaint_label
-from .shopper_views import FILING_REFUSALS
 
 SEARCH_RESULTS = 10
 EXPORT_LIMIT = spreadsheets.MAX_ROWS
 
 # What recording a channel's request can be refused, as officers read it.
 REFUSALS: refusals.Table = {
-    **FILING_REFUSALS,
+    # The workflow's rules for every new case.
+    "request_type": bad_input(_l("Not a valid choice."), "request_type"),
+    "problem_type": bad_input(_l("Choose the kind of problem."), "problem_type"),
+    "wants": bad_input(_l("Not a valid choice."), "wants"),
+    "purchased_in_future": bad_input(_l("The date cannot be in the future."), "purchased_on"),
+    # A channel's request.
     "channel": bad_input(_l("Not a valid choice."), "channel"),
     "channel_ref": bad_input(_l("A reference number has letters, digits and - _ . / : # only (at most 64)."),
                              "channel_ref"),
