@@ -411,3 +411,13 @@ def test_the_statistics_and_their_csv_are_cut_by_channel(app: Any, staff_client:
     everything = text(staff_client.get(f"/staff/stations/service-levels?start={today}&end={today}"))
     assert re.findall(r"<td[^>]*>(\d+)</td>", levels) != re.findall(r"<td[^>]*>(\d+)</td>", everything)
     assert staff_client.get(f"/staff/stations/service-levels?start={today}&end={today}&channel=fax").status_code == 400
+
+
+def test_the_queue_filters_by_channel(app: Any, staff_client: Any) -> None:
+    merchant = factories.make_merchant()
+    web = factories.make_filed_complaint(merchant)
+    hotline = factories.make_complaint(merchant, channel="12345", channel_ref="TC-9", consent_method="channel")
+    page = text(staff_client.get("/staff/complaints/?channel=12345"))
+    assert f'/staff/complaints/{hotline.id}"' in page and f'/staff/complaints/{web.id}"' not in page
+    everything = text(staff_client.get("/staff/complaints/?channel=fax"))  # unknown: no filter
+    assert f'/staff/complaints/{web.id}"' in everything

@@ -46,6 +46,7 @@ from . import deadlines, intake, staff_bp, workflow
 from .handling import REFUSALS, is_overdue
 from .handling_forms import CloseForm, HandOverForm, LinkDuplicateForm, NoteForm, PauseForm, ReassignForm, RejectForm
 from .intake_forms import Register12315Form
+from .labels import CHANNEL_LABELS
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -148,6 +149,8 @@ def queue():
     received_from, received_to = _day_arg("from"), _day_arg("to")
     q = query_text("q", 40)
     duplicates = request.args.get("duplicates") == "1"
+    channel = request.args.get("channel", "")
+    channel = channel if channel in CHANNEL_LABELS else ""
 
     query = _scope(select(Complaint))
     if status == "open":
@@ -178,6 +181,8 @@ def queue():
         query = query.where(found if found is not None else false())
     if duplicates:
         query = query.where(Complaint.possible_duplicate.is_(True))
+    if channel:
+        query = query.where(Complaint.channel == channel)
     page = paging.keyset_page(query, NEXT_DUE, Complaint.id, options=(
         selectinload(Complaint.merchant), selectinload(Complaint.station), selectinload(Complaint.assigned_officer)))
     now = utcnow()
@@ -190,10 +195,10 @@ def queue():
     args = {"status": status, "who": who, "station": station_id or "", "town": town_id or "",
             "area": area_id or "", "from": received_from.isoformat() if received_from else "",
             "to": received_to.isoformat() if received_to else "", "q": q,
-            "duplicates": "1" if duplicates else ""}
+            "duplicates": "1" if duplicates else "", "channel": channel}
     return render_template("complaints/staff/queue.html", rows=rows, page=page, stations=stations,
                            towns=towns, areas=areas, filters={k: v for k, v in args.items() if v},
-                           statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
+                           statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone, channels=CHANNEL_LABELS)
 
 
 def _officer_choices(c: Complaint) -> list[SelectChoice]:
