@@ -110,7 +110,11 @@ def test_a_recorded_request_counts_its_deadlines_from_when_the_channel_received_
     first = c.events[0]
     assert (first.kind, first.actor_role, first.actor_id, first.created_at) == ("recorded", "staff", officer.id,
                                                                                  received)
-    # The case then runs the normal workflow.
+    # The legal limit counts from the receipt too (7 working days under Order 121, so after
+    # the bureau's own target), and the case then runs the normal workflow.
+    legal = workflow.clock(c).legal_acceptance.due
+    assert c.acceptance_due_at <= legal <= cal.add_workdays(received, 7) + timedelta(days=1)
+    assert legal < cal.add_workdays(datetime.now(UTC), 7)  # counted from 3 days ago, not from now
     workflow.accept(officer, c)
     assert c.status == "accepted"
 
