@@ -425,3 +425,14 @@ def test_the_queue_filters_by_channel(app: Any, staff_client: Any) -> None:
     assert f'/staff/complaints/{hotline.id}"' in page and f'/staff/complaints/{web.id}"' not in page
     everything = text(staff_client.get("/staff/complaints/?channel=fax"))  # unknown: no filter
     assert f'/staff/complaints/{web.id}"' in everything
+
+
+@pytest.mark.parametrize("field", ["channel", "channel_ref", "received_at", "request_type", "badge_code", "shop_query",
+                                   "pick", "item", "purchased_on", "amount", "problem_type", "account", "wants",
+                                   "shopper_name", "shopper_phone", "consent_method"])
+@pytest.mark.parametrize("value", ["\x00", "x" * 10_000])
+def test_no_odd_value_of_any_field_answers_500(app: Any, staff_client: Any, field: str, value: str) -> None:
+    merchant = factories.make_merchant()
+    response = form_post(staff_client, NEW_URL, request_form(merchant, **{field: value}))
+    assert response.status_code < 500
+    assert count_rows(Complaint) <= 1
