@@ -123,6 +123,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
     from .publication import demo as publication_demo
 
     publication_demo.load()  # the last ended quarter's complaint publication, with statements
+    from .complaints import demo as channel_demo
+
+    channel_demo.load()  # requests entered from other channels, a 12315 number, a 12345 export to import
     click.echo(f"Loaded {count} demo merchants and a year of activity: {report.cases} cases, "
                f"{report.inspections} inspections, {report.penalties} penalties, "
                f"{report.nominations} nominations, {report.appeals} appeal(s).")

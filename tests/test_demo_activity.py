@@ -54,8 +54,13 @@ def test_every_complaint_state_is_there(runner) -> None:
 def test_each_case_has_its_timeline_messages_and_surveys(runner) -> None:
     loaded(runner)
     cases = count_rows(Complaint)
-    firsts = db.session.scalar(sa.select(sa.func.count()).where(ComplaintEvent.kind == "received"))
+    # Filed here by the shopper, or another channel's request entered by an officer.
+    firsts = db.session.scalar(sa.select(sa.func.count()).where(ComplaintEvent.kind.in_(("received", "recorded"))))
     assert firsts == cases
+    channels = set(db.session.scalars(sa.select(Complaint.channel)))
+    assert {"web", "12315", "12345", "phone", "letter", "walk_in", "referral"} <= channels
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Complaint).where(
+        Complaint.registered_12315_ref.is_not(None))) == 1
     closed = db.session.scalar(sa.select(sa.func.count()).select_from(Complaint).where(Complaint.status == "closed"))
     assert db.session.scalar(sa.select(sa.func.count()).where(ComplaintEvent.to_status == "closed")) == closed
     templates = Counter(db.session.scalars(sa.select(OutboxMessage.template)))

@@ -306,6 +306,7 @@ _LATE_KEYS = {
     "all": lambda row: "",
     "category": lambda row: row.category,
     "problem_type": lambda row: row.problem_type,
+    "channel": lambda row: row.channel,
     "town": lambda row: str(row.town_id),
     "area": lambda row: "" if row.area_id is None else str(row.area_id),
     "station": lambda row: "" if row.station_id is None else str(row.station_id),
@@ -320,7 +321,7 @@ def _late_open(f: TrendFilter, now: datetime | None) -> list[Any]:
     waiting = and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now)
     overdue = and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now)
     query = (select(Complaint.received_at, Complaint.status, Complaint.acceptance_due_at,
-                    Complaint.completion_due_at, Complaint.problem_type, Complaint.station_id,
+                    Complaint.completion_due_at, Complaint.problem_type, Complaint.channel, Complaint.station_id,
                     Complaint.merchant_id, Merchant.town_id, Merchant.area_id, Merchant.category)
              .join(Merchant, Merchant.id == Complaint.merchant_id)
              .where(or_(waiting, overdue), Complaint.received_at >= first, Complaint.received_at < after,

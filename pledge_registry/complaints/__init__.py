@@ -7,4 +7,4 @@ shopper_bp = Blueprint("complaints", __name__)                                  
 merchant_bp = Blueprint("merchant_complaints", __name__, url_prefix="/portal/complaints")
 staff_bp = Blueprint("staff_complaints", __name__, url_prefix="/staff/complaints")
 
-from . import admin_views, merchant_views, officer_views, shopper_views, stats_views  # noqa: E402,F401
+from . import admin_views, intake_views, merchant_views, officer_views, shopper_views, stats_views  # noqa: E402,F401

@@ -67,7 +67,7 @@ class ComplaintPlan:
     tracking_code: str
     shop_name: str
     station_id: int | None
-    received_at: datetime  # also when the shopper consented
+    received_at: datetime  # also when the shopper consented (on the channel that received it)
     acceptance_due_at: datetime
     completion_due_at: datetime
 
@@ -95,6 +95,8 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
     now = now or datetime.now(UTC)
     cal = deadlines.calendar()
     validate_new(data, cal.local_date(now))
+    # Another channel's request counts from when it reached that channel (checked by intake).
+    received = data.received_at or now
     shop = db.session.execute(SHOP_AND_STATION, {"merchant_id": data.merchant_id}).first()
     if shop is None:
         raise WorkflowError("no_merchant")
@@ -106,9 +108,9 @@ def plan_complaint(data: NewComplaint, now: datetime | None = None) -> Complaint
                       shopper_name=(data.shopper_name or "").strip() or None)
     return ComplaintPlan(
         complaint=trimmed, tracking_code=new_tracking_code(),
-        shop_name=shop.shop_name, station_id=shop.station_id, received_at=now,
-        acceptance_due_at=cal.add_workdays(now, acceptance_days),
-        completion_due_at=cal.add_workdays(now, completion_days),
+        shop_name=shop.shop_name, station_id=shop.station_id, received_at=received,
+        acceptance_due_at=cal.add_workdays(received, acceptance_days),
+        completion_due_at=cal.add_workdays(received, completion_days),
     )
 
 
@@ -123,7 +125,7 @@ def complaint_row(plan: ComplaintPlan) -> dict[str, Any]:
         "shopper_name": c.shopper_name, "shopper_phone": c.shopper_phone,
         "consent_version": CONSENT_VERSION, "consent_at": plan.received_at,
         "consent_method": c.consent_method, "channel": c.channel, "channel_ref": c.channel_ref,
-        "partner_id": c.partner_id,
+        "partner_id": c.partner_id, "recorded_by_id": c.recorded_by_id,
         "status": ComplaintStatus.RECEIVED, "received_at": plan.received_at,
         "acceptance_due_at": plan.acceptance_due_at, "completion_due_at": plan.completion_due_at,
         "dup_merchant_id": c.merchant_id, "dup_phone": c.shopper_phone,
@@ -138,9 +140,15 @@ def photo_row(complaint_id: int, photo: StoredPhoto) -> dict[str, Any]:
 
 
 def first_event_row(complaint_id: int, plan: ComplaintPlan) -> dict[str, Any]:
-    """INSERT_EVENT's parameters for a new case's first event: the shopper filed it."""
-    return {"complaint_id": complaint_id, "kind": "received", "from_status": None,
-            "to_status": ComplaintStatus.RECEIVED, "actor_role": "shopper", "created_at": plan.received_at}
+    """INSERT_EVENT's parameters for a new case's first event: the shopper filed it, or the
+    officer who entered another channel's request did (dated when the channel received it)."""
+    c = plan.complaint
+    if c.received_at is None:
+        return {"complaint_id": complaint_id, "kind": "received", "from_status": None,
+                "to_status": ComplaintStatus.RECEIVED, "actor_role": "shopper", "created_at": plan.received_at}
+    return {"complaint_id": complaint_id, "kind": "recorded", "from_status": None,
+            "to_status": ComplaintStatus.RECEIVED, "actor_role": c.recorded_by_role, "actor_id": c.recorded_by_id,
+            "note": f"{c.channel} {c.channel_ref or ''}".strip(), "created_at": plan.received_at}
 
 
 def record_complaint(plan: ComplaintPlan, photos: Sequence[StoredPhoto] = ()) -> Filed:

@@ -133,6 +133,7 @@ EVENT_LABELS = {
     "clock_paused": _l("Deadlines stopped"),
     "clock_resumed": _l("Deadlines running again"),
     "recorded": _l("Recorded from another channel"),
+    "registered_12315": _l("Registered on 12315"),
 }
 
 # --- the shopper, about their own case ---------------------------------------------------

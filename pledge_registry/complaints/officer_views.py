@@ -39,11 +39,14 @@ from ..models import (
     User,
 )
 from ..money import cents_to_yuan, yuan_to_cents
+from ..refusals import bad_input, conflict
 from ..security import officer_required, security_event
 from ..urls import MAX_ID
-from . import deadlines, staff_bp, workflow
+from . import deadlines, intake, staff_bp, workflow
 from .handling import REFUSALS, is_overdue
 from .handling_forms import CloseForm, HandOverForm, LinkDuplicateForm, NoteForm, PauseForm, ReassignForm, RejectForm
+from .intake_forms import Register12315Form
+from .labels import CHANNEL_LABELS
 
 log = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -146,6 +149,8 @@ def queue():
     received_from, received_to = _day_arg("from"), _day_arg("to")
     q = query_text("q", 40)
     duplicates = request.args.get("duplicates") == "1"
+    channel = request.args.get("channel", "")
+    channel = channel if channel in CHANNEL_LABELS else ""
 
     query = _scope(select(Complaint))
     if status == "open":
@@ -176,6 +181,8 @@ def queue():
         query = query.where(found if found is not None else false())
     if duplicates:
         query = query.where(Complaint.possible_duplicate.is_(True))
+    if channel:
+        query = query.where(Complaint.channel == channel)
     page = paging.keyset_page(query, NEXT_DUE, Complaint.id, options=(
         selectinload(Complaint.merchant), selectinload(Complaint.station), selectinload(Complaint.assigned_officer)))
     now = utcnow()
@@ -188,10 +195,10 @@ def queue():
     args = {"status": status, "who": who, "station": station_id or "", "town": town_id or "",
             "area": area_id or "", "from": received_from.isoformat() if received_from else "",
             "to": received_to.isoformat() if received_to else "", "q": q,
-            "duplicates": "1" if duplicates else ""}
+            "duplicates": "1" if duplicates else "", "channel": channel}
     return render_template("complaints/staff/queue.html", rows=rows, page=page, stations=stations,
                            towns=towns, areas=areas, filters={k: v for k, v in args.items() if v},
-                           statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone)
+                           statuses=QUEUE_STATUSES[2:], mask_phone=workflow.mask_phone, channels=CHANNEL_LABELS)
 
 
 def _officer_choices(c: Complaint) -> list[SelectChoice]:
@@ -239,7 +246,7 @@ def officer_actions(c: Complaint) -> set[str]:
 
 
 def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: int = 200,
-                revealed: str | None = None) -> Any:
+                revealed: str | None = None, registered_on: int | None = None) -> Any:
     forms = dict(forms or {})
     reassign = forms.setdefault("reassign", ReassignForm(formdata=None, officer_id=c.assigned_officer_id))
     reassign.officer_id.choices = _officer_choices(c)
@@ -248,7 +255,8 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
     link.original_id.choices = [SelectChoice(d.id, f"#{d.id}") for d in candidates]
     for name, cls in (("accept", NoteForm), ("forward", NoteForm), ("mediate", NoteForm),
                       ("reject", RejectForm), ("handover", HandOverForm), ("pause", PauseForm),
-                      ("resume", EmptyForm), ("close", CloseForm), ("reveal", EmptyForm)):
+                      ("resume", EmptyForm), ("close", CloseForm), ("reveal", EmptyForm),
+                      ("register_12315", Register12315Form)):
         forms.setdefault(name, cls(formdata=None))
     events = db.session.scalars(
         select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
@@ -264,6 +272,7 @@ def _staff_page(c: Complaint, forms: dict[str, BaseForm] | None = None, status: 
         phone=revealed or workflow.mask_phone(c.shopper_phone),
         name=(c.shopper_name or "") if revealed else workflow.mask_name(c.shopper_name),
         candidates=candidates, clock=workflow.clock(c, now), pause=workflow.open_pause(c),
+        registered_on=registered_on,
     ), status
 
 
@@ -419,4 +428,33 @@ def link_duplicate(complaint_id: int):
         return _staff_page(c, {"link": form}, status=status)
     security_event("complaint_linked_duplicate", complaint_id=c.id, original_id=original.id)
     flash(_("Case linked as a duplicate of #%(id)d.", id=original.id), "success")
+    return redirect(url_for("staff_complaints.case_detail", complaint_id=c.id))
+
+
+# A case's 12315 number, as officers read its refusals.
+REGISTER_REFUSALS: refusals.Table = {
+    **REFUSALS,
+    "ref_12315": bad_input(_l("A 12315 number has 10 to 32 digits and capital letters."), "ref_12315"),
+    "ref_12315_taken": conflict(_l("Another case has this 12315 number."), "ref_12315"),
+    "already_registered": conflict(_l("This case already has its 12315 number."), "ref_12315"),
+    "came_from_12315": conflict(_l("This case came from 12315: its number is the channel's reference."), "ref_12315"),
+}
+
+
+@staff_bp.route("/<int:complaint_id>/12315", methods=["POST"])
+@officer_required
+def register_12315(complaint_id: int):
+    """Record the number 12315 gave a case filed here, once it is registered there."""
+    c = _case_or_404(complaint_id)
+    form = Register12315Form()
+    if not form.validate_on_submit():
+        return _staff_page(c, {"register_12315": form}, status=400)
+    try:
+        intake.register_12315(current_user, c, form.ref_12315.data)
+    except (intake.IntakeError, workflow.WorkflowError) as err:
+        status = refusals.refuse(err, form, REGISTER_REFUSALS, "complaint_12315_refused", complaint_id=c.id)
+        return _staff_page(c, {"register_12315": form}, status=status,
+                           registered_on=getattr(err, "case_id", None))
+    security_event("complaint_registered_12315", complaint_id=c.id)
+    flash(_("12315 number saved."), "success")
     return redirect(url_for("staff_complaints.case_detail", complaint_id=c.id))

@@ -1,6 +1,6 @@
 """Service levels (研判): how fast complaints are accepted and finished, how satisfied
 shoppers are and how much was recovered, for a period, in total and by town, area, category,
-problem type and supervision station.
+problem type, channel and supervision station.
 
 Read from the complaint tallies (analysis/trends.py), never from the complaint table as a
 whole: a province's year answers as fast as a city's day. The measures are defined there.
@@ -15,7 +15,7 @@ from ..analysis import trends
 from ..analysis.trends import Levels, Row
 from . import deadlines
 
-DIMENSIONS = ("town", "area", "category", "problem_type", "station")
+DIMENSIONS = ("town", "area", "category", "problem_type", "channel", "station")
 MAX_PERIOD_DAYS = trends.MAX_PERIOD_DAYS
 
 

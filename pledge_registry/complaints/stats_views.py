@@ -23,7 +23,7 @@ from ..extensions import db
 from ..forms import label_choices
 from ..labels import label
 from ..localtime import local_today
-from ..models import CATEGORIES, PROBLEM_TYPES, CommercialArea, SupervisionStation, Town
+from ..models import CATEGORIES, PROBLEM_TYPES, Channel, CommercialArea, SupervisionStation, Town
 from ..registry.labels import CATEGORY_LABELS
 from ..security import staff_required
 from . import staff_bp
@@ -35,6 +35,7 @@ DIMENSION_LABELS = {
     "area": _l("Commercial area"),
     "category": _l("Industry"),
     "problem_type": _l("Problem type"),
+    "channel": _l("Channel"),
     "station": _l("Supervision station"),
 }
 
@@ -77,6 +78,7 @@ def _filter_form() -> tuple[StatsFilterForm, dict[str, dict[Any, str]]]:
         "area": {str(a.id): a.name_en if english else a.name for a in areas},
         "category": {c: label(CATEGORY_LABELS, c) for c in CATEGORIES},
         "problem_type": {p: complaint_label("problem", p) for p in PROBLEM_TYPES},
+        "channel": {c.value: complaint_label("channel", c.value) for c in Channel},
         "station": {str(i): name for i, name in stations},
     }
     form = StatsFilterForm(request.args)

@@ -88,7 +88,7 @@ class NewComplaint:
     account: str
     wants: tuple[str, ...]
     shopper_name: str | None
-    shopper_phone: str
+    shopper_phone: str | None  # None only for another channel's request that came without one
     consent: bool
     # Where it came in: the web form by default; a partner system's cases carry the partner
     # and its own reference (channel partner_api), and the consent that channel collected.
@@ -96,6 +96,11 @@ class NewComplaint:
     channel_ref: str | None = None
     consent_method: str = ConsentMethod.WEB_FORM
     partner_id: int | None = None
+    # A request another channel received: when it reached that channel (the deadlines count
+    # from it; None: now, as for the web form) and the officer who entered it here.
+    received_at: datetime | None = None
+    recorded_by_id: int | None = None
+    recorded_by_role: str = "staff"  # staff | station | system (an import): the first event's actor
 
 
 def mask_phone(phone: str | None) -> str:

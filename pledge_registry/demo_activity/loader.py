@@ -225,7 +225,12 @@ def _write_cases(cases: Sequence[schedule.Case], merchants: dict[int, ShopRow], 
             complaint_id = ids[row["idempotency_key"]]
             m = merchants[case.shop]
             officer = _officer_for(people, m.town_id)
-            events += _event_rows(case, complaint_id, officer.id, m.owner_id)
+            case_events = _event_rows(case, complaint_id, officer.id, m.owner_id)
+            if row["channel"] != "web" and case_events and case_events[0]["kind"] == "received":
+                # Another channel's request: entered here by the town's officer.
+                case_events[0].update(kind="recorded", actor_role="staff", actor_id=row["recorded_by_id"],
+                                      note=f"{row['channel']} {row['channel_ref']}")
+            events += case_events
             messages += _message_rows(case, complaint_id, row, m)
             answered = _survey_row(case, complaint_id, rng, now)
             if answered is not None:
@@ -274,13 +279,33 @@ def _complaint_row(case: schedule.Case, m: ShopRow, people: People, rng: random.
         "proposal_amount_cents": case.recoverable_cents if replied else None,
         "proposal_response": ("accepted" if case.path == "merchant" and outcome else
                               "rejected" if "proposal_rejected" in at else None),
-        "received_at": case.received,
+        "received_at": case.received, **_channel_of(case, _officer_for(people, m.town_id).id),
         "acceptance_due_at": cal.add_workdays(case.received, limits.acceptance_days),
         "completion_due_at": cal.add_workdays(case.received, limits.completion_days),
         "accepted_at": accepted, "forwarded_at": forwarded,
         "merchant_reply_due_at": cal.add_workdays(forwarded, limits.merchant_reply_days) if forwarded else None,
         "merchant_replied_at": replied, "closed_at": closed, "anonymised_at": None,
     }
+
+
+# Where the year's requests came in (全口径归集): about half on this platform, the rest by the
+# other channels, with each channel's consent; drawn from the case itself, not from the
+# year's generator, so the same seed still gives the same counts.
+CHANNEL_SHARES = (("web", 45), ("12315", 25), ("12345", 15), ("phone", 6), ("walk_in", 4), ("referral", 3),
+                  ("letter", 2))
+CHANNEL_CONSENT = {"web": "web_form", "12315": "channel", "12345": "channel", "referral": "channel",
+                   "phone": "oral", "walk_in": "oral", "letter": "written"}
+_CHANNEL_DRAW = [name for name, share in CHANNEL_SHARES for _ in range(share)]
+
+
+def _channel_of(case: schedule.Case, officer_id: int) -> dict[str, Any]:
+    """The case's channel, its reference there, the consent given there, who entered it."""
+    draw = random.Random(f"{case.shop}-{case.received.isoformat()}")
+    channel = draw.choice(_CHANNEL_DRAW)
+    web = channel == "web"
+    ref = None if web else f"{channel.upper()[:4]}{local_date(case.received):%Y%m%d}{draw.randrange(10 ** 8):08d}"
+    return {"channel": channel, "channel_ref": ref, "consent_method": CHANNEL_CONSENT[channel],
+            "recorded_by_id": None if web else officer_id}
 
 
 def _event_rows(case: schedule.Case, complaint_id: int, officer_id: int, owner_id: int) -> list[dict[str, Any]]:

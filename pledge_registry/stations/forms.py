@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, PasswordField, StringField, SubmitField
+from wtforms import DateField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..auth.services import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from ..forms import BaseForm
+from ..complaints.labels import CHANNEL_LABELS
+from ..forms import BaseForm, label_choices
 
 
 class StationAccountForm(BaseForm):
@@ -32,3 +34,5 @@ class PeriodForm(BaseForm):
 
     start = DateField(_l("Received from"), validators=[Optional()])
     end = DateField(_l("to"), validators=[Optional()])
+    channel = SelectField(_l("Channel"), choices=[SelectChoice("", _l("All channels")), *label_choices(CHANNEL_LABELS)],
+                          validators=[Optional()])

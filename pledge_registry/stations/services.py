@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, true
 from sqlalchemy.orm import selectinload
 
 from ..auth import services as auth_services
@@ -93,10 +93,12 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return first, after
 
 
-def service_levels(start: date, end: date, now: datetime | None = None) -> list[StationLevels]:
+def service_levels(start: date, end: date, now: datetime | None = None,
+                   channel: str | None = None) -> list[StationLevels]:
     """Every station's levels for the cases received from `start` to `end` (local days), the
     stations without cases included, and last the bureau's own cases for comparison. A case
-    a station handed over counts for that station as handed over, not in its shares."""
+    a station handed over counts for that station as handed over, not in its shares.
+    `channel`: only the cases that came in by that channel."""
     if end < start or (end - start).days > MAX_PERIOD_DAYS:
         raise StationError("period")
     now = now or datetime.now(UTC)
@@ -108,6 +110,7 @@ def service_levels(start: date, end: date, now: datetime | None = None) -> list[
         select(Complaint).where(Complaint.received_at >= first, Complaint.received_at < after,
                                 Complaint.request_type == "complaint",
                                 or_(Complaint.outcome.is_(None), Complaint.outcome != Outcome.WITHDRAWN))
+        .where(Complaint.channel == channel if channel else true())
         .options(selectinload(Complaint.pauses)).order_by(Complaint.id))
     for c in cases:
         if c.handed_from_station_id is not None:

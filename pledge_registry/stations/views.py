@@ -89,7 +89,7 @@ def service_levels():
     start = form.start.data or today - timedelta(days=DEFAULT_PERIOD_DAYS - 1)
     end = form.end.data or today
     try:
-        rows = services.service_levels(start, end)
+        rows = services.service_levels(start, end, channel=form.channel.data or None)
     except services.StationError as err:
         status = refusals.refuse(err, form, REFUSALS, "service_levels_refused")
         return render_template("stations/service_levels.html", form=form, rows=None), status
