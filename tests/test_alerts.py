@@ -17,7 +17,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import Complaint, OutboxMessage, SpikeAlert, SpikeAlertEvent, Town
 from pledge_registry.paging import PER_PAGE
 from tests.factories import make_merchant, make_station, make_station_officer, make_user
-from tests.helpers import count_rows, form_post, login, missing_id, text
+from tests.helpers import count_rows, form_post, login, missing_id, signed_in_client, text
 
 TZ = ZoneInfo("Asia/Shanghai")
 # Thursday 26 November 2026, noon in Beijing: the job's "this week" starts Monday the 23rd.
@@ -366,3 +366,28 @@ def test_the_dashboard_partial_lists_open_alerts(app, raised):
     assert f"/staff/analysis/alerts/{raised.id}" in html and "12" in html
     assert "/staff/analysis/alerts/" not in empty.split("All spike alerts")[0].replace(
         'href="/staff/analysis/alerts"', "")
+
+
+# --- the demo ----------------------------------------------------------------------------
+
+def test_demo_load_shows_the_planted_rise_and_its_messages(app, runner):
+    result = runner.invoke(args=["demo", "load", "--merchants", "40"])
+    assert result.exit_code == 0, result.output
+    town = db.session.scalar(sa.select(Town).where(Town.name == "高新区"))
+    planted = db.session.scalar(sa.select(SpikeAlert).where(
+        SpikeAlert.town_id == town.id, SpikeAlert.dimension == "problem_type", SpikeAlert.key == "contract_terms"))
+    assert planted is not None and planted.status == "open"
+    acknowledged = list(db.session.scalars(sa.select(SpikeAlert).where(SpikeAlert.status == "acknowledged")))
+    assert len(acknowledged) == 1 and acknowledged[0].note and acknowledged[0].acknowledged_by.town_id == town.id
+    # Today's daily job, run after the load, finds nothing new.
+    alerts_before = count_rows(SpikeAlert)
+    again = runner.invoke(args=["stats", "alerts"])
+    assert again.exit_code == 0 and " 0 raised" in again.output, again.output
+    assert count_rows(SpikeAlert) == alerts_before
+    # The town officer's message, with its link, on the development messages page.
+    messages = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.template == "spike_alert")))
+    assert messages and {m.recipient for m in messages} == {"gaoxin@demo.invalid"}
+    link = f"http://localhost/staff/analysis/alerts/{planted.id}"
+    assert any(m.context["url"] == link for m in messages)
+    page = text(signed_in_client(app, make_user("staff")).get("/staff/dev/messages"))
+    assert f'<a href="{link}">' in page and "投诉异常预警" in page

@@ -2,8 +2,8 @@
 once a week over the demo year's last months, then today, so that the planted rising
 problem shows as an open alert (and earlier spikes, if the year's noise made any, as older
 ones). One alert is acknowledged by its town's officer with a note: the oldest that has
-ended, or else one of two alerts that show the same rise through two cuts (the planted
-problem and the commercial area its shops are in), the other staying open."""
+ended, or else an alert that shows the planted rise through another cut (its shops'
+industry or commercial area), the planted problem's own alert staying open."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from ..demo_activity.loader import RISE
 from ..extensions import db
-from ..models import AlertStatus, SpikeAlert
+from ..localtime import local_date
+from ..models import AlertStatus, SpikeAlert, Town
 from . import alerts, spike_rule
 
 BACKFILL_WEEKS = 40
@@ -32,7 +34,7 @@ def load(now: datetime | None = None) -> alerts.Run:
 
 
 def _acknowledge_one(now: datetime) -> None:
-    ended = alerts.week_of(now.date()) - timedelta(weeks=spike_rule.COOLDOWN_WEEKS + 1)
+    ended = alerts.week_of(local_date(now)) - timedelta(weeks=spike_rule.COOLDOWN_WEEKS + 1)
     for alert in db.session.scalars(select(SpikeAlert).where(SpikeAlert.status == AlertStatus.OPEN,
                                                              SpikeAlert.last_week < ended)
                                     .order_by(SpikeAlert.week_start, SpikeAlert.id)):
@@ -40,13 +42,17 @@ def _acknowledge_one(now: datetime) -> None:
         if officers:
             alerts.acknowledge(alert, officers[0], NOTE, now=alert.created_at + timedelta(days=1))
             return
-    current = list(db.session.scalars(select(SpikeAlert).where(SpikeAlert.status == AlertStatus.OPEN)
-                                      .order_by(SpikeAlert.week_start, SpikeAlert.id)))
-    order = {d: i for i, d in enumerate(alerts.DIMENSIONS)}
-    for alert in current:
-        first = [a for a in current if a.town_id == alert.town_id and a.week_start == alert.week_start
-                 and order[a.dimension] < order[alert.dimension]]
-        officers = alerts.town_officers(alert.town_id)
-        if first and officers:
-            alerts.acknowledge(alert, officers[0], SAME_RISE_NOTE.format(alert=first[0].id), now=now)
-            return
+    # Else: the planted problem's alert stays open; the same rise seen through another cut
+    # (its shops' industry or commercial area) is acknowledged, pointing to it.
+    town_id = db.session.scalar(select(Town.id).where(Town.name == RISE.town))
+    planted = db.session.scalar(select(SpikeAlert).where(
+        SpikeAlert.town_id == town_id, SpikeAlert.dimension == "problem_type", SpikeAlert.key == RISE.problem_type,
+        SpikeAlert.status == AlertStatus.OPEN).order_by(SpikeAlert.week_start.desc()).limit(1))
+    officers = alerts.town_officers(town_id) if town_id is not None else []
+    if planted is None or not officers:
+        return
+    same = db.session.scalar(select(SpikeAlert).where(
+        SpikeAlert.town_id == town_id, SpikeAlert.week_start == planted.week_start, SpikeAlert.id != planted.id,
+        SpikeAlert.status == AlertStatus.OPEN).order_by(SpikeAlert.id).limit(1))
+    if same is not None:
+        alerts.acknowledge(same, officers[0], SAME_RISE_NOTE.format(alert=planted.id), now=now)
