@@ -17,7 +17,7 @@ from ..localtime import local_date
 from ..models import AlertStatus, SpikeAlert, Town
 from . import alerts, spike_rule
 
-BACKFILL_WEEKS = 40
+BACKFILL_WEEKS = 26
 # What the demo's officer wrote (data, in the officer's language: not a translated text).
 NOTE = "已逐户核查：系季节性高峰，已按件分别处理，无需进一步措施。"
 SAME_RISE_NOTE = "与第{alert}号预警为同一波投诉上升（同一批商户），在该预警中统一跟进处置。"
