@@ -103,8 +103,11 @@ def test_later_days_of_the_week_only_add_to_the_alert(app, rise):
     alerts.detect(NOW)
     add_week(rise, THIS_WEEK + timedelta(days=3), 1, "contract_terms")   # Thursday, more
     run = alerts.detect(NOW + timedelta(hours=8))
-    assert run.raised == 0
+    assert (run.raised, run.extended, run.notified) == (0, 0, 0)
     assert len(alert_rows()) == 4
+    alert = db.session.scalar(sa.select(SpikeAlert).where(SpikeAlert.dimension == "merchant"))
+    assert alert.observed == 13 and alert.series[-1] == 13              # the evidence follows the tallies
+    assert alert.p_value == pytest.approx(spike_rule.poisson_tail(13, 2.0))
 
 
 def test_a_rise_that_lasts_extends_its_alert(app, rise):

@@ -9,7 +9,8 @@ and extends it (`last_week`, the series) afterwards, so running the job twice a 
 every day of an episode, raises one alert.
 
 The current week is counted as far as it has gone: a week that is already high on its
-Wednesday raises its alert that day, and later days of the week only add to it.
+Wednesday raises its alert that day, and later days of the week only add to it (the alert's
+evidence and first-week count follow the tallies; nothing new is raised).
 
 A new alert is messaged, through the outbox, to the bureau's officers of its town (staff
 whose town it is); city-wide staff see it on the staff pages. Supervision stations are not
@@ -149,8 +150,15 @@ def _record(run: Run, town_id: int, dimension: str, key: str, series: list[int],
     if latest is not None and latest.last_week >= start - timedelta(weeks=spike_rule.COOLDOWN_WEEKS):
         if last > latest.last_week:
             latest.last_week = last
-            latest.series = _evidence(latest.week_start, last, series, first_week, latest.series)
             run.extended += 1
+        # The evidence as the tallies count it now: a week raised on its Wednesday keeps growing.
+        counts = _evidence(latest.week_start, latest.last_week, series, first_week, latest.series)
+        if counts != latest.series:
+            latest.series = counts
+            first_high = counts[spike_rule.BASELINE_WEEKS]
+            if first_high != latest.observed:
+                latest.observed = first_high
+                latest.p_value = spike_rule.poisson_tail(first_high, max(latest.baseline_mean, spike_rule.MIN_BASELINE))
         return
     spike = episode.spike
     alert = SpikeAlert(town_id=town_id, dimension=dimension, key=key, week_start=start, last_week=last,
