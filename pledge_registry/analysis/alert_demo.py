@@ -52,7 +52,8 @@ def _acknowledge_one(now: datetime) -> None:
     if planted is None or not officers:
         return
     same = db.session.scalar(select(SpikeAlert).where(
-        SpikeAlert.town_id == town_id, SpikeAlert.week_start == planted.week_start, SpikeAlert.id != planted.id,
-        SpikeAlert.status == AlertStatus.OPEN).order_by(SpikeAlert.id).limit(1))
+        SpikeAlert.town_id == town_id, SpikeAlert.week_start >= planted.week_start,
+        SpikeAlert.week_start <= planted.last_week, SpikeAlert.id != planted.id,
+        SpikeAlert.status == AlertStatus.OPEN).order_by(SpikeAlert.week_start, SpikeAlert.id).limit(1))
     if same is not None:
         alerts.acknowledge(same, officers[0], SAME_RISE_NOTE.format(alert=planted.id), now=now)
