@@ -117,6 +117,9 @@ def load_demo(merchants: int | None, seed: int, if_empty: bool) -> None:
         flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if had_merchants else os.O_TRUNC)
         with open(os.open(logins_file, flags, 0o600), "w") as fh:
             fh.writelines(line + "\n" for line in logins)
+    from .analysis import alert_demo
+
+    alert_demo.load()  # the daily spike scan over the demo's last weeks: the planted rise is an open alert
     from .reports.demo import load_reports
 
     load_reports()  # last month's analysis report, once the demo's cases are in

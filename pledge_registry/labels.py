@@ -1,9 +1,9 @@
 """The look-up of display labels, and their one registration as template globals.
 
 Each feature keeps the labels of its stored codes in its own labels module (registry,
-pledges, complaints, nominations, ratings, compliance, publication, scan_reports), as lazy translations; `label`
-turns a table and a code into the text, and `register` gives templates every feature's
-look-ups (create_app).
+pledges, complaints, nominations, ratings, compliance, publication, scan_reports, and the
+spike alerts' analysis/alert_labels), as lazy translations; `label` turns a table and a
+code into the text, and `register` gives templates every feature's look-ups (create_app).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ def label(table: Mapping[str, object], code: str | None) -> str:
 
 def register(app: Flask) -> None:
     """Make every feature's label look-ups available to every template."""
+    from .analysis import alert_labels
     from .complaints import labels as complaints
     from .compliance import labels as compliance
     from .nominations import labels as nominations
@@ -31,7 +32,8 @@ def register(app: Flask) -> None:
     from .registry import labels as registry
     from .scan_reports import labels as scan_reports
 
-    for feature in (registry, pledges, complaints, nominations, ratings, compliance, publication, scan_reports):
+    for feature in (registry, pledges, complaints, nominations, ratings, compliance, publication, scan_reports,
+                    alert_labels):
         clash = app.jinja_env.globals.keys() & feature.TEMPLATE_GLOBALS.keys()
         if clash:
             raise RuntimeError(f"two template globals named {sorted(clash)}")

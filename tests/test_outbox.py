@@ -391,6 +391,9 @@ def test_every_workflow_template_renders():
         "scan_alert_unknown": {"code": "C", "scans": 5, "hours": 24, "shop": "", "address": "", "alert_id": 1},
         "scan_alert_revoked": {"code": "C", "scans": 3, "hours": 24, "shop": "S", "address": "A", "alert_id": 1},
         "owner_invite": {"name": "N", "url": "http://x/account/welcome?token=t", "hours": 72},
+        "spike_alert": {"alert_id": 1, "url": "http://x/staff/analysis/alerts/1", "week": "2026-11-23",
+                        "observed": 12, "baseline": "2.0", "subject_zh": "行业：餐饮 · 沙溪镇",
+                        "subject_en": "Industry: Catering · Shaxi"},
     }
     assert set(contexts) == set(messages.TEXTS)
     for key, context in contexts.items():

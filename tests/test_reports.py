@@ -5,16 +5,19 @@ maker's language; the archive and its downloads are for staff only."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pypdfium2 as pdfium
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from openpyxl import load_workbook
 
+from pledge_registry.analysis import spike_rule
 from pledge_registry.extensions import db
-from pledge_registry.models import AnalysisReport, AnalysisReportFile
+from pledge_registry.models import AnalysisReport, AnalysisReportFile, SpikeAlert, Town
 from pledge_registry.paging import PER_PAGE
 from tests.factories import make_complaint, make_merchant, make_station, make_user
 from tests.helpers import count_rows, form_post, login, missing_id, text
@@ -99,6 +102,67 @@ def test_command_records_the_staff_member_it_is_given(app, runner, complaints):
     assert result.exit_code == 0, result.output
     assert only_report().made_by_id == staff.id
     assert "李四" in pdf_text(stored(only_report(), "pdf"))
+
+
+def _alerts_of_november() -> tuple[SpikeAlert, SpikeAlert]:
+    """An open alert and an acknowledged one whose weeks fall in November 2026, and one of
+    October that the November report leaves out."""
+    town = db.session.scalar(sa.select(Town).order_by(Town.id))
+    officer = make_user("staff", display_name="张三", town_id=town.id)
+
+    def alert(dimension: str, key: str, first: date, last: date, **fields: Any) -> SpikeAlert:
+        row = SpikeAlert(town_id=town.id, dimension=dimension, key=key, week_start=first, last_week=last,
+                         observed=14, baseline_mean=2.25, p_value=2e-6, series=[2] * 8 + [14],
+                         rule=spike_rule.RULE, **fields)
+        db.session.add(row)
+        return row
+
+    opened = alert("category", "food", date(2026, 11, 16), date(2026, 11, 23))
+    acknowledged = alert("problem_type", "price", date(2026, 10, 26), date(2026, 11, 2), status="acknowledged",
+                         acknowledged_by_id=officer.id, acknowledged_at=at(11, 4), note="已约谈商户，规范明码标价")
+    alert("merchant", "999", date(2026, 10, 5), date(2026, 10, 12))
+    db.session.commit()
+    return opened, acknowledged
+
+
+def test_the_report_lists_the_periods_alerts_with_their_outcome(app, runner, complaints):
+    _alerts_of_november()
+    result = runner.invoke(args=["report", "build", "--month", "2026-11"])
+    assert result.exit_code == 0, result.output
+    assert "2 alert(s)" in result.output
+    report = only_report()
+    assert report.alert_count == 2
+    text_of_pdf = pdf_text(stored(report, "pdf"))
+    assert "异常预警" in text_of_pdf and "本期无异常预警" not in text_of_pdf
+    assert "行业：" in text_of_pdf and "问题类型：" in text_of_pdf
+    assert "2026-11-16–2026-11-29" in text_of_pdf
+    assert "张三于2026-11-04确认：已约谈商户，规范明码标价" in text_of_pdf
+    assert "待确认" in text_of_pdf
+    assert "999" not in text_of_pdf.split("异常预警")[-1]             # October's alert is not listed
+    sheet = load_workbook(io.BytesIO(stored(report, "xlsx")))["异常预警"]
+    rows = [r for r in sheet.iter_rows(values_only=True) if r and r[0]]
+    outcomes = [r[6] for r in rows[2:]]
+    assert outcomes == ["张三 于 2026-11-04 确认：已约谈商户，规范明码标价", "待确认"]
+    assert rows[2][3] == 14 and rows[2][4] == 2.25
+
+
+def test_the_english_report_words_the_alerts_in_english(app, runner, complaints):
+    _alerts_of_november()
+    result = runner.invoke(args=["report", "build", "--month", "2026-11", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    text_of_pdf = pdf_text(stored(only_report(), "pdf"))
+    assert "Industry:Foodandcatering" in text_of_pdf and "Problemtype:Price" in text_of_pdf
+    assert "Acknowledgedby张三on2026-11-04:" in text_of_pdf and "Open" in text_of_pdf
+
+
+def test_an_acknowledgement_after_the_report_was_made_is_not_in_it(app, complaints):
+    from pledge_registry.reports import content
+    from pledge_registry.reports.period import ReportPeriod
+
+    _alerts_of_november()
+    with force_locale("en"):
+        early = content.gather(ReportPeriod.month(2026, 11), "en", None, at(11, 3))
+    assert [a.outcome for a in early.alerts] == ["Open", "Open"]
 
 
 @pytest.mark.parametrize("args", [

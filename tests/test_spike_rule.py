@@ -62,3 +62,37 @@ def test_a_minimum_count():
     # From nothing to four complaints is very unlikely under the floor baseline, but too few.
     assert scan([0] * 8 + [4]) == []
     assert [s.week for s in scan([0] * 8 + [5])] == [8]
+
+
+def test_an_episode_runs_until_enough_normal_weeks():
+    from pledge_registry.analysis.spike_rule import current_episode, episodes
+
+    rise = [3] * 10 + [20, 22]
+    [episode] = episodes(rise)
+    assert (episode.spike.week, episode.last_high, episode.ended) == (10, 11, False)
+    # One normal week: still the same episode, the daily job's current one, with nothing new.
+    assert current_episode([*rise, 3]) == episodes([*rise, 3])[0]
+    assert current_episode([*rise, 3]).last_high == 11
+    # A high week after one normal week extends it, and raises nothing.
+    assert [e.last_high for e in episodes([*rise, 3, 25])] == [13]
+    assert len(scan([*rise, 3, 25])) == 1
+    # COOLDOWN_WEEKS normal weeks end it: no current episode.
+    ended = rise + [3] * spike_rule.COOLDOWN_WEEKS
+    assert episodes(ended)[0].ended and current_episode(ended) is None
+
+
+def test_the_baseline_stays_the_one_before_the_rise():
+    """A lasting rise is not absorbed into its own baseline: weeks later it is still high
+    against the old normal, and still the same episode."""
+    from pledge_registry.analysis.spike_rule import episodes
+
+    lasting = [2] * 8 + [15] * 20
+    [episode] = episodes(lasting)
+    assert episode.spike.baseline_mean == 2 and episode.last_high == len(lasting) - 1 and not episode.ended
+
+
+def test_after_an_episode_ends_the_usual_weeks_raise_nothing():
+    """After an episode ends the baseline is the trailing mean again (the high week in it
+    lifts it a little), and ordinary weeks raise nothing more."""
+    series = [2] * 8 + [14] + [2, 2] + [3, 2, 4, 3, 2, 3, 4, 3, 2, 3]
+    assert [s.week for s in scan(series)] == [8]

@@ -17,3 +17,14 @@ def rebuild() -> None:
     rows = tally.rebuild(db.session())
     db.session.commit()
     click.echo(f"Complaint tallies rebuilt: {rows} row(s).")
+
+
+@stats_cli.command("alerts")
+def alerts_job() -> None:
+    """Find this week's spikes in every town (daily; safe to run again): raise or extend the
+    alerts and message the towns' officers through the outbox."""
+    from . import alerts
+
+    run = alerts.detect()
+    click.echo(f"Spike alerts: {run.keys} key(s) read, {run.raised} raised, {run.extended} extended, "
+               f"{run.notified} message(s) queued.")

@@ -54,9 +54,19 @@ def is_high(count: int, baseline_mean: float) -> tuple[bool, float]:
     return count >= MIN_COUNT and p < ALPHA, p
 
 
-def scan(series: Sequence[int]) -> list[Spike]:
-    """Every episode's alert in a series of weekly counts, oldest first."""
-    spikes: list[Spike] = []
+@dataclass(frozen=True)
+class Episode:
+    """A run of high weeks and the weeks that belong to it: its alert, its last high week so
+    far, and whether COOLDOWN_WEEKS normal weeks have ended it within the series."""
+
+    spike: Spike
+    last_high: int          # index of the episode's last high week
+    ended: bool
+
+
+def episodes(series: Sequence[int]) -> list[Episode]:
+    """Every episode in a series of weekly counts, oldest first."""
+    found: list[Episode] = []
     episode_baseline: float | None = None
     normal_run = 0
     for t in range(BASELINE_WEEKS, len(series)):
@@ -67,13 +77,30 @@ def scan(series: Sequence[int]) -> list[Spike]:
         high, p = is_high(series[t], mean)
         if episode_baseline is None:
             if high:
-                spikes.append(Spike(t, series[t], mean, p))
+                found.append(Episode(Spike(t, series[t], mean, p), t, False))
                 episode_baseline, normal_run = mean, 0
             continue
-        normal_run = 0 if high else normal_run + 1
+        if high:
+            normal_run = 0
+            found[-1] = Episode(found[-1].spike, t, False)
+        else:
+            normal_run += 1
         if normal_run >= COOLDOWN_WEEKS:
+            found[-1] = Episode(found[-1].spike, found[-1].last_high, True)
             episode_baseline = None
-    return spikes
+    return found
+
+
+def scan(series: Sequence[int]) -> list[Spike]:
+    """Every episode's alert in a series of weekly counts, oldest first."""
+    return [episode.spike for episode in episodes(series)]
+
+
+def current_episode(series: Sequence[int]) -> Episode | None:
+    """The episode the last week of the series belongs to (high, or within COOLDOWN_WEEKS
+    of its last high week), if any: what the daily job raises or extends."""
+    found = episodes(series)
+    return found[-1] if found and not found[-1].ended else None
 
 
 def latest_alert(series: Sequence[int]) -> Spike | None:

@@ -219,7 +219,9 @@ def _planted(rng: random.Random, shops: Sequence[Shop], rise: Rise, end: date,
         [s for s in shops if s.town == rise.town]
     if not in_town:
         return []
-    step = max(2, round(weekly_mean * 0.12))
+    # At least 3 more each week: in a small demo city the rise must still stand out from its
+    # town's few cases within the weeks it lasts, for the spike rule (at least 5 in a week).
+    step = max(3, round(weekly_mean * 0.12))
     drafts = []
     for week in range(1, rise.weeks + 1):
         first = end - timedelta(days=7 * (rise.weeks - week + 1) - 1)

@@ -84,6 +84,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{name}您好，市场监管部门已为您登记店铺并开通商户账号，请在{hours}小时内打开链接设置密码：{url} "
         "Your shop account is open: set your password within {hours} hours at the link above.",
     ),
+    # Officers of a town: a spike alert (analysis/alerts.py); the link opens its evidence.
+    "spike_alert": (
+        "投诉异常预警：{subject_zh} Spike alert: {subject_en}",
+        "{subject_zh}：自{week}当周起投诉明显增多（当周{observed}件，此前每周平均{baseline}件），请查看并确认处置。\n"
+        "{url}\n\n"
+        "{subject_en}: complaints rose from the week of {week} ({observed} that week, {baseline} a week "
+        "before). Please look and acknowledge it with a note.\n",
+    ),
     # Officers of a town: a forged or revoked sticker still hangs somewhere and someone must visit.
     "scan_alert_unknown": (
         "疑似伪造的承诺码被反复扫描 A badge code nobody issued keeps being scanned",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -18,6 +18,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..analysis import alerts as spike_alerts
 from ..analysis.trends import Levels as ServiceLevels
 from ..complaints.labels import complaint_label
 from ..complaints.stats import StatsFilter, service_levels
@@ -27,7 +28,7 @@ from ..localtime import LOCAL_TZ
 from ..models import CATEGORIES, PROBLEM_TYPES, REQUEST_TYPES, Town, User
 from ..registry.labels import CATEGORY_LABELS
 from .labels import period_label
-from .model import Chart, KeyFigure, Report, Series, Table, Texts
+from .model import AlertLine, Chart, KeyFigure, Report, Series, Table, Texts
 from .period import ReportPeriod
 
 TOP_ROWS = 10          # rows of a breakdown chart (the tables hold every row)
@@ -89,8 +90,7 @@ def gather(period: ReportPeriod, language: str, made_by: User | None, made_at: d
         charts=_charts(period, current, previous, names),
         tables=tuple(_breakdown_table(d, title, heading, current, previous, year_before, names[d])
                      for d, (title, heading) in _breakdowns().items()),
-        alerts=(),
-        alerts_note=_("Spike alerts are not available in this installation yet."),
+        alerts=_alerts(period, made_at),
     )
 
 
@@ -178,3 +178,26 @@ def _breakdown_table(dimension: str, title: str, heading: str, current: _Figures
     )
     return Table(title=title, columns=columns, rows=body,
                  note="" if body else _("No complaint in this period."))
+
+
+def _alerts(period: ReportPeriod, made_at: datetime) -> tuple[AlertLine, ...]:
+    """The spike alerts whose weeks touched the period, with their outcome when the report
+    was made (an acknowledgement after that time is not yet known to the report)."""
+    lines = []
+    for alert in spike_alerts.in_period(period.start, period.end):
+        key = spike_alerts.key_label(alert.dimension, alert.key)
+        acknowledged = alert.acknowledged_at is not None and alert.acknowledged_at <= made_at
+        if acknowledged:
+            local = alert.acknowledged_at.astimezone(LOCAL_TZ) if alert.acknowledged_at else made_at
+            outcome = _("Acknowledged by %(name)s on %(day)s: %(note)s",
+                        name=alert.acknowledged_by.display_name if alert.acknowledged_by else "",
+                        day=local.date().isoformat(), note=alert.note)
+        else:
+            outcome = _("Open")
+        lines.append(AlertLine(
+            subject=_("%(dimension)s: %(key)s", dimension=spike_alerts.dimension_label(alert.dimension), key=key),
+            town=spike_alerts.town_label(alert.town),
+            weeks=f"{alert.week_start.isoformat()} – {(alert.last_week + timedelta(days=6)).isoformat()}",
+            observed=alert.observed, baseline=round(alert.baseline_mean, 2), p_value=alert.p_value,
+            outcome=outcome))
+    return tuple(lines)
