@@ -54,10 +54,10 @@ def record(code: str, state: str, merchant_id: int | None) -> None:
     app = current_app
     if not app.config["SCAN_LOG"]:
         return
-    key = app.extensions.get("scan_source_key")
-    if key is None:
-        key = app.extensions["scan_source_key"] = source_key(app.config["SECRET_KEY"])
-    engine = db.engine
+    mine = app.extensions.get("scan_recorder")
+    if mine is None:  # the hashing key and the engine, looked up once per app
+        mine = app.extensions["scan_recorder"] = (source_key(app.config["SECRET_KEY"]), db.engine)
+    key, engine = mine
     row = (datetime.now(UTC), code[:CODE_LENGTH], state, merchant_id, source_of(request.remote_addr, key))
     interval = app.config["SCAN_LOG_FLUSH_MS"] / 1000
     if interval <= 0:
