@@ -174,6 +174,7 @@ def test_a_worker_writes_its_suspicious_scans_in_batches_off_the_scans_path(clie
     assert recorder.pending() == 0
     assert writers and all(name == "scan-recorder" for name, _ in writers), writers
     assert sum(n for _, n in writers) == 4 and len(writers) <= 2  # batches, not a write per scan
+    recorder._flusher.engine = None  # the thread stops: the next tests write in their requests
 
 
 def test_the_log_can_be_switched_off(client, app):

@@ -62,9 +62,10 @@ def record(code: str, state: str, merchant_id: int | None) -> None:
     interval = app.config["SCAN_LOG_FLUSH_MS"] / 1000
     if interval <= 0:
         _flusher.engine = None  # a writing thread left from before stops
-        with _pending_lock:
-            _pending.append(row)
-        flush(engine)
+        with _pending_lock:  # with any row an earlier failure left queued
+            rows = [*_pending, row]
+            _pending.clear()
+        _write(engine, rows)
         return
     with _pending_lock:
         _pending.append(row)
@@ -87,8 +88,10 @@ def flush(engine: Engine | None = None) -> int:
     with _pending_lock:
         rows = _pending[:]
         _pending.clear()
-    if not rows:
-        return 0
+    return _write(engine, rows) if rows else 0
+
+
+def _write(engine: Engine, rows: list[tuple[Any, ...]]) -> int:
     written = 0
     try:
         conn, insert, bind_time = _writer(engine)
