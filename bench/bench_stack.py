@@ -120,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"database: {args.db} ({args.scale}, {count:,} merchants)")
     _common.prepare_database(url, {"bench": "scan", "merchants": count, "seed_version": bench_scan.SEED_VERSION},
                              lambda: bench_scan.seed(count))
-    wide = bench_scan.sample_codes(url, max(args.badges, args.also_badges), seed=315)
+    wanted = max(args.badges, args.also_badges)
+    # --valid-only: drawn from a larger sample (about half the seeded shops' pages say valid)
+    wide = bench_scan.sample_codes(url, wanted * 4 if args.valid_only else wanted, seed=315)
     print(f"# scan page through the sample nginx: {args.scale} ({count:,} merchants), {args.db}")
     print(f"# {_common.machine()}")
     print(f"# gunicorn {args.workers} workers, nginx worker_processes {args.nginx_workers}, "
@@ -136,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             # The app's own page cache warm first, as in bench_scan.py: what is measured is
             # nginx in front of a warm app, not the app's first renders.
             if args.valid_only:
-                wide = [c for c in wide if _state(server, c) == "valid"]
-                print(f"# valid badges only: {len(wide)} of the sample")
+                wide = [c for c in wide if _state(server, c) == "valid"][:wanted]
+                print(f"# valid badges only: {len(wide)}")
             bench_scan.warm_up(server, [f"/m/{c}" for c in wide], args)
             sets = {}
             for name, codes in ((f"{args.badges} badges", wide[:args.badges]),
