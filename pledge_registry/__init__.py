@@ -151,9 +151,10 @@ def register_development_pages(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    from . import labels
+    from . import labels, static_files
 
     labels.register(app)
+    static_files.init_app(app)
 
 
 def register_error_handlers(app: Flask) -> None:

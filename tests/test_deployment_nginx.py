@@ -8,7 +8,9 @@ scan is served by nginx, and a signed-in answer is never served from or stored i
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -136,3 +138,50 @@ def test_an_answer_that_sets_a_cookie_is_not_kept(stack) -> None:
     assert "lang=en" in first.headers["Set-Cookie"]
     second = Phone(stack["nginx"]).get(path)
     assert second.cache == "MISS" and "lang=en" in second.headers["Set-Cookie"]
+
+
+def _gzipped(answer: Any) -> bytes:
+    assert answer.status == 200, answer.text[:500]
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in ", ".join(answer.headers.get_all("Vary") or [])
+    return gzip.decompress(answer.body)
+
+
+@pytest.mark.parametrize("suffix", ["", ".json", "/rating"])
+def test_a_phone_that_accepts_gzip_gets_the_same_page_compressed(stack, suffix: str) -> None:
+    """Rendered (MISS) or kept (HIT), a page goes out gzipped to a phone that accepts it and
+    plain to one that does not, and both are the same page."""
+    code, _, _ = _shop()
+    path = f"/m/{code}{suffix}"
+    phone = Phone(stack["nginx"])
+    first = phone.get(path, {"Accept-Encoding": "gzip"})
+    assert first.cache == "MISS"
+    rendered = _gzipped(first)
+    plain = phone.get(path)
+    assert plain.cache == "HIT" and "Content-Encoding" not in plain.headers
+    assert rendered == plain.body
+    kept = phone.get(path, {"Accept-Encoding": "gzip, deflate, br"})
+    assert kept.cache == "HIT" and _gzipped(kept) == plain.body
+    if suffix == "":  # the scan page shrinks to less than half
+        assert len(kept.body) * 2 < len(plain.body)
+
+
+def test_a_page_nginx_does_not_keep_is_compressed_too(stack) -> None:
+    phone = Phone(stack["nginx"])
+    first, plain = phone.get("/track", {"Accept-Encoding": "gzip"}), phone.get("/track")
+    assert b"<form" in _gzipped(first) and _gzipped(first) == plain.body
+    assert "Content-Encoding" not in plain.headers
+
+
+def test_static_files_carry_their_version_and_are_kept_a_year(stack) -> None:
+    phone = Phone(stack["nginx"])
+    page = phone.get("/").text
+    href = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]{12})"', page).group(1)
+    css = (Path(__file__).resolve().parents[1] / "static" / "css" / "app.css").read_bytes()
+    versioned = phone.get(href, {"Accept-Encoding": "gzip"})
+    assert versioned.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert versioned.headers["X-Content-Type-Options"] == "nosniff"
+    assert _gzipped(versioned) == css
+    unversioned = phone.get("/static/css/app.css")
+    assert unversioned.status == 200 and unversioned.body == css
+    assert unversioned.headers["Cache-Control"] == "no-cache" and "immutable" not in str(unversioned.headers)

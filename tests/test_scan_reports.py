@@ -51,6 +51,21 @@ def test_addresses_are_cut_to_their_network(address, network):
     assert rules.truncate_address(address) == network
 
 
+def test_the_quick_ipv4_path_cuts_as_ipaddress_does():
+    import ipaddress
+    import random
+
+    rng = random.Random(9)
+    odd = ["256.1.1.1", "01.2.3.4", "1.2.3.04", "0.0.0.0", "1.2.3", "1.2.3.4.5", "\u0661.2.3.4", " 1.2.3.4"]
+    for address in odd + [".".join(str(rng.randint(0, 300)) for _ in range(4)) for _ in range(3000)]:
+        try:
+            expected = str(ipaddress.ip_network(f"{ipaddress.ip_address(address.strip())}/24",
+                                                strict=False).network_address)
+        except ValueError:
+            expected = ""
+        assert rules.truncate_address(address) == expected, address
+
+
 def test_a_source_is_a_short_keyed_hash_of_the_network():
     key = rules.source_key("secret")
     one = rules.source_of("203.0.113.77", key)
@@ -129,6 +144,37 @@ def test_a_failed_write_never_fails_the_scan_and_is_kept_for_the_next(client, mo
     monkeypatch.setattr(recorder, "_writer", real)
     assert scan(client, UNKNOWN).status_code == 404
     assert recorder.pending() == 0 and len(scans()) == 2
+
+
+def test_a_worker_writes_its_suspicious_scans_in_batches_off_the_scans_path(client, app, monkeypatch):
+    """As deployed (SCAN_LOG_FLUSH_MS > 0): the scan's request writes nothing; the worker's
+    recorder thread writes the queued scans together, within about one interval."""
+    import threading
+    import time
+
+    app.config["SCAN_LOG_FLUSH_MS"] = 200
+    merchant = shop_in("revoked")
+    writers: list[tuple[str, int]] = []
+    real = recorder.flush
+
+    def watched(engine: Any = None) -> int:
+        written = real(engine)
+        if written:
+            writers.append((threading.current_thread().name, written))
+        return written
+
+    monkeypatch.setattr(recorder, "flush", watched)
+    for _ in range(3):
+        assert scan(client, merchant.badge_code).status_code == 200
+    assert scan(client, UNKNOWN).status_code == 404
+    deadline = time.monotonic() + 10
+    while len(scans()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(r.state for r in scans()) == ["revoked"] * 3 + ["unknown"]
+    assert recorder.pending() == 0
+    assert writers and all(name == "scan-recorder" for name, _ in writers), writers
+    assert sum(n for _, n in writers) == 4 and len(writers) <= 2  # batches, not a write per scan
+    recorder._flusher.engine = None  # the thread stops: the next tests write in their requests
 
 
 def test_the_log_can_be_switched_off(client, app):

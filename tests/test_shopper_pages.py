@@ -261,6 +261,43 @@ def test_chinese_pages_never_show_the_code_nr(client, shops) -> None:
         assert "暂未评级" in page, path
 
 
+def _shows_code_nr(page: str) -> bool:
+    visible = re.sub(r"<[^>]+>", " ", page)
+    return bool(re.search(r"(?<![A-Z0-9])NR(?![A-Z0-9])", visible))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_merchants_and_the_officers_pages_show_the_grades_label(app, client, lang) -> None:
+    """A grade is shown as its words in either language, never as the model's code: the
+    merchant's reply and appeal pages, the officer's compliance file and appeal, and the
+    rating's history."""
+    from pledge_registry.compliance import services as compliance
+    from tests.factories import make_merchant, make_rating, make_user
+    from tests.helpers import login
+
+    shop = make_merchant()
+    make_rating(shop, "B")
+    make_rating(shop, "NR")  # the history holds both
+    words = "暂未评级" if lang == "zh" else "Not yet rated"
+    staff = make_user("staff")
+    merchant_pages = [f"/portal/shops/{shop.id}/rating/reply", f"/portal/shops/{shop.id}/rating/appeal",
+                      f"/m/{shop.badge_code}/rating"]
+    owner = app.test_client()
+    owner.set_cookie("lang", lang)
+    login(owner, shop.owner)
+    for path in merchant_pages:
+        page = text(owner.get(path))
+        assert not _shows_code_nr(page) and words in page, path
+    appeal = compliance.file_appeal(shop.owner, shop, "The rating came before my pledges were counted.")
+    db.session.commit()
+    officer = app.test_client()
+    officer.set_cookie("lang", lang)
+    login(officer, staff)
+    for path in (f"/staff/shops/{shop.id}/compliance", f"/staff/appeals/{appeal.id}"):
+        page = text(officer.get(path))
+        assert not _shows_code_nr(page) and words in page, path
+
+
 # --- 4. errors a person can fix ------------------------------------------------------------
 
 def test_the_error_summary_takes_focus_and_links_to_each_field_by_name(client, shops) -> None:

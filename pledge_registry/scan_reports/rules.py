@@ -9,6 +9,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 # The standings of a badge whose scans are kept (valid and pending badges write nothing).
 SUSPICIOUS_STATES = frozenset({"unknown", "suspended", "revoked", "expired", "closed"})
@@ -24,9 +25,16 @@ def alertable(code: str) -> bool:
     return _ALERTABLE_CODE.fullmatch(code) is not None
 
 
+_IPV4 = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+
+
 def truncate_address(address: str | None) -> str:
     """The network an address belongs to: /24 for IPv4, /48 for IPv6; "" when unreadable.
     Enough to tell one crowd from another, not one phone from its neighbours."""
+    plain = _IPV4.fullmatch(address or "")
+    if plain and all(int(octet) <= 255 and (octet == "0" or octet[0] != "0") for octet in plain.groups()):
+        # the common case without ipaddress's parsing (a quarter of its cost), same result
+        return f"{plain[1]}.{plain[2]}.{plain[3]}.0"
     try:
         ip = ipaddress.ip_address((address or "").strip())
     except ValueError:
@@ -37,6 +45,7 @@ def truncate_address(address: str | None) -> str:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
 
 
+@lru_cache(maxsize=4096)  # a crowd's phones share few networks: most scans hash nothing
 def source_of(address: str | None, key: bytes) -> str:
     """What a scan keeps of its address: a keyed hash of the truncated address, shortened.
     Without the key it cannot be reversed by trying every network."""
