@@ -73,7 +73,7 @@ from .registry import (
 )
 from .reports import REPORT_FILE_KINDS, REPORT_LANGUAGES, REPORT_PERIOD_KINDS, AnalysisReport, AnalysisReportFile
 from .scans import ScanAlert, ScanAlertKind, ScanState, StickerReport, SuspiciousScan
-from .search import MerchantSearchGram, MerchantSearchText
+from .search import MerchantSearchGram, MerchantSearchText, MerchantUnlistedGram, MerchantUnlistedText
 from .settings import Holiday, Setting
 
 __all__ = [
@@ -125,6 +125,8 @@ __all__ = [
     "MerchantSearchGram",
     "MerchantSearchText",
     "MerchantStatus",
+    "MerchantUnlistedGram",
+    "MerchantUnlistedText",
     "Nomination",
     "NominationEvent",
     "NominationLevel",
