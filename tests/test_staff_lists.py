@@ -209,6 +209,31 @@ def test_review_queue_pages_registrations_and_pledges_each_on_its_own(client, st
         {p.id for p in pledges if p.merchant.town_id == towns[1].id and p.kind == "returns"}
 
 
+def test_review_queue_search_finds_shops_of_every_status_newest_first(client, staff, monkeypatch):
+    from pledge_registry.staff import views
+
+    monkeypatch.setattr(views, "SEARCH_LIMIT", 3)
+    shops = [make_merchant(status=status, shop_name=f"南门烧饼{i}号")
+             for i, status in enumerate(["approved", "pending", "rejected", "closed", "pending"])]
+    make_merchant(shop_name="别的店")
+
+    def results(q: str) -> tuple[list[int], str]:
+        html = client.get("/staff/", query_string={"q": q}).get_data(as_text=True)
+        part = html.split('id="results-title"')[1].split('id="shops-title"')[0]
+        return list(dict.fromkeys(int(i) for i in re.findall(r'href="/staff/shops/(\d+)"', part))), part
+
+    found, part = results("烧饼")
+    assert found == [s.id for s in reversed(shops)][:3]
+    assert "仅显示最新的 3 条" in part
+    found, part = results("1号")  # one shop, waiting for review
+    assert found == [shops[1].id] and "仅显示" not in part
+    found, _ = results(shops[2].credit_code[-6:].lower())
+    assert found == [shops[2].id]
+    shops[1].status = "approved"  # it moves to the directory's rows: still found, once
+    db.session.commit()
+    assert results("1号")[0] == [shops[1].id]
+
+
 def test_rating_history_pages_keep_the_move_from_the_rating_before(client, staff, small_pages):
     shop = make_merchant()
     start = datetime(2026, 1, 1, tzinfo=UTC)
