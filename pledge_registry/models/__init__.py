@@ -4,6 +4,7 @@ from ..database import Base, utcnow
 from .accounts import Role, User
 from .analysis import ALL_TOWNS, GRAINS, AlertStatus, ComplaintTally, SpikeAlert, SpikeAlertEvent
 from .complaints import (
+    IS_OPEN,
     NEXT_DUE,
     OPEN_STATUSES,
     PAUSE_REASONS,
@@ -81,6 +82,7 @@ __all__ = [
     "CATEGORIES",
     "GRADES",
     "GRAINS",
+    "IS_OPEN",
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
     "MIN_RETURN_DAYS",
