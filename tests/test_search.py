@@ -1,5 +1,6 @@
-"""The directory search: the n-gram index kept in step with the merchant row, and the search
-over it finding what a plain LIKE over the same fields finds."""
+"""The merchant search: the n-gram index kept in step with the merchant row, and the searches
+over it (the directory's, of listed shops; the staff's, of every shop) finding what a plain
+LIKE over the same fields finds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.extensions import db
-from pledge_registry.models import CommercialArea, Merchant, MerchantSearchGram, MerchantSearchText, Town
-from pledge_registry.search import directory, index
+from pledge_registry.models import (
+    CommercialArea,
+    Merchant,
+    MerchantSearchGram,
+    MerchantSearchText,
+    MerchantUnlistedGram,
+    MerchantUnlistedText,
+    Town,
+)
+from pledge_registry.search import directory, index, staff
 from pledge_registry.search.directory import DirectoryQuery, search_directory
 from tests.factories import make_merchant, make_pledge
 
@@ -21,19 +30,32 @@ def snapshot() -> tuple[set[tuple], set[tuple]]:
     return grams, texts
 
 
+def unlisted_snapshot() -> tuple[set[tuple], set[tuple]]:
+    grams = set(db.session.execute(sa.select(*MerchantUnlistedGram.__table__.c)).tuples())
+    texts = set(db.session.execute(sa.select(*MerchantUnlistedText.__table__.c)).tuples())
+    return grams, texts
+
+
 def assert_index_is_a_rebuild() -> None:
-    kept = snapshot()
+    kept = snapshot(), unlisted_snapshot()
     index.rebuild()
-    assert kept == snapshot()
+    assert kept == (snapshot(), unlisted_snapshot())
+
+
+def staff_found(text: str) -> list[int]:
+    return staff.find_merchant_ids(text, 1000)
 
 
 def found(text: str = "", **filters: Any) -> list[int]:
     return [m.id for m in search_directory(DirectoryQuery(text, **filters), page=1, per_page=1000).items]
 
 
-def like(text: str) -> list[int]:
-    """The reference: approved shops whose fields contain the text, by a plain LIKE."""
-    query = sa.select(Merchant.id).where(Merchant.status == "approved").order_by(Merchant.id.desc())
+def like(text: str, any_status: bool = False) -> list[int]:
+    """The reference: approved shops (or shops of any status) whose fields contain the text,
+    by a plain LIKE."""
+    query = sa.select(Merchant.id).order_by(Merchant.id.desc())
+    if not any_status:
+        query = query.where(Merchant.status == "approved")
     if text:
         pattern = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(sa.or_(*(sa.func.lower(c).like(pattern, escape="\\") for c in (
@@ -50,6 +72,8 @@ def test_the_index_follows_creates_edits_closes_and_deletes(app) -> None:
     pending = make_merchant(shop_name="待审商行", status="pending")
     assert_index_is_a_rebuild()
     assert found("物业") == [shop.id] and found("待审") == []
+    assert staff_found("物业") == [shop.id] and staff_found("待审") == [pending.id]
+    assert {row[:2] for row in unlisted_snapshot()[1]} == {(pending.id, "pending")}
     town = second_town()
     area = db.session.scalar(sa.select(CommercialArea).where(CommercialArea.town_id == town.id))
     for column, value in [("shop_name", "恒瑞酒店"), ("legal_name", "太仓市恒瑞有限公司"),
@@ -62,17 +86,21 @@ def test_the_index_follows_creates_edits_closes_and_deletes(app) -> None:
     assert found("xyz0") == [shop.id] and found("物业") == []
     pending.status = "approved"
     db.session.commit()
-    assert found("待审") == [pending.id]
+    assert found("待审") == [pending.id] and staff_found("待审") == [pending.id]
+    assert unlisted_snapshot() == (set(), set())  # listed now: in the directory's rows only
     assert_index_is_a_rebuild()
     shop.status = "closed"
     db.session.commit()
-    assert found("酒店") == []
+    assert found("酒店") == [] and staff_found("酒店") == [shop.id]
+    assert {row[:2] for row in unlisted_snapshot()[1]} == {(shop.id, "closed")}
     assert_index_is_a_rebuild()
     db.session.delete(pending)
     db.session.commit()
-    assert found("待审") == []
+    assert found("待审") == [] and staff_found("待审") == []
     assert_index_is_a_rebuild()
-    assert snapshot() == (set(), set())
+    db.session.delete(shop)
+    db.session.commit()
+    assert snapshot() == (set(), set()) and unlisted_snapshot() == (set(), set())
 
 
 def test_an_unsearched_column_leaves_the_index_alone(app) -> None:
@@ -107,6 +135,18 @@ def varied_shops(app) -> list[Merchant]:
 def test_the_search_finds_what_a_plain_like_finds(varied_shops, query: str) -> None:
     query = query[:50]
     assert found(query) == like(query)
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_the_staff_search_finds_every_status_as_a_plain_like_does(varied_shops, query: str) -> None:
+    assert staff_found(query) == (like(query[:directory.MAX_QUERY], any_status=True) if query else [])
+
+
+def test_the_staff_search_keeps_the_newest(varied_shops) -> None:
+    everything = like("物业", any_status=True)
+    assert len(everything) > 3
+    assert staff.find_merchant_ids("物业", 3) == everything[:3]
+    assert staff.find_merchant_ids("物业", len(everything) + 5) == everything
 
 
 def test_a_credit_code_fragment_finds_its_shop(varied_shops) -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from pledge_registry import paging
 from pledge_registry.extensions import db
-from pledge_registry.models import NEXT_DUE, SUBMITTED_AT, CommercialArea, Complaint, Pledge, Town
+from pledge_registry.models import IS_OPEN, NEXT_DUE, SUBMITTED_AT, CommercialArea, Complaint, Pledge, Town
 from tests.factories import (
     make_complaint,
     make_merchant,
@@ -209,6 +209,31 @@ def test_review_queue_pages_registrations_and_pledges_each_on_its_own(client, st
         {p.id for p in pledges if p.merchant.town_id == towns[1].id and p.kind == "returns"}
 
 
+def test_review_queue_search_finds_shops_of_every_status_newest_first(client, staff, monkeypatch):
+    from pledge_registry.staff import views
+
+    monkeypatch.setattr(views, "SEARCH_LIMIT", 3)
+    shops = [make_merchant(status=status, shop_name=f"南门烧饼{'甲乙丙丁戊'[i]}铺")
+             for i, status in enumerate(["approved", "pending", "rejected", "closed", "pending"])]
+    make_merchant(shop_name="别的店")
+
+    def results(q: str) -> tuple[list[int], str]:
+        html = client.get("/staff/", query_string={"q": q}).get_data(as_text=True)
+        part = html.split('id="results-title"')[1].split('id="shops-title"')[0]
+        return list(dict.fromkeys(int(i) for i in re.findall(r'href="/staff/shops/(\d+)"', part))), part
+
+    found, part = results("烧饼")
+    assert found == [s.id for s in reversed(shops)][:3]
+    assert "仅显示最新的 3 条" in part
+    found, part = results("饼乙铺")  # one shop, waiting for review
+    assert found == [shops[1].id] and "仅显示" not in part
+    found, _ = results(shops[2].credit_code.lower())
+    assert found == [shops[2].id]
+    shops[1].status = "approved"  # it moves to the directory's rows: still found, once
+    db.session.commit()
+    assert results("饼乙铺")[0] == [shops[1].id]
+
+
 def test_rating_history_pages_keep_the_move_from_the_rating_before(client, staff, small_pages):
     shop = make_merchant()
     start = datetime(2026, 1, 1, tzinfo=UTC)
@@ -241,3 +266,32 @@ def test_the_orders_are_served_by_their_indexes(app):
                 conn.exec_driver_sql("SET enable_seqscan = off; SET enable_sort = off")
                 plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
             assert index in plan, plan
+
+
+def test_the_open_queue_walks_the_open_cases_only(app):
+    """With the planner's statistics of a registry where most cases are closed, the open
+    queue (its page and its capped count, filtered) reads the index of the open cases: the
+    closed ones are never walked. The condition must be IS_OPEN, literals like the index's."""
+    shop = make_merchant()
+    received = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    for i in range(120):
+        fields: dict[str, Any] = {"status": "accepted", "accepted_at": received} if i % 10 == 0 else {
+            "status": "closed", "outcome": "resolved", "closed_at": received}
+        make_complaint(shop, received_at=received + timedelta(hours=i), **fields)
+    since = datetime(2026, 3, 1, tzinfo=UTC)
+    filtered = (IS_OPEN, Complaint.assigned_officer_id.is_(None), Complaint.received_at >= since, since <= NEXT_DUE)
+    checks = [
+        sa.select(Complaint.id).where(IS_OPEN).order_by(NEXT_DUE, Complaint.id).limit(51),
+        sa.select(Complaint.id).where(*filtered).order_by(NEXT_DUE, Complaint.id).limit(51),
+        sa.select(sa.func.count()).select_from(sa.select(Complaint.id).where(*filtered).limit(1001).subquery()),
+    ]
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        for query in checks:
+            sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+            if conn.dialect.name == "sqlite":
+                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            else:
+                conn.exec_driver_sql("SET enable_seqscan = off; SET enable_sort = off")
+                plan = " ".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql))
+            assert "ix_complaint_open_next_due" in plan, plan

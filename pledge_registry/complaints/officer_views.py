@@ -26,8 +26,8 @@ from ..extensions import db
 from ..forms import BaseForm, EmptyForm, query_int, query_text
 from ..localtime import LOCAL_TZ, local_today
 from ..models import (
+    IS_OPEN,
     NEXT_DUE,
-    OPEN_STATUSES,
     CommercialArea,
     Complaint,
     ComplaintEvent,
@@ -154,7 +154,7 @@ def queue():
 
     query = _scope(select(Complaint))
     if status == "open":
-        query = query.where(Complaint.status.in_(OPEN_STATUSES))
+        query = query.where(IS_OPEN)  # the open cases' own index
     elif status != "all":
         query = query.where(Complaint.status == status)
     if who == "mine":

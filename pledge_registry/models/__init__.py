@@ -4,6 +4,7 @@ from ..database import Base, utcnow
 from .accounts import Role, User
 from .analysis import ALL_TOWNS, GRAINS, AlertStatus, ComplaintTally, SpikeAlert, SpikeAlertEvent
 from .complaints import (
+    IS_OPEN,
     NEXT_DUE,
     OPEN_STATUSES,
     PAUSE_REASONS,
@@ -73,7 +74,7 @@ from .registry import (
 )
 from .reports import REPORT_FILE_KINDS, REPORT_LANGUAGES, REPORT_PERIOD_KINDS, AnalysisReport, AnalysisReportFile
 from .scans import ScanAlert, ScanAlertKind, ScanState, StickerReport, SuspiciousScan
-from .search import MerchantSearchGram, MerchantSearchText
+from .search import MerchantSearchGram, MerchantSearchText, MerchantUnlistedGram, MerchantUnlistedText
 from .settings import Holiday, Setting
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "CATEGORIES",
     "GRADES",
     "GRAINS",
+    "IS_OPEN",
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
     "MIN_RETURN_DAYS",
@@ -125,6 +127,8 @@ __all__ = [
     "MerchantSearchGram",
     "MerchantSearchText",
     "MerchantStatus",
+    "MerchantUnlistedGram",
+    "MerchantUnlistedText",
     "Nomination",
     "NominationEvent",
     "NominationLevel",

@@ -1,5 +1,7 @@
-"""The directory's search index: the grams and normalised text of every listed shop, kept in
-step with the merchant row by the listener in search/index.py (see `Merchant.__search__`)."""
+"""The merchant search index, kept in step with the merchant row by the listener in
+search/index.py (see `Merchant.__search__`): the grams and normalised text of every listed
+shop (the directory's), and the same of every other shop (pending, rejected, closed), which
+only staff search. Each shop is in exactly one of the two sets, by its status."""
 
 from __future__ import annotations
 
@@ -41,4 +43,26 @@ class MerchantSearchText(Base):
     town_id: Mapped[int] = mapped_column()
     area_id: Mapped[int | None] = mapped_column()
     category: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text())
+
+
+class MerchantUnlistedGram(Base):
+    """One unigram or bigram of a shop that is not listed (waiting for review, rejected or
+    closed): the staff search reads these beside the directory's grams, so that between them
+    every shop is found, and the directory's own rows stay those of listed shops only."""
+
+    __tablename__ = "merchant_unlisted_gram"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), primary_key=True)
+
+
+class MerchantUnlistedText(Base):
+    """A shop that is not listed: its searchable fields normalised, and its status."""
+
+    __tablename__ = "merchant_unlisted_text"
+
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchant.id", ondelete="CASCADE"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
     body: Mapped[str] = mapped_column(Text())

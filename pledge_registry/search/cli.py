@@ -1,4 +1,4 @@
-"""`flask search rebuild`: index every listed shop again (after a bulk load, or to check)."""
+"""`flask search rebuild`: index every shop again (after a bulk load, or to check)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,6 @@ def rebuild(quiet: bool) -> None:
     if quiet:
         listed = index.rebuild()
     else:
-        with click.progressbar(length=index.listed_count(), label="Indexing shops", show_pos=True) as bar:
+        with click.progressbar(length=index.indexed_count(), label="Indexing shops", show_pos=True) as bar:
             listed = index.rebuild(bar.update)
     click.echo(f"{listed} shops indexed in {time.perf_counter() - started:.1f} s.")

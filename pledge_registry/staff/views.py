@@ -15,10 +15,10 @@ from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import paging, refusals, uscc
+from .. import paging, refusals
 from ..domain import DomainError
 from ..extensions import db
 from ..forms import BaseForm, query_int, query_text
@@ -41,6 +41,7 @@ from ..pledges.standing import shop_standing
 from ..pledges.terms import PLACEHOLDERS, terms_of
 from ..refusals import bad_input, conflict, forbidden
 from ..registry import services as registry_services
+from ..search import staff as staff_search
 from ..security import admin_required, security_event, staff_required
 from ..urls import MAX_ID
 from . import bp
@@ -103,19 +104,11 @@ def _age(since: datetime | None, now: datetime) -> str:
 # --- the queue ---------------------------------------------------------------------------
 
 def _search(q: str) -> list[Merchant]:
-    """Any merchant, whatever its status, by shop or legal name or (part of) its credit code."""
-    pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    matches = [Merchant.shop_name.ilike(pattern, escape="\\"),
-               Merchant.legal_name.ilike(pattern, escape="\\")]
-    code = uscc.normalize(q)
-    if code.isalnum() and code.isascii():
-        matches.append(Merchant.credit_code.like(f"%{code}%"))
-    return list(db.session.scalars(
-        select(Merchant).where(or_(*matches)).order_by(Merchant.shop_name, Merchant.id)
-        .limit(SEARCH_LIMIT + 1)
-    ))
-
-
+    """Any merchant, whatever its status, by shop or legal name, address or (part of) its
+    credit code: the newest SEARCH_LIMIT + 1 (one more says there are more)."""
+    ids = staff_search.find_merchant_ids(q, SEARCH_LIMIT + 1)
+    found = {m.id: m for m in db.session.scalars(select(Merchant).where(Merchant.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found]
 
 
 @bp.route("/")
