@@ -4,7 +4,10 @@
 
 Seeds a city (10,000 merchants) or a province (500,000) once, like bench/bench_scan.py, into
 bench/.data/search_<scale>.sqlite3 or the database bench_search_<scale> (PostgreSQL), and
-builds the search index. Then, in one process, each round times:
+builds the search index. PostgreSQL is seeded by COPY from the kept SQLite seed of the same
+scale when there is one (bench_ratings.copy_from_sqlite: the same rows, the index included,
+in minutes instead of the hour demo.load_merchants takes there); run the SQLite one first.
+Then, in one process, each round times:
 
 - baseline: `SELECT COUNT(*) FROM merchant` (what a search that scans pays at least);
 - every case below: a whole GET /merchants through the app (the search, its capped count,
@@ -21,10 +24,12 @@ Exit status 0 when every case meets its target, 1 when one does not.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -65,6 +70,26 @@ CASES = [
 ]
 
 
+# What the seed writes (bench_scan.seed without events, then the search index).
+COPIED_TABLES = ("town", "commercial_area", "pledge_template", "user_account", "merchant", "pledge",
+                 "merchant_search_text", "merchant_search_gram")
+
+
+def seeder(args: argparse.Namespace, count: int, stamp: dict) -> Any:
+    """How to seed: on PostgreSQL by copying the SQLite seed of the same stamp, if kept."""
+    if args.db == "postgresql":
+        from bench_ratings import copy_from_sqlite
+
+        sqlite_url = _common.database_url("sqlite", f"search_{args.scale}")
+        path = _common._stamp_path(sqlite_url)
+        if path.exists() and json.loads(path.read_text()) == stamp:
+            source = Path(sqlite_url.removeprefix("sqlite:///"))
+            return lambda: copy_from_sqlite(source, _common.database_url("postgresql", f"search_{args.scale}"),
+                                            COPIED_TABLES)
+        log("no SQLite seed of this scale to copy: seeding PostgreSQL with demo.load_merchants (slow)")
+    return lambda: seed(count)
+
+
 def seed(count: int) -> None:
     import bench_scan
 
@@ -97,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     count = SCALES[args.scale]
     url = _common.database_url(args.db, f"search_{args.scale}")
     log(f"database: {args.db} ({args.scale}, {count:,} merchants)")
-    _common.prepare_database(url, {"bench": "search", "merchants": count, "seed_version": SEED_VERSION},
-                             lambda: seed(count), fresh=args.reseed)
+    stamp = {"bench": "search", "merchants": count, "seed_version": SEED_VERSION}
+    _common.prepare_database(url, stamp, seeder(args, count, stamp), fresh=args.reseed)
     if args.seed_only:
         return 0
     from sqlalchemy import text
