@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -153,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                 case_ms[name].append(timed(lambda p=path: client.get(p)))
     base = statistics.median(base_ms)
     print(f"# API complaint statistics: province (500,000 merchants, {COMPLAINTS:,} complaints), {args.db}")
-    print(f"# {_common.machine()}")
+    print(f"# {_common.machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"# baseline SELECT COUNT(*) FROM complaint: {base:.1f} ms (median of {len(base_ms)})")
     print(f"{'case':28} {'cases':>9} {'rows':>5} {'hidden':>6} {'ms':>8} {'× COUNT':>8} {'complaint reads':>15}"
           "  target")
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         ok &= passed
         print(f"{name:28} {answer['totals']['count'] or 0:>9,} {len(answer['rows']):>5} {hidden:>6} {ms:8.1f} "
               f"{ms / base:8.2f} {complaint_reads[name]:>15}  < {TARGET_MS:.0f} ms {'PASS' if passed else 'FAIL'}")
-    print(f"# {_common.machine()}")
+    print(f"# {_common.machine()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     return 0 if ok else 1
 
 
