@@ -226,8 +226,9 @@ def copy_from_sqlite(sqlite_path: Path, url: str, tables: tuple[str, ...] = COPI
             with conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
                 for row in source.execute(f'SELECT {names} FROM "{table}"'):
                     copy.write_row(row)
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                         f'(SELECT coalesce(max(id), 1) FROM "{table}"))')
+            if "id" in columns:  # (an index table has no id of its own)
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                             f'(SELECT coalesce(max(id), 1) FROM "{table}"))')
             log(f"  copied {table} ({time.perf_counter() - started:.0f} s)")
     source.close()
 

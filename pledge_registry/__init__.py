@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     from .complaints import staff_bp as staff_complaints_bp
     from .compliance import bp as compliance_bp
     from .nominations import bp as nominations_bp
+    from .partners.views import bp as partners_bp
     from .pledges import bp as pledges_bp
     from .public import bp as public_bp
     from .publication import bp as publication_bp
@@ -129,7 +130,8 @@ def register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp,
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp, reports_bp,
-               publication_bp, stations_bp, scan_reports_bp, alerts_bp):
+               publication_bp, stations_bp, scan_reports_bp, alerts_bp,
+               partners_bp):
         app.register_blueprint(bp)
     from . import api
     from .api.views import docs_bp

@@ -164,6 +164,27 @@ def test_statistics_suppress_small_counts(client) -> None:
     assert "王五" not in text and "13987654321" not in text
 
 
+def test_statistics_are_read_from_the_tallies_and_never_by_merchant(client) -> None:
+    from sqlalchemy import delete
+
+    from pledge_registry.extensions import db
+    from pledge_registry.models import ComplaintTally
+
+    now = datetime.now(UTC)
+    shop = make_merchant(category="food")
+    for _ in range(7):
+        make_complaint(shop, received_at=now)
+    url = f"/api/v1/complaints/statistics?period={local_today(now):%Y-%m}&dimension=category"
+    assert client.get(url).get_json()["totals"]["count"] == 7
+    db.session.execute(delete(ComplaintTally))  # the complaints stay: only their tallies go
+    db.session.commit()
+    body = client.get(url, headers={"Cache-Control": "no-cache"}).get_json()
+    assert body["totals"]["suppressed"] and body["rows"] == []
+    # one shop's figures are not published: there is no merchant (nor station) dimension
+    for dimension in ("merchant", "station"):
+        assert client.get(url.replace("category", dimension)).status_code == 422
+
+
 def test_statistics_need_a_well_formed_period(client) -> None:
     for period in ("", "2026-13", "2026-Q5", "26"):
         response = client.get(f"/api/v1/complaints/statistics?period={period}")

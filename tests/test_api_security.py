@@ -1,9 +1,12 @@
 """No GET of the API shows personal data: every GET route under /api/ (walked from the URL
 map, so a new one is covered), as anonymous and as a partner, with shopper and contact
-details planted where a careless serializer would pick them up."""
+details planted where a careless serializer would pick them up. A partner reads only its own
+requests, on every Open311 GET. No API key reaches a log line, an answer or the rate
+limits' storage."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pledge_registry.extensions import db
@@ -42,3 +45,68 @@ def test_no_get_under_the_api_shows_personal_data(app, client) -> None:
                 assert secret not in body, (path, secret)
             checked += 1
     assert checked >= 2 * 15
+
+
+def _file(client, shop, key: str, ref: str) -> str:  # type: ignore[no-untyped-def]
+    form = {"service_code": "quality", "address_id": shop.badge_code, "partner_request_id": ref,
+            "description": "买的电饭煲坏了", "phone": "13911112222", "last_name": "李",
+            "attribute[item]": "电饭煲", "attribute[consent]": "true"}
+    response = client.post("/api/v1/open311/requests.json", data=form, headers={"X-API-Key": key})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()[0]["service_request_id"]
+
+
+def test_a_partner_reads_only_its_own_requests_on_every_open311_get(app, client) -> None:
+    shop = make_merchant()
+    ours = partners.issue_key(partners.add_partner("hotline-12345", "12345热线")).key
+    theirs = partners.issue_key(partners.add_partner("kiosk-mall", "商场自助机")).key
+    mine, other = _file(client, shop, ours, "A-1"), _file(client, shop, theirs, "A-1")
+    web = make_complaint(shop).tracking_code  # filed on the web form: no partner's at all
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/open311/") or "GET" not in rule.methods or not rule.arguments:
+            continue
+        for code in (other, web):
+            path = re.sub(r"<(?:[^:<>]+:)?\w+>", code, rule.rule)
+            response = client.get(path, headers={"X-API-Key": ours})
+            assert response.status_code == 404 and code not in response.get_data(as_text=True), path
+            checked += 1
+        own = re.sub(r"<(?:[^:<>]+:)?\w+>", mine, rule.rule)
+        assert client.get(own, headers={"X-API-Key": ours}).status_code == 200
+    assert checked >= 2
+    listed = client.get("/api/v1/open311/requests.json", headers={"X-API-Key": ours}).get_json()
+    assert [r["service_request_id"] for r in listed] == [mine]
+    asked = client.get(f"/api/v1/open311/requests.json?service_request_id={mine},{other},{web}",
+                       headers={"X-API-Key": ours}).get_json()
+    assert [r["service_request_id"] for r in asked] == [mine]
+    # a revoked key reads nothing, not even its own partner's
+    partners.revoke_key(partners.key_prefix(ours) or "")
+    assert client.get(f"/api/v1/open311/requests/{mine}.json", headers={"X-API-Key": ours}).status_code == 401
+
+
+def test_no_api_key_reaches_a_log_an_answer_or_the_limits_storage(app, client, caplog) -> None:
+    from pledge_registry.extensions import limiter
+
+    caplog.set_level(logging.DEBUG)
+    shop = make_merchant()
+    key = partners.issue_key(partners.add_partner("hotline-12345", "12345热线")).key
+    secret = key[17:]  # what follows "prk_", the 12-character prefix and "_"
+    wrong = key[:-4] + ("aaaa" if not key.endswith("aaaa") else "bbbb")
+    bodies = []
+    code = _file(client, shop, key, "K-1")
+    for response in (
+        client.get(f"/api/v1/open311/requests/{code}.json", headers={"X-API-Key": key}),
+        client.get("/api/v1/open311/requests.json", headers={"X-API-Key": wrong}),  # refused: prefix logged
+        client.get(f"/api/v1/open311/requests.json?api_key={key}"),  # refused: never in a URL
+        client.post("/api/v1/open311/requests.json", data={"api_key": key, "service_code": "nonsense"}),  # 422
+        client.get("/api/v1/merchants", headers={"X-API-Key": key}),
+    ):
+        assert response.status_code < 500
+        bodies.append(response.get_data(as_text=True))
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("api_key_refused" in line and (partners.key_prefix(key) or "?") in line for line in lines)
+    for text in [*lines, *bodies]:
+        assert secret not in text and wrong[17:] not in text
+    storage = getattr(limiter, "_storage", None)
+    kept = repr(getattr(storage, "storage", {})) + repr(getattr(storage, "events", {}))
+    assert "partner:" in kept and secret not in kept  # the limits count a partner by its id

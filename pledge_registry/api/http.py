@@ -42,7 +42,7 @@ def last_modified(moment: datetime | None) -> None:
 
 
 def client_key() -> str:
-    """Whom a rate limit counts: the partner whose key the request carries (api/partners.py
+    """Whom a rate limit counts: the partner whose key the request carries (api/auth.py
     checks it once per request), else the client's address (behind PROXY_COUNT proxies)."""
     from .auth import authenticated_partner
 

@@ -1,12 +1,13 @@
 """The daily open-data files of the public registry: every listed (approved) merchant with
 its pledges' standing, current grade and titles, as gzipped CSV and gzipped JSON Lines,
-with a manifest (licence, schema, size and SHA-256 of each file) and a SHA256SUMS file.
+with a manifest (licence, schema, size and SHA-256 of each file), a SHA256SUMS file and a
+README.txt beside them (the licence, every field, how to check a download).
 
 Written by `flask api open-data` (a daily cron job) into OPEN_DATA_FOLDER: each file is
 written beside its final name and renamed into place, so a download never sees half a
 file; the manifest is replaced last. Only what the scan page already shows is exported:
-no contact person, no phone, nothing about complaints. The columns are FIELDS below,
-documented in docs/open-data.md.
+no contact person, no phone, nothing about complaints. The columns are SCHEMA below, the
+same in both files, and documented in docs/open-data.md.
 """
 
 from __future__ import annotations
@@ -30,11 +31,32 @@ from ..models import Merchant, MerchantStatus, Nomination, NominationStatus
 from ..pledges.standing import shop_standing
 from ..ratings.services import current_grades
 
-FIELDS = ("id", "badge_code", "shop_name", "legal_name", "credit_code", "address", "town_id", "area_id",
-          "category", "state", "genuine_pledge", "returns_pledge", "return_days", "grade", "unit_title",
-          "unit_title_expires_on", "scan_page")
+_STATES = "valid | suspended | revoked | expired"
+# (name, type, description): the CSV's columns in this order, the JSON objects' keys. In the
+# JSON an empty value is null, in the CSV an empty cell.
+SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("id", "integer", "The merchant's id in the registry, stable (as in /api/v1/merchants/{id})."),
+    ("badge_code", "string", "The code on the shop's QR badge (13 characters)."),
+    ("shop_name", "string", "The shop's name as shown on its scan page."),
+    ("legal_name", "string", "The registered name of the business."),
+    ("credit_code", "string", "The unified social credit code (18 characters)."),
+    ("address", "string", "The shop's address."),
+    ("town_id", "integer", "Its town or subdistrict (GET /api/v1/towns)."),
+    ("area_id", "integer or empty", "Its commercial area (GET /api/v1/areas), if any."),
+    ("category", "string", "The kind of business, a code of GET /api/v1/categories."),
+    ("state", "string", f"The badge's standing: {_STATES} (the worst of its pledges), or pending."),
+    ("genuine_pledge", "string or empty", f"The genuine-goods pledge's standing: {_STATES}; empty: none."),
+    ("returns_pledge", "string or empty", f"The no-reason-returns pledge's standing: {_STATES}; empty: none."),
+    ("return_days", "integer or empty", "Days within which goods are taken back under the returns pledge."),
+    ("grade", "string or empty", "The current safe-consumption grade: A, B, C, D, or NR (not rated)."),
+    ("unit_title", "string or empty", "A current unit title: demonstration or participant (the higher one)."),
+    ("unit_title_expires_on", "date or empty", "The last day of that title (YYYY-MM-DD)."),
+    ("scan_page", "URL", "The shop's public page, where its badge leads."),
+)
+FIELDS = tuple(name for name, _, _ in SCHEMA)
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+README = "README.txt"
 BATCH = 2000
 
 
@@ -118,11 +140,40 @@ def export(folder: Path, base_url: str, licence: str, licence_url: str, now: dat
     manifest = {"licence": licence, "licence_url": licence_url, "generated_at": now.isoformat(timespec="seconds"),
                 "records": records, "fields": list(FIELDS), "files": files}
     _write(folder / SUMS, "".join(f"{f['sha256']}  {f['name']}\n" for f in files).encode("ascii"))
+    _write(folder / README, readme(licence, licence_url, base_url, now).encode("utf-8"))
     _write(folder / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
     for old in folder.glob("registry-*.gz"):  # yesterday's files go once today's are in place
         if not old.name.startswith(stem):
             old.unlink()
     return manifest
+
+
+def readme(licence: str, licence_url: str, base_url: str, now: datetime) -> str:
+    """The README.txt beside the files: who publishes them, their licence, every field, and
+    how to check a download against SHA256SUMS."""
+    width = max(len(name) for name in FIELDS)
+    lines = [
+        "Public registry of pledged merchants: open data",
+        "放心消费承诺商户公开名录：开放数据",
+        "",
+        f"Licence / 许可协议: {licence} ({licence_url})",
+        f"Attribution / 署名: the market supervision bureau's pledge registry, {base_url}",
+        f"Generated / 生成时间: {now.isoformat(timespec='seconds')}",
+        "",
+        "Files, written every day (the previous day's are then removed):",
+        "  registry-YYYY-MM-DD.csv.gz    CSV (RFC 4180, UTF-8, header row, LF line ends), gzipped",
+        "  registry-YYYY-MM-DD.jsonl.gz  JSON Lines (one JSON object per line, UTF-8), gzipped",
+        f"  {SUMS}                    the SHA-256 of each file",
+        "",
+        "Check a download (both lines must say OK):",
+        f"  sha256sum -c {SUMS} --ignore-missing",
+        "",
+        "One record per listed merchant; the CSV's columns and the JSON's keys, in order",
+        "(empty CSV cell = JSON null):",
+    ]
+    lines += [f"  {name:<{width}}  {kind}: {text}" for name, kind, text in SCHEMA]
+    lines += ["", f"Today's files and their checksums: {base_url}/api/v1/open-data"]
+    return "\n".join(lines) + "\n"
 
 
 def read_manifest(folder: Path) -> dict | None:

@@ -303,6 +303,12 @@ class OpenDataFile(Lenient):
     sha256 = fields.String(required=True)
 
 
+class OpenDataField(Lenient):
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+    description = fields.String(required=True)
+
+
 class OpenData(Lenient):
     licence = fields.String(required=True)
     licence_url = fields.String(required=True)
@@ -310,6 +316,9 @@ class OpenData(Lenient):
     generated_at = fields.DateTime(required=True, allow_none=True)
     records = fields.Integer(required=True, allow_none=True)
     files = fields.List(fields.Nested(OpenDataFile), required=True)
+    # Added in v1: the files' columns (CSV) and keys (JSON Lines), and the README.txt beside them.
+    columns = fields.List(fields.Nested(OpenDataField), metadata={"description": "The files' columns, in order."})
+    readme_url = fields.String(metadata={"description": "README.txt: licence, fields, how to check SHA256SUMS."})
 
 
 

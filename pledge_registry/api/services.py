@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from ..analysis import trends
 from ..analysis.trends import Levels
 from ..complaints import stats as complaint_stats
 from ..complaints.labels import PROBLEM_TYPE_LABELS
@@ -262,14 +263,19 @@ def _measures(cell: Cell, levels: Levels) -> dict[str, Any]:
 
 def statistics(period: str, dimension: str, request_type: str, minimum: int) -> Found:
     """The staff's service levels for a period, in total and by one dimension, with every
-    cell of fewer than `minimum` cases suppressed (disclosure.suppress)."""
+    cell of fewer than `minimum` cases suppressed (disclosure.suppress).
+
+    Read from the complaint tallies (analysis/trends.py), plus the open cases of the period
+    already past a deadline (the only complaint rows read: a tally counts a case as late only
+    once it closes). Only the asked dimension is read, not the staff page's five."""
     start, end = period_bounds(period)
-    report = complaint_stats.service_levels(complaint_stats.StatsFilter(start, end, request_type=request_type))
-    rows = report.breakdowns[dimension]
-    total_cell, *cells = suppress([report.totals.received, *(r.levels.received for r in rows)], minimum)
+    f = complaint_stats.StatsFilter(start, end, request_type=request_type).trend_filter()
+    totals = trends.totals(f)
+    rows = trends.breakdown(f, dimension).rows
+    total_cell, *cells = suppress([totals.received, *(r.levels.received for r in rows)], minimum)
     return Found({
         "period": period, "start": start, "end": end, "dimension": dimension, "request_type": request_type,
-        "minimum_count": minimum, "totals": _measures(total_cell, report.totals),
+        "minimum_count": minimum, "totals": _measures(total_cell, totals),
         "rows": [{"key": r.key or None, **_measures(cell, r.levels)}
                  for r, cell in zip(rows, cells, strict=True)],
     })

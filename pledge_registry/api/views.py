@@ -135,9 +135,11 @@ def open_data() -> Any:
     config = current_app.config
     body: dict[str, Any] = {"licence": config["OPEN_DATA_LICENCE"], "licence_url": config["OPEN_DATA_LICENCE_URL"],
                             "schema_url": absolute_url("api_docs.docs") + "#/Open%20data",
-                            "generated_at": None, "records": None, "files": []}
+                            "generated_at": None, "records": None, "files": [],
+                            "columns": [{"name": n, "type": t, "description": d} for n, t, d in opendata.SCHEMA]}
     if manifest is not None:
         body.update(generated_at=datetime.fromisoformat(manifest["generated_at"]), records=manifest["records"],
+                    readme_url=absolute_url("api_docs.open_data_file", name=opendata.README),
                     files=[{**f, "url": absolute_url("api_docs.open_data_file", name=f["name"])}
                            for f in manifest["files"]])
         last_modified(body["generated_at"])
@@ -173,10 +175,10 @@ def docs_asset(name: str) -> Response:
 @docs_bp.route("/open-data/<name>")
 @public
 def open_data_file(name: str) -> Response:
-    """One of today's files (or SHA256SUMS), as the manifest lists them."""
+    """One of today's files (or SHA256SUMS, or README.txt), as the manifest lists them."""
     folder = Path(current_app.config["OPEN_DATA_FOLDER"])
     manifest = opendata.read_manifest(folder)
-    listed = {f["name"] for f in manifest["files"]} | {opendata.SUMS} if manifest else set()
+    listed = {f["name"] for f in manifest["files"]} | {opendata.SUMS, opendata.README} if manifest else set()
     if name not in listed:
         abort(404)
     response = send_from_directory(folder, name, max_age=3600, conditional=True)

@@ -44,5 +44,7 @@ class PartnerKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a request last authenticated with it, to LAST_USED_STEP (partners.services).
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     partner: Mapped[Partner] = relationship(back_populates="keys")

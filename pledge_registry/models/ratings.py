@@ -28,6 +28,9 @@ class Rating(Base):
         Index("ix_rating_merchant_current", "merchant_id", unique=True,
               sqlite_where=text("is_current"), postgresql_where=text("is_current")),
         Index("ix_rating_merchant_computed", "merchant_id", "computed_at"),
+        # The directory's search by a grade few shops hold walks these (search/directory.py).
+        Index("ix_rating_current_grade", "grade", "merchant_id",
+              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
     )
     # The recompute writes ratings with set-based SQL and bumps with bump_versions; this
     # covers rows written through the session.

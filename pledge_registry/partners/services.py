@@ -1,5 +1,6 @@
-"""Partners and their API keys: added, issued, rotated and revoked by an admin; checked on
-every key-authenticated request.
+"""Partners and their API keys: added, issued, rotated and revoked by an admin (the page
+/staff/partners/, partners.views, and `flask partners`); checked on every key-authenticated
+request.
 
 A key reads `prk_<prefix>_<secret>`: the prefix (48 random bits) finds the key's row and
 names it in logs and lists; the whole key (prefix and 256-bit secret) is stored only as its
@@ -15,9 +16,10 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from ..domain import DomainError
 from ..extensions import db
@@ -27,6 +29,8 @@ from ..models.partners import PARTNER_CODE_RE
 log = logging.getLogger("pledge_registry.partners")
 
 KEY_RE = re.compile(r"^prk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+# A key's last use is written at most this often: a busy partner does not write a row per request.
+LAST_USED_STEP = timedelta(minutes=10)
 
 
 class PartnerError(DomainError):
@@ -80,7 +84,9 @@ def issue_key(partner: Partner, now: datetime | None = None) -> IssuedKey:
 
 
 def rotate_key(partner: Partner, now: datetime | None = None) -> IssuedKey:
-    """A new key, and every older key of the partner revoked in the same transaction."""
+    """A new key, and every older key of the partner revoked in the same transaction: no
+    grace period (a rotation is also what is done when a key may have leaked). To switch
+    over without a gap, issue_key a second key and revoke_key the old one once it is in use."""
     now = now or datetime.now(UTC)
     for old in live_keys(partner):
         old.revoked_at = now
@@ -110,13 +116,26 @@ def authenticate(key: str) -> Partner | None:
     if match is None:
         return None
     found = db.session.execute(
-        select(PartnerKey.secret_hash, Partner)
+        select(PartnerKey.secret_hash, PartnerKey.last_used_at, Partner)
         .join(Partner, Partner.id == PartnerKey.partner_id)
         .where(PartnerKey.prefix == match.group(1), PartnerKey.revoked_at.is_(None))).first()
     if found is None or not hmac.compare_digest(found[0], _digest(key)):
         return None
-    partner: Partner = found[1]
-    return partner if partner.active else None
+    partner: Partner = found[2]
+    if not partner.active:
+        return None
+    now = datetime.now(UTC)
+    if found[1] is None or found[1] < now - LAST_USED_STEP:
+        # Written only when stale, so that most requests only read (no write lock on SQLite).
+        db.session.execute(update(PartnerKey).where(PartnerKey.prefix == match.group(1))
+                           .values(last_used_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
+    return partner
+
+
+def partners_and_keys() -> list[Partner]:
+    """Every partner, by code, with its keys loaded (the admin's page)."""
+    return list(db.session.scalars(select(Partner).options(selectinload(Partner.keys)).order_by(Partner.code)))
 
 
 def key_prefix(key: str) -> str | None:

@@ -8,6 +8,9 @@ leaves that range but for the pledge filter. Either way the database walks the r
 order and stops at a page or at the cap: a search costs what it shows, not the registry's size.
 When the filters pick fewer shops than the rarest gram, their index is walked instead. The
 directory without a query lists merchant_search_text, which holds one row per listed shop.
+A grade or a unit title that few shops hold (fewer than the rows the walk would take) is
+walked itself, from its own index, the text and grams then probed per shop: a rare filter
+never makes the search walk every listed shop to find none.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import ceil
+from typing import Any
 
 from sqlalchemy import Select, exists, func, literal, select
 from sqlalchemy.orm import aliased
@@ -131,6 +135,7 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
     listed = select(doc.merchant_id).where(*(getattr(doc, c) == v for c, v in filters))
     grams: list[str] = []
     from_text = True
+    rarest = RARITY_PROBE
     if text:
         grams, rarest = _rarest(query_grams(text))
         if not rarest:
@@ -139,7 +144,15 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
     # Everything but the walked rows is a correlated EXISTS, probed by primary key: the plan
     # then cannot start from a common gram that SQLite's statistics take for a rare one.
     position = func.strpos if db.session.get_bind().dialect.name == "postgresql" else func.instr
-    if from_text:
+    holders = None
+    if query.grade or query.unit_level:  # the rows the walk would take, against the holders
+        holders = _rare_holders(query, min(rarest, _capped_count(listed)) if from_text else rarest)
+    if holders is not None:
+        stmt, id_column = holders
+        stmt = stmt.where(exists().where(doc.merchant_id == id_column, *(getattr(doc, c) == v for c, v in filters),
+                                         *([position(doc.body, text) > 0] if len(text) > 2 else [])))
+        probed = grams[:BIGRAMS_JOINED]
+    elif from_text:
         stmt, id_column, probed = listed, doc.merchant_id, grams[:BIGRAMS_JOINED]
         if len(text) > 2:  # bigrams in the text are not yet the query in the text
             stmt = stmt.where(position(doc.body, text) > 0)
@@ -164,6 +177,28 @@ def _matching_ids(query: DirectoryQuery) -> Select | None:
             Nomination.merchant_id == id_column, Nomination.level == query.unit_level,
             Nomination.status == NominationStatus.APPROVED, Nomination.title_expires_on >= local_today()))
     return stmt.order_by(id_column.asc() if query.oldest_first else id_column.desc())
+
+
+def _rare_holders(query: DirectoryQuery, walked: int) -> tuple[Select, Any] | None:
+    """The shops holding the asked grade or unit title, as rows to walk (and their merchant id
+    column), when they are fewer than the `walked` rows the search would take otherwise; else
+    None. Each holds it once: one current rating per shop, one live title per shop and level.
+    Read from their own indexes (ix_rating_current_grade, ix_nomination_status_created) and
+    sorted by id, which costs little since they are fewer than RARITY_PROBE."""
+    sides = []
+    if query.grade:
+        sides.append((select(Rating.merchant_id).where(Rating.is_current, Rating.grade == query.grade),
+                      Rating.merchant_id))
+    if query.unit_level:
+        sides.append((select(Nomination.merchant_id).where(
+            Nomination.status == NominationStatus.APPROVED, Nomination.level == query.unit_level,
+            Nomination.title_expires_on >= local_today()), Nomination.merchant_id))
+    best = None
+    for stmt, column in sides:
+        count = _capped_count(stmt)
+        if count < walked and (best is None or count < best[0]):
+            best = (count, stmt, column)
+    return None if best is None else (best[1], best[2])
 
 
 def matching_ids(query: DirectoryQuery) -> Select | None:
