@@ -240,7 +240,7 @@ def test_rating_history_pages_keep_the_move_from_the_rating_before(client, staff
     for i, grade in enumerate("ABCDAB"):
         make_rating(shop, grade, computed_at=start + timedelta(days=i))
     pages, _ = walk(client, f"/staff/ratings/shops/{shop.id}",
-                    lambda html: re.findall(r"<td>([A-D])(?: <span|</td>)", html))
+                    lambda html: re.findall(r'<td><span class="grade grade-\w+">([A-D])</span>', html))
     assert pages == [list("BAD"), list("CBA")]
 
 
