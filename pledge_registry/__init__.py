@@ -108,6 +108,7 @@ def register_session_listeners(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .analysis.views import bp as analysis_bp
     from .auth import bp as auth_bp
     from .badges import bp as badges_bp
     from .complaints import merchant_bp as merchant_complaints_bp
@@ -128,7 +129,7 @@ def register_blueprints(app: Flask) -> None:
     for bp in (public_bp, auth_bp, registry_bp, pledges_bp, badges_bp, staff_bp,
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp, reports_bp,
-               publication_bp, stations_bp, scan_reports_bp):
+               publication_bp, stations_bp, scan_reports_bp, analysis_bp):
         app.register_blueprint(bp)
     from . import api
     from .api.views import docs_bp

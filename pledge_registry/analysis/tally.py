@@ -63,8 +63,8 @@ _PENDING = "complaint_tally_pending"   # session.info: what before_flush subtrac
 COUNTERS = ("received", "accepted_on_time", "accepted_late", "finished_on_time", "finished_late",
             "closed", "resolved", "surveys_answered", "surveys_satisfied", "amount_recovered_cents")
 # The complaint's and its shop's columns the contribution reads: a change to any re-counts.
-COMPLAINT_COLUMNS = frozenset({"request_type", "merchant_id", "station_id", "problem_type", "status", "outcome",
-                               "received_at", "acceptance_due_at", "completion_due_at", "accepted_at",
+COMPLAINT_COLUMNS = frozenset({"request_type", "channel", "merchant_id", "station_id", "problem_type", "status",
+                               "outcome", "received_at", "acceptance_due_at", "completion_due_at", "accepted_at",
                                "closed_at", "amount_recovered_cents"})
 MERCHANT_COLUMNS = frozenset({"town_id", "area_id", "category"})
 SURVEY_COLUMNS = frozenset({"complaint_id", "answer"})
@@ -89,6 +89,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("area", lambda: _id_text(Merchant.area_id), False),
     Dimension("station", lambda: _id_text(Complaint.station_id), False),
     Dimension("merchant", lambda: _id_text(Complaint.merchant_id), False),
+    Dimension("channel", lambda: Complaint.channel, True),
 )
 DIMENSION_NAMES = tuple(d.name for d in DIMENSIONS)
 CROSS_TOWN = frozenset(d.name for d in DIMENSIONS if d.crosses_towns)

@@ -179,6 +179,16 @@ class MerchantRate:
         return self.complaints / self.shops if self.shops else float(self.complaints)
 
 
+@dataclass(frozen=True)
+class PeriodChange:
+    """One bucket's count against the bucket before it and the same bucket a year earlier
+    (the same month; for weeks, the week 52 weeks earlier, so weekdays line up)."""
+
+    period: date
+    levels: Levels
+    change: Change
+
+
 @dataclass
 class Page:
     rows: list[Any] = field(default_factory=list)
@@ -310,6 +320,7 @@ _LATE_KEYS = {
     "area": lambda row: "" if row.area_id is None else str(row.area_id),
     "station": lambda row: "" if row.station_id is None else str(row.station_id),
     "merchant": lambda row: str(row.merchant_id),
+    "channel": lambda row: row.channel,
 }
 
 
@@ -320,7 +331,7 @@ def _late_open(f: TrendFilter, now: datetime | None) -> list[Any]:
     waiting = and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now)
     overdue = and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now)
     query = (select(Complaint.received_at, Complaint.status, Complaint.acceptance_due_at,
-                    Complaint.completion_due_at, Complaint.problem_type, Complaint.station_id,
+                    Complaint.completion_due_at, Complaint.problem_type, Complaint.station_id, Complaint.channel,
                     Complaint.merchant_id, Merchant.town_id, Merchant.area_id, Merchant.category)
              .join(Merchant, Merchant.id == Complaint.merchant_id)
              .where(or_(waiting, overdue), Complaint.received_at >= first, Complaint.received_at < after,
@@ -405,6 +416,33 @@ def series(f: TrendFilter, bucket: str, dimension: str = "all", keys: Iterable[s
 def service_levels_over_time(f: TrendFilter, bucket: str, now: datetime | None = None) -> list[Point]:
     """Every bucket's totals (the service levels are properties of each point's Levels)."""
     return series(f, bucket, "all", [""], now)[""]
+
+
+def year_earlier(f: TrendFilter, bucket: str) -> TrendFilter:
+    """The same period a year earlier for a series by `bucket`: by calendar date for months,
+    52 weeks (364 days) back for weeks, so that each week is set against a whole week."""
+    if bucket == "week":
+        return replace(f, start=f.start - timedelta(days=364), end=f.end - timedelta(days=364))
+    return f.year_earlier()
+
+
+def compared_series(f: TrendFilter, bucket: str, dimension: str = "all", key: str = "",
+                    now: datetime | None = None) -> list[PeriodChange]:
+    """For one key of a dimension (every request: "all", ""), each bucket of the period with
+    its count, the count of the bucket before it and of the same bucket a year earlier. The
+    bucket before the first is read whole; part-buckets at either end of the period are set
+    against the same part a year earlier."""
+    current = series(f, bucket, dimension, [key], now)[key]
+    year_ago = series(year_earlier(f, bucket), bucket, dimension, [key], now)[key]
+    first = current[0].period
+    before_start = first - timedelta(days=7) if bucket == "week" else _month_start(_month_index(first) - 1)
+    before = series(replace(f, start=before_start, end=first - timedelta(days=1)), bucket, dimension, [key],
+                    now)[key]
+    previous = [before[-1].levels.received if before else 0] + [p.levels.received for p in current[:-1]]
+    # Both periods have as many buckets (same length, same weekday or day of the month).
+    ago = [p.levels.received for p in year_ago] + [0] * max(0, len(current) - len(year_ago))
+    return [PeriodChange(p.period, p.levels, Change(p.levels.received, previous[i], ago[i]))
+            for i, p in enumerate(current)]
 
 
 def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date, weeks: int,
