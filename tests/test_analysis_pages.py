@@ -196,3 +196,17 @@ def test_chinese_first(client, city):
     page = _staff(client, city).get("/staff/analysis/").get_data(as_text=True)
     assert "研判分析" in page and "收到的诉求件数，按月" in page
     assert "Requests received" not in page and "By month" not in page
+
+
+def test_the_demo_year_shows_on_the_dashboard(app, runner):
+    result = runner.invoke(args=["demo", "load", "--merchants", "48", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    login(client, make_user("staff"))
+    page = client.get("/staff/analysis/").get_data(as_text=True)
+    assert page.count("<svg") == len(dashboard.DASHBOARD)
+    rows = _csv_rows(client.get("/staff/analysis/data/received.csv").data)
+    header_at = next(i for i, r in enumerate(rows) if r[:2] == ["Period", "Cases received"])
+    monthly = [int(r[1]) for r in rows[header_at + 1:]]
+    assert len(monthly) == 13 and sum(monthly) > 0 and sum(1 for n in monthly if n) >= 10

@@ -55,7 +55,7 @@ STYLE = Style(
 _CONFIG = {
     "js": [], "disable_xml_declaration": True, "style": STYLE, "width": 800, "height": 360,
     "legend_at_bottom": True, "legend_at_bottom_columns": 3, "truncate_legend": 40, "truncate_label": 20,
-    "print_values": False, "margin": 16,
+    "print_values": False, "margin": 16, "margin_bottom": 28,
 }
 
 Series = Sequence[tuple[str, Sequence[float | int | None]]]
@@ -67,7 +67,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: Series, description:
     """A line per series over the x labels (periods); thinned labels when there are many."""
     chart = pygal.Line(title=title, x_labels=list(x_labels), no_data_text=no_data,
                        show_dots=len(x_labels) <= 60, dots_size=2.5, x_labels_major_count=12,
-                       show_minor_x_labels=len(x_labels) <= 16, x_label_rotation=30 if len(x_labels) > 12 else 0,
+                       show_minor_x_labels=len(x_labels) <= 16, x_label_rotation=30 if len(x_labels) > 16 else 0,
                        **_CONFIG)
     return _render(chart, title, description, series)
 
