@@ -28,7 +28,8 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, or_, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..localtime import LOCAL_TZ, local_date
@@ -458,39 +459,30 @@ def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date
 def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
     """Businesses by complaints per approved shop in the period, highest first; only those
     with at least `min_complaints` complaints, so that one complaint at a one-shop business
-    does not top the list."""
-    merchant_counts = _by_key(f, "merchant")
-    ids = [int(k) for k, v in merchant_counts.items() if k and v.received]
-    if not ids:
-        return []
-    by_code: dict[str, tuple[int, int]] = {}          # code -> (complaints, first shop)
-    for chunk in _chunks(ids, 500):
-        for merchant_id, code in db.session.execute(
-                select(Merchant.id, Merchant.credit_code).where(Merchant.id.in_(chunk))):
-            count = merchant_counts[str(merchant_id)].received
-            total, first = by_code.get(code, (0, merchant_id))
-            by_code[code] = (total + count, min(first, merchant_id))
-    candidates = {code: v for code, v in by_code.items() if v[0] >= min_complaints}
-    if not candidates:
-        return []
-    shops: dict[str, int] = {}
-    names: dict[int, str] = {}
-    codes = sorted(candidates)
-    for chunk in _chunks(codes, 500):
-        shops.update((code, n) for code, n in db.session.execute(
-            select(Merchant.credit_code, cast(func.count(), Integer))
-            .where(Merchant.credit_code.in_(chunk), Merchant.status == MerchantStatus.APPROVED.value)
-            .group_by(Merchant.credit_code)))
-    firsts = [first for _, first in candidates.values()]
-    for chunk in _chunks(firsts, 500):
-        names.update((i, name) for i, name in db.session.execute(
-            select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(chunk))))
-    rates = [MerchantRate(code, names.get(first, ""), first, count, shops.get(code, 0))
-             for code, (count, first) in candidates.items()]
-    rates.sort(key=lambda r: (-r.per_shop, -r.complaints, r.credit_code))
-    return rates[:limit]
-
-
-def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
+    does not top the list. One statement: the merchant tallies of the period summed per
+    credit code, each code's approved shops counted through the credit-code index."""
+    t = ComplaintTally
+    pieces = [and_(t.grain == grain, t.period >= first, t.period <= last)
+              for grain, first, last in _pieces(f.start, f.end)]
+    conditions = [t.dimension == "merchant", t.request_type == f.request_type, or_(*pieces)]
+    scope = _scope(f, "merchant")
+    if scope is not None:
+        conditions.append(scope)
+    complaints = func.sum(t.received)
+    codes = (select(Merchant.credit_code.label("code"), complaints.label("complaints"),
+                    func.min(case((t.received > 0, Merchant.id))).label("first"))
+             .select_from(t).join(Merchant, Merchant.id == cast(t.key, Integer))
+             .where(*conditions).group_by(Merchant.credit_code)
+             .having(complaints >= max(1, min_complaints)).cte("codes"))
+    shop = aliased(Merchant)
+    shops = (select(func.count()).select_from(shop)
+             .where(shop.credit_code == codes.c.code, shop.status == MerchantStatus.APPROVED.value)
+             .scalar_subquery())
+    first = aliased(Merchant)
+    rated = select(codes.c.code, codes.c.complaints, codes.c.first, shops.label("shops")).subquery("rated")
+    rate = cast(rated.c.complaints, Float) / func.coalesce(func.nullif(rated.c.shops, 0), 1)
+    query = (select(rated.c.code, first.shop_name, rated.c.first, rated.c.complaints, rated.c.shops)
+             .join(first, first.id == rated.c.first)
+             .order_by(rate.desc(), rated.c.complaints.desc(), rated.c.code).limit(limit))
+    return [MerchantRate(code, name, int(first_id), int(n), int(shop_count))
+            for code, name, first_id, n, shop_count in db.session.execute(query)]
