@@ -41,7 +41,7 @@ from _common import log
 
 TARGET_MS = 300.0
 TARGET_RATIO = 0.1
-SEED_VERSION = 2  # bump when the seeding below changes: kept databases are then re-seeded
+SEED_VERSION = 3  # bump when the seeding below changes: kept databases are then re-seeded
 MERCHANTS = 500_000
 YEARS = 3
 PASSWORD = "bench-staff-password"
@@ -71,21 +71,24 @@ def seed_merchants(merchants: int) -> None:
 # random(), which SQLite would draw again at each use of a column of a flattened CTE.
 # Received over the year ending `year_end`; 80% of merchants never draw a complaint (only
 # every fifth id does) and the rest share them with a long tail (u**2 piles them on the
-# first); 5% never accepted, 10% open, 85% closed (70% resolved, 15% not resolved, 8%
-# withdrawn, 7% rejected), as bench_ratings.py's rows; a third from 12315, 12345 or phone.
+# first); of the last 60 days' cases 5% never accepted, 10% open, the rest closed, older
+# cases all closed (70% resolved, 15% not resolved, 8% withdrawn, 7% rejected, as
+# bench_ratings.py's rows); a third from 12315, 12345 or phone.
 _COMPLAINTS_SQL = """
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :count),
 draws AS (SELECT n + :offset AS i, (n + :offset) * 1103515245 % 2147483629 % 1000000 AS r1,
                  (n + :offset) * 69069 % 2147483587 % 1000000 AS r2, (n + :offset) * 48271 % 2147483647 % 100 AS r3,
                  (n + :offset) * 16807 % 2147483563 / 7 % 100 AS r4, (n + :offset) * 40692 % 2147483399 / 3 % 100 AS r5
           FROM seq),
-timed AS (SELECT *, julianday(:year_end) - r1 * 365.0 / 1000000 AS jr,
-                 CASE WHEN r3 < 5 THEN 'received' WHEN r3 < 15 THEN
+aged AS (SELECT *, julianday(:year_end) - r1 * 365.0 / 1000000 AS jr FROM draws),
+timed AS (SELECT *,
+                 CASE WHEN jr < julianday(:now) - 60 THEN 'closed' WHEN r3 < 5 THEN 'received' WHEN r3 < 15 THEN
                    (CASE r5 % 4 WHEN 0 THEN 'accepted' WHEN 1 THEN 'with_merchant' WHEN 2 THEN 'merchant_answered'
                     ELSE 'mediating' END) ELSE 'closed' END AS st,
-                 CASE WHEN r3 < 15 THEN NULL WHEN r4 < 70 THEN 'resolved' WHEN r4 < 85 THEN 'not_resolved'
+                 CASE WHEN r3 < 15 AND jr >= julianday(:now) - 60 THEN NULL
+                      WHEN r4 < 70 THEN 'resolved' WHEN r4 < 85 THEN 'not_resolved'
                       WHEN r4 < 93 THEN 'withdrawn' ELSE 'rejected' END AS oc
-          FROM draws)
+          FROM aged)
 INSERT INTO complaint (id, tracking_code, idempotency_key, request_type, merchant_id, item, amount_paid_cents,
     problem_type, account, wants, shopper_phone, consent_version, consent_at, status, outcome, outcome_note,
     amount_recovered_cents, upheld, possible_duplicate, merchant_reply, received_at, acceptance_due_at,
@@ -137,7 +140,7 @@ def seed_complaints(url: str, merchants: int, per_year: int) -> None:
         for year in range(YEARS):
             end = (year_end - timedelta(days=365 * year)).isoformat(sep=" ")
             conn.execute(_COMPLAINTS_SQL, {"count": per_year, "offset": year * per_year, "year_end": end,
-                                           "merchants": merchants})
+                                           "merchants": merchants, "now": year_end.isoformat(sep=" ")})
             log(f"  {(year + 1) * per_year:,} complaints ({time.perf_counter() - started:.0f} s)")
         conn.execute(_SURVEYS_SQL)
         conn.execute("COMMIT")
