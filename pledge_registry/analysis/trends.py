@@ -32,7 +32,7 @@ from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..localtime import LOCAL_TZ, local_date
+from ..localtime import LOCAL_TZ
 from ..models import ALL_TOWNS, OPEN_STATUSES, Complaint, ComplaintStatus, ComplaintTally, Merchant, MerchantStatus
 from . import tally
 
@@ -313,41 +313,39 @@ def _bounds(f: TrendFilter) -> tuple[datetime, datetime]:
     return first, after
 
 
-_LATE_KEYS = {
-    "all": lambda row: "",
-    "category": lambda row: row.category,
-    "problem_type": lambda row: row.problem_type,
-    "town": lambda row: str(row.town_id),
-    "area": lambda row: "" if row.area_id is None else str(row.area_id),
-    "station": lambda row: "" if row.station_id is None else str(row.station_id),
-    "merchant": lambda row: str(row.merchant_id),
-    "channel": lambda row: row.channel,
-}
+_KEYS = {d.name: d.key for d in tally.DIMENSIONS}
 
 
-def _late_open(f: TrendFilter, now: datetime | None) -> list[Any]:
-    """Open cases of the period already past a deadline, with what they are cut by."""
+def _late_counts(f: TrendFilter, now: datetime | None, dimension: str, bucket: str | None = None,
+                 keys: Iterable[str] | None = None) -> dict[tuple[str, date | None], Levels]:
+    """Open cases of the period already past a deadline, counted in SQL per key of the
+    dimension (the tallies' own key expression) and, with `bucket`, per bucket."""
     now = now or datetime.now(UTC)
     first, after = _bounds(f)
     waiting = and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now)
     overdue = and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now)
-    query = (select(Complaint.received_at, Complaint.status, Complaint.acceptance_due_at,
-                    Complaint.completion_due_at, Complaint.problem_type, Complaint.station_id, Complaint.channel,
-                    Complaint.merchant_id, Merchant.town_id, Merchant.area_id, Merchant.category)
-             .join(Merchant, Merchant.id == Complaint.merchant_id)
+    dialect = db.session.get_bind().dialect.name
+    key = _KEYS[dimension]().label("key")
+    groups: list[Any] = [key]
+    if bucket is not None:
+        groups.append(tally.period_of(tally.local_day(Complaint.received_at, dialect), bucket, dialect)
+                      .label("bucket"))
+    query = (select(*groups, func.sum(case((waiting, 1), else_=0)), func.sum(case((overdue, 1), else_=0)))
+             .select_from(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
              .where(or_(waiting, overdue), Complaint.received_at >= first, Complaint.received_at < after,
-                    Complaint.request_type == f.request_type))
+                    Complaint.request_type == f.request_type)
+             .group_by(*groups))
     if f.town_id is not None:
         query = query.where(Merchant.town_id == f.town_id)
-    rows = []
+    if keys is not None:
+        query = query.where(_KEYS[dimension]().in_(sorted(set(keys))))
+    found: dict[tuple[str, date | None], Levels] = {}
     for row in db.session.execute(query):
-        rows.append((row, int(row.status == ComplaintStatus.RECEIVED.value and row.acceptance_due_at < now),
-                     int(row.completion_due_at < now)))
-    return rows
-
-
-def _late_levels(waiting: int, late: int) -> Levels:
-    return Levels(waiting_late=waiting, open_late=late)
+        start = None
+        if bucket is not None:
+            start = row.bucket if isinstance(row.bucket, date) else date.fromisoformat(row.bucket)
+        found[(row.key, start)] = Levels(waiting_late=int(row[-2]), open_late=int(row[-1]))
+    return found
 
 
 # --- the query API -----------------------------------------------------------------------
@@ -355,8 +353,8 @@ def _late_levels(waiting: int, late: int) -> Levels:
 def totals(f: TrendFilter, now: datetime | None = None) -> Levels:
     """Everything received in the period."""
     levels = _by_key(f, "all").get("", ZERO)
-    for _row, waiting, late in _late_open(f, now):
-        levels = levels + _late_levels(waiting, late)
+    for late in _late_counts(f, now, "all").values():
+        levels = levels + late
     return levels
 
 
@@ -371,9 +369,8 @@ def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
     levels = _by_key(f, dimension)
-    for row, waiting, late in _late_open(f, now):
-        key = _LATE_KEYS[dimension](row)
-        levels[key] = levels.get(key, ZERO) + _late_levels(waiting, late)
+    for (key, _), late in _late_counts(f, now, dimension).items():
+        levels[key] = levels.get(key, ZERO) + late
     rows = sorted((Row(key, value) for key, value in levels.items() if value.received),
                   key=lambda r: (-r.levels.received, r.key))
     end = None if limit is None else offset + limit
@@ -405,11 +402,9 @@ def series(f: TrendFilter, bucket: str, dimension: str = "all", keys: Iterable[s
     chosen = [r.key for r in breakdown(f, dimension, now, limit=10).rows] if keys is None else list(keys)
     found = _series(f, bucket, dimension, chosen) if chosen else {}
     if chosen:
-        for row, waiting, late in _late_open(f, now):
-            key = _LATE_KEYS[dimension](row)
-            if key in found:
-                start = bucket_start(local_date(row.received_at), bucket)
-                found[key][start] = found[key][start] + _late_levels(waiting, late)
+        for (key, start), late in _late_counts(f, now, dimension, bucket, chosen).items():
+            if key in found and start is not None:
+                found[key][start] = found[key][start] + late
     periods = buckets(f, bucket)
     return {key: [Point(p, found.get(key, {}).get(p, ZERO)) for p in periods] for key in chosen}
 
