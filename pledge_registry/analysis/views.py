@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
 from .. import spreadsheets
 from ..complaints.labels import complaint_label
@@ -49,9 +49,9 @@ class TrendForm(BaseForm):
 
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
-    bucket = SelectField(_l("Count"), validators=[InputRequired()], default="month")
-    dimension = SelectField(_l("Cut by"), validators=[InputRequired()], default="category")
-    request_type = SelectField(_l("Request type"), validators=[InputRequired()], default="complaint")
+    bucket = SelectField(_l("Count"), validators=[DataRequired()], default="month")
+    dimension = SelectField(_l("Cut by"), validators=[DataRequired()], default="category")
+    request_type = SelectField(_l("Request type"), validators=[DataRequired()], default="complaint")
     town = SelectField(_l("Town"), coerce=_town_or_none, validators=[Optional()])
 
     def validate_start(self, field: DateField) -> None:
