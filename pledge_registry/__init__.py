@@ -109,6 +109,7 @@ def register_session_listeners(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .analysis import alerts_bp
+    from .analysis.views import bp as analysis_bp
     from .auth import bp as auth_bp
     from .badges import bp as badges_bp
     from .complaints import merchant_bp as merchant_complaints_bp
@@ -131,7 +132,7 @@ def register_blueprints(app: Flask) -> None:
                complaints_bp, merchant_complaints_bp, staff_complaints_bp,
                ratings_bp, compliance_bp, nominations_bp, reports_bp,
                publication_bp, stations_bp, scan_reports_bp, alerts_bp,
-               partners_bp):
+               partners_bp, analysis_bp):
         app.register_blueprint(bp)
     from . import api
     from .api.views import docs_bp

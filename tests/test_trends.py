@@ -111,3 +111,29 @@ def test_a_period_is_at_most_three_years():
         TrendFilter(date(2020, 1, 1), date(2026, 1, 1))
     with pytest.raises(ValueError):
         TrendFilter(date(2026, 2, 1), date(2026, 1, 1))
+
+
+def test_each_bucket_against_the_one_before_and_a_year_earlier(city):
+    autumn = TrendFilter(date(2026, 9, 1), date(2026, 10, 31))
+    months = trends.compared_series(autumn, "month", now=NOW)
+    assert [(p.period, p.change.current, p.change.previous, p.change.year_ago) for p in months] == [
+        (date(2026, 9, 1), 2, 0, 0), (date(2026, 10, 1), 10, 2, 5)]
+    assert months[1].change.vs_previous == pytest.approx(4.0)
+    # Weeks: the week 52 weeks earlier (Monday 20 October 2025 is in the week of 19 October 2026).
+    weeks = {p.period: p.change for p in trends.compared_series(TrendFilter(date(2026, 10, 12), date(2026, 10, 25)),
+                                                                "week", now=NOW)}
+    assert (weeks[date(2026, 10, 12)].current, weeks[date(2026, 10, 12)].previous) == (3, 3)   # before: 5-11 Oct
+    assert weeks[date(2026, 10, 19)].year_ago == 5 and weeks[date(2026, 10, 12)].year_ago == 0
+    # One key of a cut.
+    food = trends.compared_series(autumn, "month", "category", "food", now=NOW)
+    assert [p.change.current for p in food] == [0, 6]
+
+
+def test_cut_by_channel(city):
+    october = TrendFilter(date(2026, 10, 1), date(2026, 10, 31))
+    single = city["single"]
+    received = at(date(2026, 10, 30))
+    make_complaint(single, received_at=received, channel="12345", channel_ref="T-1",
+                   acceptance_due_at=received + timedelta(days=1), completion_due_at=received + timedelta(days=9))
+    rows = {r.key: r.levels.received for r in trends.breakdown(october, "channel", now=NOW).rows}
+    assert rows == {"web": 10, "12345": 1}

@@ -28,10 +28,11 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, func, or_, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
-from ..localtime import LOCAL_TZ, local_date
+from ..localtime import LOCAL_TZ
 from ..models import ALL_TOWNS, OPEN_STATUSES, Complaint, ComplaintStatus, ComplaintTally, Merchant, MerchantStatus
 from . import tally
 
@@ -179,6 +180,16 @@ class MerchantRate:
         return self.complaints / self.shops if self.shops else float(self.complaints)
 
 
+@dataclass(frozen=True)
+class PeriodChange:
+    """One bucket's count against the bucket before it and the same bucket a year earlier
+    (the same month; for weeks, the week 52 weeks earlier, so weekdays line up)."""
+
+    period: date
+    levels: Levels
+    change: Change
+
+
 @dataclass
 class Page:
     rows: list[Any] = field(default_factory=list)
@@ -302,41 +313,39 @@ def _bounds(f: TrendFilter) -> tuple[datetime, datetime]:
     return first, after
 
 
-_LATE_KEYS = {
-    "all": lambda row: "",
-    "category": lambda row: row.category,
-    "problem_type": lambda row: row.problem_type,
-    "channel": lambda row: row.channel,
-    "town": lambda row: str(row.town_id),
-    "area": lambda row: "" if row.area_id is None else str(row.area_id),
-    "station": lambda row: "" if row.station_id is None else str(row.station_id),
-    "merchant": lambda row: str(row.merchant_id),
-}
+_KEYS = {d.name: d.key for d in tally.DIMENSIONS}
 
 
-def _late_open(f: TrendFilter, now: datetime | None) -> list[Any]:
-    """Open cases of the period already past a deadline, with what they are cut by."""
+def _late_counts(f: TrendFilter, now: datetime | None, dimension: str, bucket: str | None = None,
+                 keys: Iterable[str] | None = None) -> dict[tuple[str, date | None], Levels]:
+    """Open cases of the period already past a deadline, counted in SQL per key of the
+    dimension (the tallies' own key expression) and, with `bucket`, per bucket."""
     now = now or datetime.now(UTC)
     first, after = _bounds(f)
     waiting = and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now)
     overdue = and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now)
-    query = (select(Complaint.received_at, Complaint.status, Complaint.acceptance_due_at,
-                    Complaint.completion_due_at, Complaint.problem_type, Complaint.channel, Complaint.station_id,
-                    Complaint.merchant_id, Merchant.town_id, Merchant.area_id, Merchant.category)
-             .join(Merchant, Merchant.id == Complaint.merchant_id)
+    dialect = db.session.get_bind().dialect.name
+    key = _KEYS[dimension]().label("key")
+    groups: list[Any] = [key]
+    if bucket is not None:
+        groups.append(tally.period_of(tally.local_day(Complaint.received_at, dialect), bucket, dialect)
+                      .label("bucket"))
+    query = (select(*groups, func.sum(case((waiting, 1), else_=0)), func.sum(case((overdue, 1), else_=0)))
+             .select_from(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
              .where(or_(waiting, overdue), Complaint.received_at >= first, Complaint.received_at < after,
-                    Complaint.request_type == f.request_type))
+                    Complaint.request_type == f.request_type)
+             .group_by(*groups))
     if f.town_id is not None:
         query = query.where(Merchant.town_id == f.town_id)
-    rows = []
+    if keys is not None:
+        query = query.where(_KEYS[dimension]().in_(sorted(set(keys))))
+    found: dict[tuple[str, date | None], Levels] = {}
     for row in db.session.execute(query):
-        rows.append((row, int(row.status == ComplaintStatus.RECEIVED.value and row.acceptance_due_at < now),
-                     int(row.completion_due_at < now)))
-    return rows
-
-
-def _late_levels(waiting: int, late: int) -> Levels:
-    return Levels(waiting_late=waiting, open_late=late)
+        start = None
+        if bucket is not None:
+            start = row.bucket if isinstance(row.bucket, date) else date.fromisoformat(row.bucket)
+        found[(row.key, start)] = Levels(waiting_late=int(row[-2]), open_late=int(row[-1]))
+    return found
 
 
 # --- the query API -----------------------------------------------------------------------
@@ -344,8 +353,8 @@ def _late_levels(waiting: int, late: int) -> Levels:
 def totals(f: TrendFilter, now: datetime | None = None) -> Levels:
     """Everything received in the period."""
     levels = _by_key(f, "all").get("", ZERO)
-    for _row, waiting, late in _late_open(f, now):
-        levels = levels + _late_levels(waiting, late)
+    for late in _late_counts(f, now, "all").values():
+        levels = levels + late
     return levels
 
 
@@ -360,9 +369,8 @@ def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
     levels = _by_key(f, dimension)
-    for row, waiting, late in _late_open(f, now):
-        key = _LATE_KEYS[dimension](row)
-        levels[key] = levels.get(key, ZERO) + _late_levels(waiting, late)
+    for (key, _), late in _late_counts(f, now, dimension).items():
+        levels[key] = levels.get(key, ZERO) + late
     rows = sorted((Row(key, value) for key, value in levels.items() if value.received),
                   key=lambda r: (-r.levels.received, r.key))
     end = None if limit is None else offset + limit
@@ -394,11 +402,9 @@ def series(f: TrendFilter, bucket: str, dimension: str = "all", keys: Iterable[s
     chosen = [r.key for r in breakdown(f, dimension, now, limit=10).rows] if keys is None else list(keys)
     found = _series(f, bucket, dimension, chosen) if chosen else {}
     if chosen:
-        for row, waiting, late in _late_open(f, now):
-            key = _LATE_KEYS[dimension](row)
-            if key in found:
-                start = bucket_start(local_date(row.received_at), bucket)
-                found[key][start] = found[key][start] + _late_levels(waiting, late)
+        for (key, start), late in _late_counts(f, now, dimension, bucket, chosen).items():
+            if key in found and start is not None:
+                found[key][start] = found[key][start] + late
     periods = buckets(f, bucket)
     return {key: [Point(p, found.get(key, {}).get(p, ZERO)) for p in periods] for key in chosen}
 
@@ -406,6 +412,33 @@ def series(f: TrendFilter, bucket: str, dimension: str = "all", keys: Iterable[s
 def service_levels_over_time(f: TrendFilter, bucket: str, now: datetime | None = None) -> list[Point]:
     """Every bucket's totals (the service levels are properties of each point's Levels)."""
     return series(f, bucket, "all", [""], now)[""]
+
+
+def year_earlier(f: TrendFilter, bucket: str) -> TrendFilter:
+    """The same period a year earlier for a series by `bucket`: by calendar date for months,
+    52 weeks (364 days) back for weeks, so that each week is set against a whole week."""
+    if bucket == "week":
+        return replace(f, start=f.start - timedelta(days=364), end=f.end - timedelta(days=364))
+    return f.year_earlier()
+
+
+def compared_series(f: TrendFilter, bucket: str, dimension: str = "all", key: str = "",
+                    now: datetime | None = None) -> list[PeriodChange]:
+    """For one key of a dimension (every request: "all", ""), each bucket of the period with
+    its count, the count of the bucket before it and of the same bucket a year earlier. The
+    bucket before the first is read whole; part-buckets at either end of the period are set
+    against the same part a year earlier."""
+    current = series(f, bucket, dimension, [key], now)[key]
+    year_ago = series(year_earlier(f, bucket), bucket, dimension, [key], now)[key]
+    first = current[0].period
+    before_start = first - timedelta(days=7) if bucket == "week" else _month_start(_month_index(first) - 1)
+    before = series(replace(f, start=before_start, end=first - timedelta(days=1)), bucket, dimension, [key],
+                    now)[key]
+    previous = [before[-1].levels.received if before else 0] + [p.levels.received for p in current[:-1]]
+    # Both periods have as many buckets (same length, same weekday or day of the month).
+    ago = [p.levels.received for p in year_ago] + [0] * max(0, len(current) - len(year_ago))
+    return [PeriodChange(p.period, p.levels, Change(p.levels.received, previous[i], ago[i]))
+            for i, p in enumerate(current)]
 
 
 def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date, weeks: int,
@@ -421,39 +454,30 @@ def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date
 def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
     """Businesses by complaints per approved shop in the period, highest first; only those
     with at least `min_complaints` complaints, so that one complaint at a one-shop business
-    does not top the list."""
-    merchant_counts = _by_key(f, "merchant")
-    ids = [int(k) for k, v in merchant_counts.items() if k and v.received]
-    if not ids:
-        return []
-    by_code: dict[str, tuple[int, int]] = {}          # code -> (complaints, first shop)
-    for chunk in _chunks(ids, 500):
-        for merchant_id, code in db.session.execute(
-                select(Merchant.id, Merchant.credit_code).where(Merchant.id.in_(chunk))):
-            count = merchant_counts[str(merchant_id)].received
-            total, first = by_code.get(code, (0, merchant_id))
-            by_code[code] = (total + count, min(first, merchant_id))
-    candidates = {code: v for code, v in by_code.items() if v[0] >= min_complaints}
-    if not candidates:
-        return []
-    shops: dict[str, int] = {}
-    names: dict[int, str] = {}
-    codes = sorted(candidates)
-    for chunk in _chunks(codes, 500):
-        shops.update((code, n) for code, n in db.session.execute(
-            select(Merchant.credit_code, cast(func.count(), Integer))
-            .where(Merchant.credit_code.in_(chunk), Merchant.status == MerchantStatus.APPROVED.value)
-            .group_by(Merchant.credit_code)))
-    firsts = [first for _, first in candidates.values()]
-    for chunk in _chunks(firsts, 500):
-        names.update((i, name) for i, name in db.session.execute(
-            select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(chunk))))
-    rates = [MerchantRate(code, names.get(first, ""), first, count, shops.get(code, 0))
-             for code, (count, first) in candidates.items()]
-    rates.sort(key=lambda r: (-r.per_shop, -r.complaints, r.credit_code))
-    return rates[:limit]
-
-
-def _chunks(values: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
+    does not top the list. One statement: the merchant tallies of the period summed per
+    credit code, each code's approved shops counted through the credit-code index."""
+    t = ComplaintTally
+    pieces = [and_(t.grain == grain, t.period >= first, t.period <= last)
+              for grain, first, last in _pieces(f.start, f.end)]
+    conditions = [t.dimension == "merchant", t.request_type == f.request_type, or_(*pieces)]
+    scope = _scope(f, "merchant")
+    if scope is not None:
+        conditions.append(scope)
+    complaints = func.sum(t.received)
+    codes = (select(Merchant.credit_code.label("code"), complaints.label("complaints"),
+                    func.min(case((t.received > 0, Merchant.id))).label("first"))
+             .select_from(t).join(Merchant, Merchant.id == cast(t.key, Integer))
+             .where(*conditions).group_by(Merchant.credit_code)
+             .having(complaints >= max(1, min_complaints)).cte("codes"))
+    shop = aliased(Merchant)
+    shops = (select(func.count()).select_from(shop)
+             .where(shop.credit_code == codes.c.code, shop.status == MerchantStatus.APPROVED.value)
+             .scalar_subquery())
+    first = aliased(Merchant)
+    rated = select(codes.c.code, codes.c.complaints, codes.c.first, shops.label("shops")).subquery("rated")
+    rate = cast(rated.c.complaints, Float) / func.coalesce(func.nullif(rated.c.shops, 0), 1)
+    query = (select(rated.c.code, first.shop_name, rated.c.first, rated.c.complaints, rated.c.shops)
+             .join(first, first.id == rated.c.first)
+             .order_by(rate.desc(), rated.c.complaints.desc(), rated.c.code).limit(limit))
+    return [MerchantRate(code, name, int(first_id), int(n), int(shop_count))
+            for code, name, first_id, n, shop_count in db.session.execute(query)]
