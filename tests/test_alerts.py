@@ -371,6 +371,21 @@ def test_the_dashboard_partial_lists_open_alerts(app, raised):
         'href="/staff/analysis/alerts"', "")
 
 
+def test_the_dashboard_shows_the_open_alerts_and_the_alert_its_chart(app, client, raised):
+    login(client, make_user("staff"))
+    dashboard = text(client.get("/staff/analysis/"))
+    panel = dashboard.split('id="open-alerts-title"')[1].split("</section>")[0]
+    assert f'href="/staff/analysis/alerts/{raised.id}"' in panel
+    page = text(client.get(f"/staff/analysis/alerts/{raised.id}"))
+    chart = page.split('<figure class="chart">')[1].split("</figure>")[0]
+    assert chart.lstrip().startswith("<svg") and "<script" not in chart
+    assert "每周投诉" in chart                                      # its title, in the page's language
+    raised.status = "acknowledged"
+    db.session.commit()
+    panel = text(client.get("/staff/analysis/")).split('id="open-alerts-title"')[1].split("</section>")[0]
+    assert f"/staff/analysis/alerts/{raised.id}" not in panel
+
+
 # --- the demo ----------------------------------------------------------------------------
 
 def test_demo_load_shows_the_planted_rise_and_its_messages(app, runner):

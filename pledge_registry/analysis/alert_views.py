@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from .. import paging, refusals
@@ -49,7 +50,9 @@ def index():
 
 
 def _page(alert: SpikeAlert, form: AcknowledgeForm, status: int = 200):
-    return render_template("analysis/alert.html", alert=alert, form=form, rows=alerts.evidence(alert),
+    rows = alerts.evidence(alert)
+    return render_template("analysis/alert.html", alert=alert, form=form, rows=rows,
+                           chart=Markup(alerts.evidence_chart(rows)),
                            rule=alerts.rule_in_words(), p_value=alerts.p_value_text(alert.p_value),
                            events=alerts.history(alert), may_acknowledge=alerts.may_acknowledge(current_user, alert),
                            town_name=alerts.town_label(db.session.get(Town, alert.town_id))), status

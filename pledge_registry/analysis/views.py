@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import DateField, SelectField
@@ -24,7 +25,7 @@ from ..forms import BaseForm, label_choices
 from ..localtime import local_today
 from ..models import REQUEST_TYPES, Town
 from ..security import staff_required
-from . import charts, dashboard, tally
+from . import alerts, charts, dashboard, tally
 from .trends import BUCKETS, MAX_PERIOD_DAYS, TrendFilter
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/analysis")
@@ -91,14 +92,14 @@ def _form() -> TrendForm:
 
 
 def _render(template: str, form: TrendForm | None, q: dashboard.Query, names: tuple[str, ...],
-            status: int = 200) -> Any:
+            status: int = 200, **extra: Any) -> Any:
     figures = [dashboard.figure(name, q) for name in names]
     svgs = {f.name: Markup(dashboard.svg(f)) for f in figures}   # built by charts.py from numbers and labels
     args = _args(q)
     return render_template(template, form=form, query=q, figures=figures, svgs=svgs, args=args,
                            comparison=dashboard.comparison(q), period=dashboard.period_text(q.filter),
                            compared=dashboard.previous_text(q.filter),
-                           dimension_label=dashboard.DIMENSION_LABELS[q.dimension]), status
+                           dimension_label=dashboard.DIMENSION_LABELS[q.dimension], **extra), status
 
 
 def _args(q: dashboard.Query) -> dict[str, str]:
@@ -114,7 +115,8 @@ def _args(q: dashboard.Query) -> dict[str, str]:
 @staff_required
 def index() -> Any:
     q = dashboard.default_query(local_today())
-    return _render("analysis/dashboard.html", None, q, dashboard.DASHBOARD)
+    return _render("analysis/dashboard.html", None, q, dashboard.DASHBOARD,
+                   open_alerts=alerts.open_alerts(getattr(current_user, "town_id", None)))
 
 
 @bp.route("/trends")
