@@ -185,6 +185,17 @@ def test_statistics_are_read_from_the_tallies_and_never_by_merchant(client) -> N
         assert client.get(url.replace("category", dimension)).status_code == 422
 
 
+def test_statistics_are_cut_by_channel(client) -> None:
+    now = datetime.now(UTC)
+    shop = make_merchant()
+    for n, channel in enumerate(("web",) * 6 + ("12345",) * 5):
+        make_complaint(shop, received_at=now, channel=channel,
+                       channel_ref=None if channel == "web" else f"H{n}", consent_method="channel"
+                       if channel != "web" else "web_form")
+    body = client.get(f"/api/v1/complaints/statistics?period={local_today(now):%Y-%m}&dimension=channel").get_json()
+    assert {r["key"]: r["count"] for r in body["rows"]} == {"web": 6, "12345": 5}
+
+
 def test_statistics_need_a_well_formed_period(client) -> None:
     for period in ("", "2026-13", "2026-Q5", "26"):
         response = client.get(f"/api/v1/complaints/statistics?period={period}")

@@ -23,7 +23,7 @@ MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20
 UNIT_LEVELS = tuple(level.value for level in NominationLevel)
 PLEDGE_KINDS = tuple(kind.value for kind in PledgeKind)
-DIMENSIONS = ("town", "area", "category", "problem_type")
+DIMENSIONS = ("town", "area", "category", "problem_type", "channel")
 PERIOD_RE = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 
 
@@ -278,7 +278,7 @@ class Measures(Lenient):
 
 class StatisticsRow(Measures):
     key = fields.String(required=True, allow_none=True, metadata={
-        "description": "The dimension's value: a town or area id, a category or problem-type code; "
+        "description": "The dimension's value: a town or area id, a category, problem-type or channel code; "
                        "null for merchants outside any commercial area."})
 
 
