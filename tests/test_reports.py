@@ -84,6 +84,13 @@ def test_command_builds_and_archives_a_month(app, runner, complaints):
     assert figures["挽回金额"][0] == 12.5 and figures["挽回金额"][5] == "元"
 
 
+def test_the_report_breaks_the_complaints_down_by_channel(app, runner, complaints):
+    make_complaint(complaints, at(11, 18), channel="12345", channel_ref="H-1", consent_method="channel")
+    assert runner.invoke(args=["report", "build", "--month", "2026-11"]).exit_code == 0
+    text_of_pdf = pdf_text(stored(only_report(), "pdf"))
+    assert "按渠道" in text_of_pdf and "12345" in text_of_pdf
+
+
 def test_command_builds_a_quarter_in_english(app, runner, complaints):
     result = runner.invoke(args=["report", "build", "--quarter", "2026Q4", "--lang", "en"])
     assert result.exit_code == 0, result.output

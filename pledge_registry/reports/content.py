@@ -73,6 +73,7 @@ def gather(period: ReportPeriod, language: str, made_by: User | None, made_at: d
         "town": lambda key: towns.get(key, _("None")) if key is not None else _("None"),
         "category": lambda key: label(CATEGORY_LABELS, key) if key in CATEGORIES else _("None"),
         "problem_type": lambda key: complaint_label("problem", key) if key in PROBLEM_TYPES else _("None"),
+        "channel": lambda key: complaint_label("channel", key) if key else _("None"),
     }
     label_of_period = period_label(period)
     local = made_at.astimezone(LOCAL_TZ)
@@ -158,7 +159,8 @@ def _breakdowns() -> dict[str, tuple[str, str]]:
     """Each breakdown table's title and the heading of its first column."""
     return {"category": (_("By industry"), _("Industry")),
             "problem_type": (_("By problem"), _("Problem type")),
-            "town": (_("By town"), _("Town"))}
+            "town": (_("By town"), _("Town")),
+            "channel": (_("By channel"), _("Channel"))}
 
 
 def _breakdown_table(dimension: str, title: str, heading: str, current: _Figures, previous: _Figures,
