@@ -223,3 +223,17 @@ def test_pages_newest_first_without_repeats(app: Any, towns: list[Town]) -> None
 
 def test_the_nav_links_the_list(app: Any) -> None:
     assert 'href="/staff/imports"' in text(browser(app, make_user("staff")).get("/staff/queue"))
+
+
+def test_a_refused_compliance_load_leaves_no_run(app: Any) -> None:
+    from pledge_registry.compliance import importer, services
+
+    shop = factories.make_merchant(address="人民南路1号")
+    data = compliance_csv([INSPECTION_HEADER, [shop.credit_code, shop.address, "2025-03-05", "进货凭证", "合格", ""]])
+    result = importer.parse("inspections", "x.csv", data)
+    with pytest.raises(services.ComplianceError):
+        importer.load(result, make_user("merchant"))
+    db.session.commit()  # a later commit of the same session writes no run either
+    assert runs() == []
+    assert importer.load(result, make_user("staff")) == 1
+    assert [r.kind for r in runs()] == ["inspections"]

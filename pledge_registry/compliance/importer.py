@@ -339,9 +339,14 @@ def load(result: ImportResult, officer: Any, partial: bool = False) -> int:
         return 0
     if not result.valid:
         return 0
-    record_run(result.kind, filename=result.filename, rows_read=result.rows, created=result.valid,
-               errors=result.error_rows, officer=officer, town_id=getattr(officer, "town_id", None))
-    return services.load_imported(officer, inspections=result.inspections, penalties=result.penalties)
+    run = record_run(result.kind, filename=result.filename, rows_read=result.rows, created=result.valid,
+                     errors=result.error_rows, officer=officer, town_id=getattr(officer, "town_id", None))
+    try:
+        return services.load_imported(officer, inspections=result.inspections, penalties=result.penalties)
+    except services.ComplianceError:
+        if run in db.session:  # refused before the commit: the run is not left for another one
+            db.session.expunge(run)
+        raise
 
 
 __all__ = ["COLUMNS", "ImportFileError", "ImportResult", "RowError", "decode", "load",
