@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("could not sign in")
     year_ago = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
     pages = {"newest": "/staff/imports", "town and kind": f"/staff/imports?town={town}&kind=merchants",
-             "one year, two years back": f"/staff/imports?start={year_ago[:4]}-01-01&end={year_ago[:4]}-12-31",
+             "a calendar year, a year back": f"/staff/imports?start={year_ago[:4]}-01-01&end={year_ago[:4]}-12-31",
              "town, kind, since a year": f"/staff/imports?town={town}&kind=penalties&start={year_ago}"}
 
     def timed(path: str) -> float:
