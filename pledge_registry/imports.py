@@ -2,8 +2,9 @@
 
 The three importers (merchants, inspections and penalties, a channel's export) call
 `record_run` in the transaction of their load, so the row commits with the rows it counts
-and rolls back with them. A dry run from the command line is recorded too, flagged as
-such; the staff pages' check step before a merchant import is not (the confirmation
+and rolls back with them. A file without errors that brings nothing new is recorded
+too, and so is a dry run from the command line, flagged as such; a file refused for its
+errors is not, nor the staff page's check step before a merchant import (the confirmation
 reads the file again and is recorded then).
 """
 

@@ -57,9 +57,11 @@ def test_merchant_cli_records_the_dry_run_and_the_import(runner: Any, towns: lis
     args = ["merchants", "import", str(path), "--town", towns[0].name, "--recorded-by", officer.login_name]
     assert runner.invoke(args=[*args, "--dry-run"]).exit_code == 0
     assert runner.invoke(args=args).exit_code == 0
-    dry, done = runs()
+    assert runner.invoke(args=args).exit_code == 0  # nothing new: recorded as such
+    dry, done, again = runs()
     assert counts(dry) == ("merchants", 3, 0, 0, 0, True)
     assert counts(done) == ("merchants", 3, 3, 0, 0, False)
+    assert counts(again) == ("merchants", 3, 0, 3, 0, False)
     assert done.town_id == towns[0].id and done.officer_id == officer.id
     assert done.filename == "商户.csv"  # the directory and the control character are gone
 
@@ -118,10 +120,11 @@ def test_channel_cli_records_dry_run_import_and_repeat(runner: Any, app: Any, tm
     args = ["complaints", "import-channel", "--channel", "12345", str(path)]
     assert runner.invoke(args=[*args, "--dry-run"]).exit_code == 0
     assert runner.invoke(args=args).exit_code == 0
-    assert runner.invoke(args=args).exit_code == 0  # nothing new: the load is not called
-    dry, done = runs()
+    assert runner.invoke(args=args).exit_code == 0  # nothing new: recorded as such
+    dry, done, again = runs()
     assert counts(dry) == ("channel:12345", 3, 0, 0, 0, True)
     assert counts(done) == ("channel:12345", 3, 3, 0, 0, False)
+    assert counts(again) == ("channel:12345", 3, 0, 3, 0, False)
 
 
 def test_record_run_refuses_an_unknown_kind_and_cleans_names(app: Any) -> None:
