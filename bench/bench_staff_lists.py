@@ -19,6 +19,8 @@ after one warm-up request; the rounds alternate between the pages and the baseli
 - `/healthz`, the cheapest request the app answers;
 - a full `SELECT count(*) FROM complaint` on the app's own connection.
 
+The imports list reads 5,000 import runs (`_ensure_import_runs`, added to a kept database once).
+
 Target: every list page under 300 ms. Exit status 1 when one is over.
 """
 
@@ -178,6 +180,33 @@ def _ensure_admin(app: Any) -> None:
         db.session.remove()
 
 
+IMPORT_RUNS = 5000  # about ten years of a city's imports, spread over the towns, kinds and days
+
+
+def _ensure_import_runs(app: Any) -> None:
+    """Import runs for the imports list; inserted into a kept database once (a fraction of a
+    second), so that no reseed of the province is needed for them."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import func, insert, select
+
+    from pledge_registry.extensions import db
+    from pledge_registry.models import ImportRun, Town
+
+    with app.app_context():
+        if not db.session.scalar(select(func.count()).select_from(ImportRun)):
+            towns = list(db.session.scalars(select(Town.id).order_by(Town.id)))
+            kinds = ("merchants", "inspections", "penalties", "channel:12345", "channel:12315")
+            now = datetime.now(UTC)
+            db.session.execute(insert(ImportRun), [
+                {"kind": kinds[i % len(kinds)], "town_id": towns[i % len(towns)] if i % 7 else None,
+                 "filename": f"bench-{i}.xlsx", "rows_read": i % 500, "created": i % 400, "skipped": i % 50,
+                 "errors": 0, "dry_run": i % 11 == 0, "created_at": now - timedelta(hours=17 * i)}
+                for i in range(IMPORT_RUNS)])
+            db.session.commit()
+        db.session.remove()
+
+
 def _signed_in(app: Any, login: str) -> Any:
     client = app.test_client()
     response = client.post("/account/login", data={"login": login, "password": PASSWORD})
@@ -260,6 +289,10 @@ def _urls(staff: Any, station: Any, admin: Any, station_id: int, area_id: int, t
         ("appeals", staff, "/staff/appeals"),
         ("suspension proposals", staff, "/staff/suspension-proposals"),
         ("rating history", staff, f"/staff/ratings/shops/{rated}"),
+        ("imports", staff, "/staff/imports"),
+        ("imports: page 50", staff, _deep(staff, "/staff/imports", 50)),
+        ("imports: town, kind, a year", staff,
+         f"/staff/imports?town={town_id}&kind=merchants&start={year_ago}"),
     ]
     return pages
 
@@ -274,6 +307,7 @@ def measure(url: str, db_name: str, rounds: int) -> int:
                                          SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False))
     log(_common.machine())
     _ensure_admin(app)
+    _ensure_import_runs(app)
     staff = _signed_in(app, STAFF_LOGIN)
     station = _signed_in(app, STATION_LOGIN)
     admin = _signed_in(app, ADMIN_LOGIN)

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from .. import spreadsheets, uscc
 from ..extensions import db
 from ..forms import MOBILE_RE, is_control_char
+from ..imports import channel_kind, record_run
 from ..localtime import LOCAL_TZ
 from ..models import PROBLEM_TYPES, Complaint, Merchant, Setting, User, address_key
 from ..spreadsheets import RowError, SheetError
@@ -157,6 +158,7 @@ def columns_of(value: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
 class ImportResult:
     channel: str
     rows: int = 0
+    filename: str = ""
     new: list[tuple[int, intake.ChannelRequest]] = field(default_factory=list)
     existing: list[tuple[int, int]] = field(default_factory=list)   # (sheet row, case number)
     errors: list[RowError] = field(default_factory=list)
@@ -170,7 +172,7 @@ class ImportResult:
 def prepare(channel: str, value: Mapping[str, str], filename: str,
             data: bytes) -> tuple[ImportResult, list[tuple[int, dict[str, Any]]]]:
     """Read the file: the rows to check, or the file-level error (row 0) in the result."""
-    result = ImportResult(channel)
+    result = ImportResult(channel, filename=filename)
     try:
         rows = spreadsheets.header_rows(spreadsheets.read_table(filename, data), columns_of(value), REQUIRED)
     except SheetError as err:
@@ -341,9 +343,10 @@ def _merchant(row: int, text: dict[str, str], by_badge: dict[str, int],
     return shops[0][0]
 
 
-def load(result: ImportResult, progress: Callable[[int], None] | None = None) -> int:
+def load(result: ImportResult, progress: Callable[[int], None] | None = None, officer: User | None = None) -> int:
     """File the new rows of a file without errors, each as the staff form files one; a row
-    whose reference was filed meanwhile joins the existing ones. Returns how many were filed."""
+    whose reference was filed meanwhile joins the existing ones. Returns how many were filed.
+    Each row commits as it is filed (as on the staff form); the import run commits after them."""
     if result.errors:
         return 0
     for number, req in result.new:
@@ -358,7 +361,16 @@ def load(result: ImportResult, progress: Callable[[int], None] | None = None) ->
             result.created.append((number, filed.id))
         if progress:
             progress(1)
+    record(result, officer)
+    db.session.commit()
     return len(result.created)
+
+
+def record(result: ImportResult, officer: User | None, dry_run: bool = False) -> None:
+    """Add the file's import run to the session (the officer's town, if any)."""
+    record_run(channel_kind(result.channel), filename=result.filename, rows_read=result.rows,
+               created=len(result.created), skipped=len(result.existing), errors=result.error_rows,
+               officer=officer, town_id=officer.town_id if officer is not None else None, dry_run=dry_run)
 
 
 FIELD_LABELS = {

@@ -65,7 +65,12 @@ def import_channel(file: str, channel: str, mapping_name: str | None, dry_run: b
         channel_import.check(result, rows, recorded_by=officer, progress=bar.update)
     if not dry_run and not result.errors and result.new:
         with click.progressbar(length=len(result.new), label=f"Filing {len(result.new)} request(s)") as bar:
-            channel_import.load(result, progress=bar.update)
+            channel_import.load(result, progress=bar.update, officer=officer)
+    elif not result.errors:  # a dry run, or nothing new: recorded all the same
+        from ..extensions import db
+
+        channel_import.record(result, officer, dry_run=dry_run)
+        db.session.commit()
     for error in result.errors:
         where = f"row {error.row}" if error.row else "file"
         column = f" [{channel_import.column_label(error.column)}]" if error.column else ""

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from .. import spreadsheets, uscc
 from ..extensions import db
+from ..imports import record_run
 from ..models import LIVE_MERCHANT_STATUSES, Merchant, address_key
 from ..spreadsheets import RowError, decode, parse_date, read_table
 from ..spreadsheets import SheetError as ImportFileError
@@ -71,6 +72,7 @@ _LIMITS = {"subject": 200, "findings": 2000, "case_number": 60, "reason": 500}
 class ImportResult:
     kind: str
     rows: int = 0
+    filename: str = ""
     inspections: list[tuple[int, InspectionData]] = field(default_factory=list)
     penalties: list[tuple[int, PenaltyData]] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -197,7 +199,7 @@ def prepare(kind: str, filename: str, data: bytes) -> tuple[ImportResult, list[t
     file-level errors (row 0) in the result."""
     if kind not in KINDS:
         raise ValueError(kind)
-    result = ImportResult(kind)
+    result = ImportResult(kind, filename=filename)
     try:
         rows = spreadsheets.header_rows(read_table(filename, data), COLUMNS[kind], REQUIRED[kind])
     except ImportFileError as err:
@@ -331,12 +333,20 @@ def column_label(key: str) -> str:
 
 
 def load(result: ImportResult, officer: Any, partial: bool = False) -> int:
-    """Write the checked rows: none when any row failed, unless `partial` (then the good rows)."""
+    """Write the checked rows: none when any row failed, unless `partial` (then the good rows).
+    The import run (in the officer's town, if any) is recorded in the same transaction."""
     if result.errors and (not partial or any(e.row == 0 for e in result.errors)):
         return 0
     if not result.valid:
         return 0
-    return services.load_imported(officer, inspections=result.inspections, penalties=result.penalties)
+    run = record_run(result.kind, filename=result.filename, rows_read=result.rows, created=result.valid,
+                     errors=result.error_rows, officer=officer, town_id=getattr(officer, "town_id", None))
+    try:
+        return services.load_imported(officer, inspections=result.inspections, penalties=result.penalties)
+    except services.ComplianceError:
+        if run in db.session:  # refused before the commit: the run is not left for another one
+            db.session.expunge(run)
+        raise
 
 
 __all__ = ["COLUMNS", "ImportFileError", "ImportResult", "RowError", "decode", "load",

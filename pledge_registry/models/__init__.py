@@ -37,6 +37,7 @@ from .compliance import (
     RatingReply,
     SuspensionProposal,
 )
+from .imports import FILENAME_LENGTH, IMPORT_KINDS, ImportRun
 from .nominations import LIVE_NOMINATION_STATUSES, Nomination, NominationEvent, NominationLevel, NominationStatus
 from .outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from .partners import Partner, PartnerKey
@@ -80,8 +81,10 @@ from .settings import Holiday, Setting
 __all__ = [
     "ALL_TOWNS",
     "CATEGORIES",
+    "FILENAME_LENGTH",
     "GRADES",
     "GRAINS",
+    "IMPORT_KINDS",
     "IS_OPEN",
     "LIVE_MERCHANT_STATUSES",
     "LIVE_NOMINATION_STATUSES",
@@ -120,6 +123,7 @@ __all__ = [
     "ConsentMethod",
     "EntryStatus",
     "Holiday",
+    "ImportRun",
     "Inspection",
     "InspectionResult",
     "Merchant",

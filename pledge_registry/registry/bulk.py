@@ -30,6 +30,7 @@ from .. import spreadsheets, uscc
 from ..auth.invites import UNUSABLE_PREFIX, awaits_password, send_invite
 from ..extensions import db
 from ..forms import MOBILE_RE
+from ..imports import record_run
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantEvent, MerchantStatus, Role, Town, User, address_key
 from ..spreadsheets import RowError, SheetError
 
@@ -81,6 +82,7 @@ class ShopRow:
 class ImportResult:
     town: Town
     rows: int = 0
+    filename: str = ""
     new: list[ShopRow] = field(default_factory=list)
     existing: list[int] = field(default_factory=list)   # sheet rows already registered
     errors: list[RowError] = field(default_factory=list)
@@ -106,7 +108,7 @@ def importable_towns(user: User) -> list[Town]:
 
 def prepare(town: Town, filename: str, data: bytes) -> tuple[ImportResult, list[tuple[int, dict[str, Any]]]]:
     """Read the file: the rows to check, or file-level errors (row 0) in the result."""
-    result = ImportResult(town)
+    result = ImportResult(town, filename=filename)
     try:
         rows = spreadsheets.header_rows(spreadsheets.read_table(filename, data), COLUMNS, REQUIRED)
     except SheetError as err:
@@ -208,8 +210,13 @@ def parse(town: Town, filename: str, data: bytes) -> ImportResult:
 def load(result: ImportResult, officer: User | None, progress: Callable[[int], None] | None = None,
          invite_all: bool = False) -> int:
     """Register the new shops of a file without errors, in one transaction; returns how many.
-    Owners are sent a sign-in link where `invite_all` or the row's own column asks for it."""
-    if result.errors or not result.new:
+    Owners are sent a sign-in link where `invite_all` or the row's own column asks for it.
+    A file without errors is recorded as an import run, even when every shop was already there."""
+    if result.errors:
+        return 0
+    if not result.new:
+        record(result, officer)
+        db.session.commit()
         return 0
     phones = {r.values["contact_phone"] for r in result.new}
     owners = {u.phone: u for chunk in _chunks(sorted(phones))
@@ -246,10 +253,18 @@ def load(result: ImportResult, officer: User | None, progress: Callable[[int], N
         db.session.rollback()
         result.owners_created = 0
         return 0
-    db.session.commit()
     result.created = len(result.new)
+    record(result, officer)
+    db.session.commit()
     result.invited = len(invited)
     return result.created
+
+
+def record(result: ImportResult, officer: User | None, dry_run: bool = False) -> None:
+    """Add the file's import run to the session (committed with the load)."""
+    record_run("merchants", filename=result.filename, rows_read=result.rows,
+               created=0 if dry_run else result.created, skipped=len(result.existing),
+               errors=result.error_rows, officer=officer, town_id=result.town.id, dry_run=dry_run)
 
 
 COLUMN_LABELS = {

@@ -36,6 +36,9 @@ def import_merchants(file: str, town_name: str, dry_run: bool, recorded_by: str 
     if not dry_run and not result.errors and result.new:
         with click.progressbar(length=len(result.new), label=f"Registering {len(result.new)} shop(s)") as bar:
             created = bulk.load(result, officer, progress=bar.update, invite_all=invite)
+    elif not result.errors:  # a dry run, or nothing new: recorded all the same
+        bulk.record(result, officer, dry_run=dry_run)
+        db.session.commit()
     for error in result.errors:
         where = f"row {error.row}" if error.row else "file"
         column = f" [{bulk.column_label(error.column)}]" if error.column else ""

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
-from . import export_views, import_views, views  # noqa: E402,F401
+from . import export_views, import_views, imports_views, views  # noqa: E402,F401
