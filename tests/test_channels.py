@@ -401,10 +401,10 @@ def test_the_statistics_and_their_csv_are_cut_by_channel(app: Any, staff_client:
     factories.make_filed_complaint(merchant)
     for n in range(2):
         intake.record(intake.ChannelRequest(
-            channel="12345", channel_ref=f"TC-{n}", received_at=now - timedelta(hours=1), merchant_id=merchant.id,
+            channel="12345", channel_ref=f"TC-{n}", received_at=now, merchant_id=merchant.id,
             request_type="complaint", item="", purchased_on=None, amount_paid_cents=None, problem_type="price",
             account="价格不符", wants=(), shopper_name=None, shopper_phone=None, consent_method="channel"))
-    today = datetime.now(LOCAL_TZ).date().isoformat()
+    today = now.astimezone(LOCAL_TZ).date().isoformat()  # the day they were received, even just past midnight
     page = text(staff_client.get(f"/staff/complaints/stats?start={today}&end={today}"))
     assert "By Channel" in page and "12345 city hotline" in page
     table = spreadsheets.read_table("s.csv", staff_client.get(f"/staff/complaints/stats.csv?start={today}&end={today}")

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from pledge_registry.extensions import db
+from pledge_registry.localtime import local_today
 from pledge_registry.models import (
     ComplaintPublication,
     Merchant,
@@ -183,7 +184,7 @@ def test_chinese_public_page(app: Any, quarter: dict[str, Any]) -> None:
 
 def test_refusals(app: Any, client: Any, quarter: dict[str, Any]) -> None:
     login(client, quarter["staff"])
-    year, q = date.today().year, (date.today().month - 1) // 3 + 1
+    year, q = local_today().year, (local_today().month - 1) // 3 + 1
     response = form_post(client, "/staff/publications", {"year": str(year), "quarter": str(q)})
     assert response.status_code == 400 and "has not ended" in text(response)
     publication = services.draft(quarter["staff"], 2026, 2)
@@ -212,7 +213,7 @@ def test_merchants_and_stations_cannot_run_it(app: Any, quarter: dict[str, Any])
 def test_demo_publishes_the_last_quarter(app: Any, runner: Any) -> None:
     out = runner.invoke(args=["demo", "load", "--merchants", "30"])
     assert out.exit_code == 0, out.output
-    year, quarter = last_ended_quarter(date.today())
+    year, quarter = last_ended_quarter(local_today())
     publication = db.session.scalar(sa.select(ComplaintPublication))
     assert (publication.year, publication.quarter, publication.status) == (year, quarter, "published")
     assert publication.entries and sum(1 for e in publication.entries if e.statement) >= 1

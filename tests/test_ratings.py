@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from pledge_registry.complaints import workflow
 from pledge_registry.extensions import db
+from pledge_registry.localtime import local_today
 from pledge_registry.models import Complaint, Inspection, Merchant, Penalty, Rating, Setting
 from pledge_registry.pledges import services as pledge_services
 from pledge_registry.ratings import aggregate, hooks, services
@@ -66,11 +67,11 @@ def test_counts_follow_the_window_rules(app) -> None:
     add_complaint(m, received_days_ago=400)  # outside the window
     rejected = add_complaint(m)
     rejected.outcome = "rejected"
-    db.session.add(Inspection(merchant_id=m.id, inspected_on=date.today() - timedelta(days=10), subject="x",
+    db.session.add(Inspection(merchant_id=m.id, inspected_on=local_today() - timedelta(days=10), subject="x",
                               result="failed"))
-    db.session.add(Inspection(merchant_id=m.id, inspected_on=date.today() - timedelta(days=500), subject="y",
+    db.session.add(Inspection(merchant_id=m.id, inspected_on=local_today() - timedelta(days=500), subject="y",
                               result="failed"))
-    db.session.add(Penalty(merchant_id=m.id, case_number="P-1", decided_on=date.today() - timedelta(days=20),
+    db.session.add(Penalty(merchant_id=m.id, case_number="P-1", decided_on=local_today() - timedelta(days=20),
                            reason="r"))
     db.session.commit()
     inp = aggregate.rating_inputs(Scope.one(m.id))[m.id]
@@ -96,7 +97,7 @@ def test_clean_history_is_a(app) -> None:
 
 def test_penalty_caps_at_c(app) -> None:
     m = established()
-    db.session.add(Penalty(merchant_id=m.id, case_number="P-2", decided_on=date.today(), reason="r"))
+    db.session.add(Penalty(merchant_id=m.id, case_number="P-2", decided_on=local_today(), reason="r"))
     db.session.commit()
     rating = rate(m)
     assert (rating.grade, rating.cap) == ("C", "penalty_in_period")
@@ -166,12 +167,12 @@ def test_event_updates_rating_and_the_cached_scan_page(app, client) -> None:
 def test_compliance_hook_rates_at_commit_and_forgets_on_rollback(app) -> None:
     m = established()
     rate(m)
-    db.session.add(Penalty(merchant_id=m.id, case_number="P-3", decided_on=date.today(), reason="r"))
+    db.session.add(Penalty(merchant_id=m.id, case_number="P-3", decided_on=local_today(), reason="r"))
     hooks.on_compliance_change(m.id)
     db.session.rollback()
     assert services.current_rating(m.id).grade == "A"
     assert hooks._PENDING not in db.session.info
-    db.session.add(Penalty(merchant_id=m.id, case_number="P-4", decided_on=date.today(), reason="r"))
+    db.session.add(Penalty(merchant_id=m.id, case_number="P-4", decided_on=local_today(), reason="r"))
     hooks.on_compliance_change(m.id)
     db.session.commit()
     assert services.current_rating(m.id).grade == "C"
@@ -190,9 +191,9 @@ def _mixed_city() -> list[Merchant]:
         if i % 5 == 2:
             add_complaint(m, late=True, outcome="not_resolved")
         if i % 6 == 3:
-            db.session.add(Inspection(merchant_id=m.id, inspected_on=date.today(), subject="s", result="failed"))
+            db.session.add(Inspection(merchant_id=m.id, inspected_on=local_today(), subject="s", result="failed"))
         if i % 7 == 4:
-            db.session.add(Penalty(merchant_id=m.id, case_number=f"PX-{next(_keys)}", decided_on=date.today(),
+            db.session.add(Penalty(merchant_id=m.id, case_number=f"PX-{next(_keys)}", decided_on=local_today(),
                                    reason="r"))
         shops.append(m)
     shops.append(make_merchant(status="closed"))
@@ -301,7 +302,7 @@ def test_non_admin_cannot_touch_the_model(app, client) -> None:
 def test_breakdown_page_explains_every_factor(app, client) -> None:
     m = established()
     add_complaint(m, late=True, survey="dissatisfied")
-    db.session.add(Penalty(merchant_id=m.id, case_number="P-5", decided_on=date.today(), reason="r"))
+    db.session.add(Penalty(merchant_id=m.id, case_number="P-5", decided_on=local_today(), reason="r"))
     db.session.commit()
     rate(m)
     page = client.get(f"/m/{m.badge_code}/rating?lang=en")
@@ -364,7 +365,7 @@ def test_an_upheld_appeal_strikes_the_finding_out_of_the_rating(app) -> None:
     m = established()
     recorder, decider = make_user("staff"), make_user("staff")
     compliance.record_inspection(recorder, m, compliance.InspectionData(
-        date.today() - timedelta(days=3), "价格标签", "failed", "未明码标价"))
+        local_today() - timedelta(days=3), "价格标签", "failed", "未明码标价"))
     capped = services.current_rating(m.id)
     assert capped.cap == "failed_inspection"
     inspection_id = db.session.scalar(sa.select(Inspection.id).where(Inspection.merchant_id == m.id))

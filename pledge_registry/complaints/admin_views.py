@@ -20,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import paging, refusals
 from ..extensions import db
 from ..forms import EmptyForm, query_int
+from ..localtime import local_today
 from ..models import CommercialArea, Holiday, SupervisionStation, Town
 from ..refusals import bad_input, conflict
 from ..security import admin_required, security_event, staff_required
@@ -77,7 +78,7 @@ def _holidays_page(year: int, form: HolidayForm | None = None, status: int = 200
 
 
 def _year_arg() -> int:
-    today = date.today()
+    today = local_today()
     return query_int("year", None, 2000, 2100) or today.year + (1 if today.month >= 11 else 0)
 
 
