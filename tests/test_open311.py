@@ -170,3 +170,13 @@ def test_api_keys_are_never_logged(app, client, runner, caplog) -> None:
     assert any("api_key_refused" in line for line in lines) and any("partner key issued" in line for line in lines)
     for line in lines:
         assert secret not in line and new_key[17:] not in line
+
+
+def test_control_characters_in_an_id_are_refused_not_sent_to_the_database(client, partner) -> None:
+    """A NUL in a query or a path (PostgreSQL refuses it in text) answers 422 or 404, never 500."""
+    _, key = partner
+    headers = {"X-API-Key": key}
+    listed = client.get("/api/v1/open311/requests.json?service_request_id=AB%00CD&status=open", headers=headers)
+    assert listed.status_code == 422 and "service_request_id" in listed.get_json()["error"]["fields"]
+    assert client.get("/api/v1/open311/requests/AB%00CD.json", headers=headers).status_code == 404
+    assert client.get("/api/v1/open311/requests/%C3%9F%C3%A2R.json", headers=headers).status_code == 404

@@ -34,6 +34,7 @@ from ..models import (
     MerchantStatus,
     Partner,
 )
+from ..models.complaints import TRACKING_ALPHABET
 
 COMPLAINABLE = (MerchantStatus.APPROVED, MerchantStatus.CLOSED)  # as on the web form
 MAX_IDS = 20
@@ -127,6 +128,8 @@ def own_request(partner: Partner, service_request_id: str) -> Complaint | None:
     """The partner's case with this tracking code; None when there is none *of this partner's*
     (another partner's or a web-form case answers exactly like a missing one)."""
     code = service_request_id.replace("-", "").strip().upper()
+    if not code or any(c not in TRACKING_ALPHABET for c in code):
+        return None  # not a tracking code (a NUL in a URL would otherwise reach PostgreSQL)
     return db.session.scalar(select(Complaint).where(Complaint.tracking_code == code,
                                                      Complaint.partner_id == partner.id))
 

@@ -374,7 +374,7 @@ class ServiceRequestForm(Lenient):
 
 
 class RequestListArgs(QueryArgs):
-    service_request_id = fields.String(validate=validate.Length(max=20 * 15), metadata={
+    service_request_id = Text(validate=validate.Length(max=20 * 15), metadata={
         "description": "Comma-separated ids (at most 20)."})
     service_code = fields.String(validate=validate.OneOf(PROBLEM_TYPES))
     status = fields.String(validate=validate.OneOf(("open", "closed")))
