@@ -127,9 +127,10 @@ def make_station(area_id: int, name: str | None = None) -> SupervisionStation:
 
 
 def make_complaint(merchant: Merchant, received_at: datetime | None = None, survey: str | None = None,
-                   **overrides: Any) -> Complaint:
+                   commit: bool = True, **overrides: Any) -> Complaint:
     """A complaint received at `received_at` (now by default) and not yet accepted; the
-    overrides move it on. `survey` adds the shopper's answer to the satisfaction survey."""
+    overrides move it on. `survey` adds the shopper's answer to the satisfaction survey.
+    With commit=False it is only added to the session: many cases, one flush (one tally update)."""
     received = received_at or datetime.now(UTC)
     fields: dict[str, Any] = {
         "idempotency_key": secrets.token_hex(16), "merchant_id": merchant.id, "item": "电动自行车",
@@ -141,6 +142,8 @@ def make_complaint(merchant: Merchant, received_at: datetime | None = None, surv
     fields.update(overrides)
     complaint = Complaint(**fields)
     db.session.add(complaint)
+    if not commit:
+        return complaint
     db.session.flush()
     if survey:
         db.session.add(SurveyResponse(complaint_id=complaint.id, answer=survey))

@@ -94,6 +94,57 @@ def test_top_merchants_per_shop(city):
     assert trends.top_merchants(october, min_complaints=5) == top[1:]
 
 
+def _ranked_by_recount(f: TrendFilter, limit: int, min_complaints: int) -> list[tuple[str, int, int, int]]:
+    """The ranking by complaints per approved shop, recounted from the complaints themselves:
+    (credit code, complaints, approved shops, first shop with a complaint)."""
+    from pledge_registry.models import Complaint, Merchant
+    first, after = (datetime.combine(day, datetime.min.time(), tzinfo=TZ).astimezone(UTC)
+                    for day in (f.start, f.end + timedelta(days=1)))
+    counted: dict[str, list[int]] = {}
+    for code, merchant_id, town_id in db.session.execute(
+            sa.select(Merchant.credit_code, Merchant.id, Merchant.town_id).join(Complaint)
+            .where(Complaint.received_at >= first, Complaint.received_at < after,
+                   Complaint.request_type == f.request_type)):
+        if f.town_id is None or town_id == f.town_id:
+            counted.setdefault(code, []).append(merchant_id)
+    shops = dict(db.session.execute(sa.select(Merchant.credit_code, sa.func.count())
+                                    .where(Merchant.status == "approved").group_by(Merchant.credit_code)).all())
+    rows = [(code, len(ids), shops.get(code, 0), min(ids)) for code, ids in counted.items()
+            if len(ids) >= min_complaints]
+    rows.sort(key=lambda r: (-r[1] / max(1, r[2]), -r[1], r[0]))
+    return rows[:limit]
+
+
+def test_top_merchants_equals_a_recount_where_the_walk_must_look_past_the_tops(app):
+    """Many businesses, chains with shops not approved, counts spread over the days of a part-
+    month and whole months, ties: the walk's answer is the recount's, in every town and for
+    every list length (a short list's threshold prunes the most)."""
+    import random
+    rng = random.Random(20261203)
+    towns = list(db.session.scalars(sa.select(Town.id).order_by(Town.id).limit(2)))
+    for b in range(24):
+        code = f"91320585MA{b:07d}X"
+        for s in range(rng.choice([1, 1, 1, 2, 3, 5])):
+            shop = make_merchant(town_id=rng.choice(towns), credit_code=code,
+                                 status="approved" if s == 0 or rng.random() < 0.7 else "closed")
+            # A business's complaints spread thin over many days, or piled on a few.
+            days = [date(2026, 8, 20) + timedelta(days=rng.randrange(60)) for _ in range(rng.choice([1, 2, 8]))]
+            for _ in range(rng.choice([0, 1, 2, 3, 4, 6, 9])):
+                received = at(rng.choice(days))
+                make_complaint(shop, received_at=received, commit=False, status="closed", outcome="resolved",
+                               acceptance_due_at=received + timedelta(days=2), accepted_at=received,
+                               completion_due_at=received + timedelta(days=10), closed_at=received)
+    db.session.commit()
+    for start, end in ((date(2026, 8, 24), date(2026, 10, 13)), (date(2026, 9, 1), date(2026, 9, 30)),
+                       (date(2026, 9, 3), date(2026, 9, 3))):
+        for town_id in (None, *towns):
+            for limit, floor in ((1, 3), (3, 3), (5, 1), (40, 2)):
+                f = TrendFilter(start, end, town_id=town_id)
+                walked = [(r.credit_code, r.complaints, r.shops, r.merchant_id)
+                          for r in trends.top_merchants(f, limit=limit, min_complaints=floor)]
+                assert walked == _ranked_by_recount(f, limit, floor), (start, end, town_id, limit, floor)
+
+
 def test_open_cases_past_their_deadline_count_live(app):
     shop = make_merchant()
     received = at(date(2026, 11, 2))

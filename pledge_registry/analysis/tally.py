@@ -16,7 +16,8 @@ The dimensions are a table (DIMENSIONS): a new cut of the complaints (a channel)
 entry there and a rebuild. Cuts that cross towns (category, problem type) are counted twice,
 in the complaint's town and in ALL_TOWNS, so a town's officer and the whole jurisdiction
 each read only their own rows; cuts nested in a town (town, area, station, merchant) are
-counted once, under their town.
+counted once, under their town. The business (credit code) is counted like a cross-town cut
+but offered to no one: it is what the ranking by complaints per shop reads.
 
 On time means by the deadline the case was given when it was filed (acceptance_due_at,
 completion_due_at, already in working days of the Chinese calendar): the same in the
@@ -66,7 +67,7 @@ COUNTERS = ("received", "accepted_on_time", "accepted_late", "finished_on_time",
 COMPLAINT_COLUMNS = frozenset({"request_type", "merchant_id", "station_id", "problem_type", "channel", "status",
                                "outcome", "received_at", "acceptance_due_at", "completion_due_at", "accepted_at",
                                "closed_at", "amount_recovered_cents"})
-MERCHANT_COLUMNS = frozenset({"town_id", "area_id", "category"})
+MERCHANT_COLUMNS = frozenset({"town_id", "area_id", "category", "credit_code"})
 SURVEY_COLUMNS = frozenset({"complaint_id", "answer"})
 
 
@@ -75,6 +76,7 @@ class Dimension:
     name: str
     key: Callable[[], Any]                   # the key, as text (a column expression)
     crosses_towns: bool                      # counted in ALL_TOWNS as well as in the town
+    cut: bool = True                         # offered to staff as a cut of the trends
 
 
 def _id_text(column: Any) -> ColumnElement[Any]:
@@ -90,8 +92,12 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("area", lambda: _id_text(Merchant.area_id), False),
     Dimension("station", lambda: _id_text(Complaint.station_id), False),
     Dimension("merchant", lambda: _id_text(Complaint.merchant_id), False),
+    # The business (one credit code, all its shops), for the ranking by complaints per shop
+    # (trends.top_merchants): counted across towns too, so a chain's rows in a period are
+    # one per period whether or not a town is chosen. Not a cut of its own: staff see shops.
+    Dimension("business", lambda: Merchant.credit_code, True, cut=False),
 )
-DIMENSION_NAMES = tuple(d.name for d in DIMENSIONS)
+DIMENSION_NAMES = tuple(d.name for d in DIMENSIONS if d.cut)
 CROSS_TOWN = frozenset(d.name for d in DIMENSIONS if d.crosses_towns)
 
 

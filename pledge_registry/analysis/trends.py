@@ -28,8 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import String, and_, cast, func, select
 
 from ..extensions import db
 from ..localtime import LOCAL_TZ
@@ -467,32 +466,122 @@ def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date
 
 
 def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
-    """Businesses by complaints per approved shop in the period, highest first; only those
-    with at least `min_complaints` complaints, so that one complaint at a one-shop business
-    does not top the list. One statement: the merchant tallies of the period summed per
-    credit code, each code's approved shops counted through the credit-code index."""
+    """Businesses by complaints per approved shop in the period, highest first (ties: more
+    complaints first, then the credit code); only those with at least `min_complaints`
+    complaints, so that one complaint at a one-shop business does not top the list.
+
+    Exact, without reading every business of the period (a province has a hundred thousand
+    with a complaint in a year). A rate is complaints / max(1, approved shops), so it is never
+    above the complaints themselves, and a business's complaints in the period are the sum of
+    its P tally rows there (one per whole month, one per day of a part-month), so at least one
+    of those rows holds complaints / P. The walk therefore:
+
+    1. rates exactly the businesses at the top of each period's rows (the ranked index);
+    2. takes the `limit`-th best of those rates, T: the list's last entry is at least that;
+    3. rates every business with a row of at least max(T, min_complaints) / P in some period,
+       again one index range per period: no business that reaches T can be missing.
+
+    Where the rates are flat (T near 1) step 3 reads about as much as a full grouping would.
+    """
+    periods = _tally_periods(f)
+    if not periods or limit <= 0:
+        return []
+    floor = max(1, min_complaints)
+    rated = _business_rates(f, _ranked_keys(f, periods, top=limit))
+    threshold = _limit_th(rated, limit, floor)
+    needed = max(floor, threshold)
+    # ceil(needed / P): P integers summing to at least `needed` have one at least that large.
+    row_floor = max(1, -(-needed // len(periods)))
+    rest = _ranked_keys(f, periods, at_least=row_floor) - rated.keys()
+    rated.update(_business_rates(f, rest))
+    chosen = sorted((r for r in rated.values() if r[0] >= floor),
+                    key=lambda r: (-r[0] / max(1, r[1]), -r[0], r[2]))[:limit]
+    firsts = _first_shops(f, [code for _, _, code in chosen])
+    return [MerchantRate(code, *firsts[code], complaints, shops) for complaints, shops, code in chosen]
+
+
+def _tally_periods(f: TrendFilter) -> list[tuple[str, date]]:
+    """The (grain, period) of every tally row a business has in the period: its whole months
+    and the days of its part-months."""
+    found: list[tuple[str, date]] = []
+    for grain, first, last in _pieces(f.start, f.end):
+        current = first
+        while current <= last:
+            found.append((grain, current))
+            current = (_month_start(_month_index(current) + 1) if grain == "month"
+                       else current + timedelta(days=1))
+    return found
+
+
+def _ranked_keys(f: TrendFilter, periods: list[tuple[str, date]], top: int | None = None,
+                 at_least: int | None = None) -> set[str]:
+    """The businesses with one of the `top` largest rows of some period, or with a row of at
+    least `at_least` there: one range of the ranked index per period."""
     t = ComplaintTally
-    pieces = [and_(t.grain == grain, t.period >= first, t.period <= last)
-              for grain, first, last in _pieces(f.start, f.end)]
-    conditions = [t.dimension == "merchant", t.request_type == f.request_type, or_(*pieces)]
-    scope = _scope(f, "merchant")
-    if scope is not None:
-        conditions.append(scope)
-    complaints = func.sum(t.received)
-    codes = (select(Merchant.credit_code.label("code"), complaints.label("complaints"),
-                    func.min(case((t.received > 0, Merchant.id))).label("first"))
-             .select_from(t).join(Merchant, Merchant.id == cast(t.key, Integer))
-             .where(*conditions).group_by(Merchant.credit_code)
-             .having(complaints >= max(1, min_complaints)).cte("codes"))
-    shop = aliased(Merchant)
-    shops = (select(func.count()).select_from(shop)
-             .where(shop.credit_code == codes.c.code, shop.status == MerchantStatus.APPROVED.value)
-             .scalar_subquery())
-    first = aliased(Merchant)
-    rated = select(codes.c.code, codes.c.complaints, codes.c.first, shops.label("shops")).subquery("rated")
-    rate = cast(rated.c.complaints, Float) / func.coalesce(func.nullif(rated.c.shops, 0), 1)
-    query = (select(rated.c.code, first.shop_name, rated.c.first, rated.c.complaints, rated.c.shops)
-             .join(first, first.id == rated.c.first)
-             .order_by(rate.desc(), rated.c.complaints.desc(), rated.c.code).limit(limit))
-    return [MerchantRate(code, name, int(first_id), int(n), int(shop_count))
-            for code, name, first_id, n, shop_count in db.session.execute(query)]
+    scope = f.town_id if f.town_id is not None else ALL_TOWNS
+    found: set[str] = set()
+    for grain, period in periods:
+        query = select(t.key).where(t.grain == grain, t.dimension == "business", t.request_type == f.request_type,
+                                    t.scope_town_id == scope, t.period == period, t.received > 0)
+        if at_least is not None:
+            query = query.where(t.received >= at_least)
+        if top is not None:
+            query = query.order_by(t.received.desc()).limit(top)
+        found.update(db.session.scalars(query))
+    return found
+
+
+def _business_rates(f: TrendFilter, codes: Iterable[str]) -> dict[str, tuple[int, int, str]]:
+    """(complaints in the period, approved shops, credit code) per credit code."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    found: dict[str, tuple[int, int, str]] = {}
+    shop_counts = _approved_shops(wanted)
+    for code, levels in _by_key(f, "business", wanted).items():
+        found[code] = (levels.received, shop_counts.get(code, 0), code)
+    return found
+
+
+def _approved_shops(codes: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(codes), 500):  # bound the statement's parameters on SQLite
+        chunk = codes[start:start + 500]
+        query = (select(Merchant.credit_code, func.count()).where(
+            Merchant.credit_code.in_(chunk), Merchant.status == MerchantStatus.APPROVED.value)
+            .group_by(Merchant.credit_code))
+        found.update({code: int(n) for code, n in db.session.execute(query)})
+    return found
+
+
+def _limit_th(rated: dict[str, tuple[int, int, str]], limit: int, floor: int) -> int:
+    """A whole number of complaints that the `limit`-th best rate among `rated` reaches (0 when
+    fewer than `limit` qualify): every business on the final list has at least as many."""
+    rates = sorted((complaints / max(1, shops) for complaints, shops, _ in rated.values() if complaints >= floor),
+                   reverse=True)
+    if len(rates) < limit:
+        return 0
+    return int(rates[limit - 1])  # rounded down: a rate of 7.5 needs 8 complaints, 7 is a safe bound
+
+
+def _first_shops(f: TrendFilter, codes: list[str]) -> dict[str, tuple[str, int]]:
+    """(shop name, id) of each business's first shop with a complaint in the period (its
+    first shop at all, should none have one: the tallies moved with a changed credit code)."""
+    if not codes:
+        return {}
+    t = ComplaintTally
+    first: dict[str, int] = {}
+    for grain, start, end in _pieces(f.start, f.end):
+        query = (select(Merchant.credit_code, func.min(Merchant.id))
+                 .join(t, t.key == cast(Merchant.id, String))
+                 .where(Merchant.credit_code.in_(codes), *_where(f, "merchant", grain, start, end), t.received > 0)
+                 .group_by(Merchant.credit_code))
+        for code, merchant_id in db.session.execute(query):
+            first[code] = min(first.get(code, merchant_id), merchant_id)
+    for code, merchant_id in db.session.execute(
+            select(Merchant.credit_code, func.min(Merchant.id)).where(
+                Merchant.credit_code.in_([c for c in codes if c not in first])).group_by(Merchant.credit_code)):
+        first[code] = merchant_id
+    names: dict[int, str] = {merchant_id: name for merchant_id, name in db.session.execute(
+        select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(first.values())))}
+    return {code: (names[merchant_id], merchant_id) for code, merchant_id in first.items()}

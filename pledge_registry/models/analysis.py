@@ -39,6 +39,10 @@ class ComplaintTally(Base):
         # finds the conflict, and a subtraction's row is negative until it lands on the stored one.
         # A key's own series (a merchant's weeks, an alert's evidence) without the period first.
         Index("ix_complaint_tally_series", "grain", "dimension", "key", "period"),
+        # One period's rows by size: the keys with the most requests in a month or a day, and
+        # those above a threshold, without reading the period's other rows (trends.top_merchants).
+        Index("ix_complaint_tally_ranked", "grain", "dimension", "request_type", "scope_town_id", "period",
+              "received"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
