@@ -175,7 +175,8 @@ def breakdown_figure(q: Query, now: datetime | None = None) -> Figure:
     shown = page.rows[:10]
     return Figure(
         "breakdown", _("By %(dimension)s: the period, the period before and a year earlier", dimension=dimension),
-        _("The %(n)d with most requests of %(total)d.", n=len(page.rows), total=page.total),
+        (_("The %(n)d with most requests.", n=len(page.rows)) if page.total is None
+         else _("The %(n)d with most requests of %(total)d.", n=len(page.rows), total=page.total)),
         [dimension, _("Stored code"), _("Cases received"), _("Period before"), _("Change (%)"), _("A year earlier"),
          _("Change on a year earlier (%)"), _("Accepted on time (%)"), _("Finished on time (%)"),
          _("Satisfied (%)"), _("Amount recovered (yuan)")],

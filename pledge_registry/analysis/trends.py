@@ -23,7 +23,7 @@ Measures (the bureau's own; deadlines are those each case was given when it was 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -192,7 +192,7 @@ class PeriodChange:
 @dataclass
 class Page:
     rows: list[Any] = field(default_factory=list)
-    total: int = 0          # rows in the whole breakdown (for the pager)
+    total: int | None = 0   # rows in the whole breakdown (for the pager); None: not counted
 
 
 # --- periods -----------------------------------------------------------------------------
@@ -379,16 +379,28 @@ def compare(f: TrendFilter, now: datetime | None = None) -> Comparison:
 
 def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
               limit: int | None = None, offset: int = 0) -> Page:
-    """One row per key of the dimension with requests in the period, most first."""
+    """One row per key of the dimension with requests in the period, most first (ties: by
+    key). The total is None where it was not counted: the first rows of a dimension with
+    too many keys to group whole (RANKED) are found by the ranked walk instead."""
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
-    levels = _by_key(f, dimension)
-    for (key, _), late in _late_counts(f, now, dimension).items():
+    if dimension in RANKED and limit is not None:
+        wanted = offset + limit
+        keys = _ranked_walk(f, dimension, wanted, lambda keys: _received(f, dimension, keys),
+                            lambda counts: counts[wanted - 1] if len(counts) >= wanted else 0)
+        levels = _by_key(f, dimension, keys)
+        total: int | None = None
+    else:
+        levels = _by_key(f, dimension)
+        keys = None
+    for (key, _), late in _late_counts(f, now, dimension, keys=keys).items():
         levels[key] = levels.get(key, ZERO) + late
     rows = sorted((Row(key, value) for key, value in levels.items() if value.received),
                   key=lambda r: (-r.levels.received, r.key))
+    if keys is None:
+        total = len(rows)
     end = None if limit is None else offset + limit
-    return Page(rows[offset:end], len(rows))
+    return Page(rows[offset:end], total)
 
 
 def compared_breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
@@ -465,44 +477,73 @@ def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date
     return [p.levels.received for p in points]
 
 
+# Dimensions with too many keys to group whole for their first rows (a province has about
+# 100,000 merchants with a complaint in a year): their ranking walks the ranked index.
+RANKED = frozenset({"merchant"})
+
+
 def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
     """Businesses by complaints per approved shop in the period, highest first (ties: more
     complaints first, then the credit code); only those with at least `min_complaints`
-    complaints, so that one complaint at a one-shop business does not top the list.
-
-    Exact, without reading every business of the period (a province has a hundred thousand
-    with a complaint in a year). A rate is complaints / max(1, approved shops), so it is never
-    above the complaints themselves, and a business's complaints in the period are the sum of
-    its P tally rows there (one per whole month, one per day of a part-month), so at least one
-    of those rows holds complaints / P. The walk therefore:
-
-    1. rates exactly the businesses at the top of each period's rows (the ranked index);
-    2. takes the `limit`-th best of those rates, T: the list's last entry is at least that;
-    3. rates every business with a row of at least max(T, min_complaints) / P in some period,
-       again one index range per period: no business that reaches T can be missing.
-
-    Where the rates are flat (T near 1) step 3 reads about as much as a full grouping would.
-    """
-    periods = _tally_periods(f)
-    if not periods or limit <= 0:
+    complaints, so that one complaint at a one-shop business does not top the list. A rate
+    is complaints / max(1, approved shops): never above the complaints themselves, which is
+    what lets the ranked walk find the list without rating every business of the period."""
+    if limit <= 0:
         return []
     floor = max(1, min_complaints)
-    rated = _business_rates(f, _ranked_keys(f, periods, top=limit))
-    threshold = _limit_th(rated, limit, floor)
-    needed = max(floor, threshold)
-    # ceil(needed / P): P integers summing to at least `needed` have one at least that large.
-    row_floor = max(1, -(-needed // len(periods)))
-    rest = _ranked_keys(f, periods, at_least=row_floor) - rated.keys()
-    rated.update(_business_rates(f, rest))
-    chosen = sorted((r for r in rated.values() if r[0] >= floor),
+    rated: dict[str, tuple[int, int]] = {}
+
+    def rate(codes: set[str]) -> dict[str, int]:
+        complaints = _received(f, "business", codes)
+        shops = _approved_shops(sorted(complaints))
+        rated.update({code: (n, shops.get(code, 0)) for code, n in complaints.items()})
+        return complaints
+
+    def bound(_: list[int]) -> int:
+        rates = sorted((n / max(1, shops) for n, shops in rated.values() if n >= floor), reverse=True)
+        # The limit-th rate, rounded down: every business on the list has at least that many complaints.
+        return max(floor, int(rates[limit - 1]) if len(rates) >= limit else 0)
+
+    _ranked_walk(f, "business", limit, rate, bound)
+    chosen = sorted(((n, shops, code) for code, (n, shops) in rated.items() if n >= floor),
                     key=lambda r: (-r[0] / max(1, r[1]), -r[0], r[2]))[:limit]
     firsts = _first_shops(f, [code for _, _, code in chosen])
-    return [MerchantRate(code, *firsts[code], complaints, shops) for complaints, shops, code in chosen]
+    return [MerchantRate(code, *firsts[code], n, shops) for n, shops, code in chosen]
+
+
+def _ranked_walk(f: TrendFilter, dimension: str, top: int, exact: Callable[[set[str]], dict[str, int]],
+                 bound: Callable[[list[int]], int]) -> set[str]:
+    """The keys that can be among the `top` of a ranking over the period, found without
+    reading every key's rows, for a ranking where a key's place needs at least `bound`
+    requests received.
+
+    A key's requests in the period are the sum of its P tally rows there (one per whole
+    month, one per day of a part-month; a nested key's rows are all under its own town), so
+    one of those rows holds at least a P-th of them. The walk:
+
+    1. `exact`ly counts the keys with one of the `top` largest rows of some period;
+    2. asks `bound` (given those counts, largest first) how many requests the last key of
+       the ranking has at least;
+    3. `exact`ly counts every other key with a row of at least bound / P in some period.
+
+    Each step reads one range of the ranked index per period. Where the counts are flat
+    (a bound near P) step 3 reads about as much as grouping every key would.
+    """
+    periods = _tally_periods(f)
+    if not periods:
+        return set()
+    counted = exact(_ranked_keys(f, dimension, periods, top=top))
+    needed = bound(sorted(counted.values(), reverse=True))
+    # P integers summing to at least `needed` have one of at least ceil(needed / P).
+    row_floor = max(1, -(-needed // len(periods)))
+    rest = _ranked_keys(f, dimension, periods, at_least=row_floor) - counted.keys()
+    counted.update(exact(rest))
+    return set(counted)
 
 
 def _tally_periods(f: TrendFilter) -> list[tuple[str, date]]:
-    """The (grain, period) of every tally row a business has in the period: its whole months
-    and the days of its part-months."""
+    """The (grain, period) of every tally row a key has in the period: its whole months and
+    the days of its part-months."""
     found: list[tuple[str, date]] = []
     for grain, first, last in _pieces(f.start, f.end):
         current = first
@@ -513,55 +554,41 @@ def _tally_periods(f: TrendFilter) -> list[tuple[str, date]]:
     return found
 
 
-def _ranked_keys(f: TrendFilter, periods: list[tuple[str, date]], top: int | None = None,
+def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]], top: int | None = None,
                  at_least: int | None = None) -> set[str]:
-    """The businesses with one of the `top` largest rows of some period, or with a row of at
-    least `at_least` there: one range of the ranked index per period."""
+    """The keys with one of the `top` largest rows of some period, or with a row of at least
+    `at_least` there: one range of the ranked index per period."""
     t = ComplaintTally
-    scope = f.town_id if f.town_id is not None else ALL_TOWNS
+    scope = _scope(f, dimension)
     found: set[str] = set()
     for grain, period in periods:
-        query = select(t.key).where(t.grain == grain, t.dimension == "business", t.request_type == f.request_type,
-                                    t.scope_town_id == scope, t.period == period, t.received > 0)
-        if at_least is not None:
-            query = query.where(t.received >= at_least)
+        query = select(t.key).where(t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
+                                    t.period == period, t.received >= (at_least or 1))
+        if scope is not None:
+            query = query.where(scope)
         if top is not None:
             query = query.order_by(t.received.desc()).limit(top)
         found.update(db.session.scalars(query))
     return found
 
 
-def _business_rates(f: TrendFilter, codes: Iterable[str]) -> dict[str, tuple[int, int, str]]:
-    """(complaints in the period, approved shops, credit code) per credit code."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return {}
-    found: dict[str, tuple[int, int, str]] = {}
-    shop_counts = _approved_shops(wanted)
-    for code, levels in _by_key(f, "business", wanted).items():
-        found[code] = (levels.received, shop_counts.get(code, 0), code)
+def _received(f: TrendFilter, dimension: str, keys: Iterable[str]) -> dict[str, int]:
+    """Requests received in the period per key."""
+    wanted = sorted(set(keys))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):  # bound the statement's parameters on SQLite
+        found.update({key: levels.received for key, levels in _by_key(f, dimension, wanted[start:start + 500]).items()})
     return found
 
 
 def _approved_shops(codes: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(codes), 500):  # bound the statement's parameters on SQLite
-        chunk = codes[start:start + 500]
+    for start in range(0, len(codes), 500):
         query = (select(Merchant.credit_code, func.count()).where(
-            Merchant.credit_code.in_(chunk), Merchant.status == MerchantStatus.APPROVED.value)
+            Merchant.credit_code.in_(codes[start:start + 500]), Merchant.status == MerchantStatus.APPROVED.value)
             .group_by(Merchant.credit_code))
         found.update({code: int(n) for code, n in db.session.execute(query)})
     return found
-
-
-def _limit_th(rated: dict[str, tuple[int, int, str]], limit: int, floor: int) -> int:
-    """A whole number of complaints that the `limit`-th best rate among `rated` reaches (0 when
-    fewer than `limit` qualify): every business on the final list has at least as many."""
-    rates = sorted((complaints / max(1, shops) for complaints, shops, _ in rated.values() if complaints >= floor),
-                   reverse=True)
-    if len(rates) < limit:
-        return 0
-    return int(rates[limit - 1])  # rounded down: a rate of 7.5 needs 8 complaints, 7 is a safe bound
 
 
 def _first_shops(f: TrendFilter, codes: list[str]) -> dict[str, tuple[str, int]]:
@@ -582,6 +609,6 @@ def _first_shops(f: TrendFilter, codes: list[str]) -> dict[str, tuple[str, int]]
             select(Merchant.credit_code, func.min(Merchant.id)).where(
                 Merchant.credit_code.in_([c for c in codes if c not in first])).group_by(Merchant.credit_code)):
         first[code] = merchant_id
-    names: dict[int, str] = {merchant_id: name for merchant_id, name in db.session.execute(
-        select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(first.values())))}
+    names = dict(db.session.execute(
+        select(Merchant.id, Merchant.shop_name).where(Merchant.id.in_(first.values()))).tuples().all())
     return {code: (names[merchant_id], merchant_id) for code, merchant_id in first.items()}

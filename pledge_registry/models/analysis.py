@@ -40,9 +40,11 @@ class ComplaintTally(Base):
         # A key's own series (a merchant's weeks, an alert's evidence) without the period first.
         Index("ix_complaint_tally_series", "grain", "dimension", "key", "period"),
         # One period's rows by size: the keys with the most requests in a month or a day, and
-        # those above a threshold, without reading the period's other rows (trends.top_merchants).
+        # those above a threshold, without reading the period's other rows (trends._ranked_walk),
+        # in one scope, and for a key nested in towns (a merchant) in every town at once.
         Index("ix_complaint_tally_ranked", "grain", "dimension", "request_type", "scope_town_id", "period",
               "received"),
+        Index("ix_complaint_tally_ranked_any_town", "grain", "dimension", "request_type", "period", "received"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

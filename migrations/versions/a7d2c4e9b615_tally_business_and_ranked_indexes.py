@@ -1,4 +1,4 @@
-"""complaint tallies per business (credit code) and an index of each period's rows by size
+"""complaint tallies per business (credit code) and indexes of each period's rows by size
 
 Revision ID: a7d2c4e9b615
 Revises: c5e1a7d3f920
@@ -24,6 +24,8 @@ ALL_TOWNS = 0
 def upgrade():
     op.create_index('ix_complaint_tally_ranked', 'complaint_tally',
                     ['grain', 'dimension', 'request_type', 'scope_town_id', 'period', 'received'], unique=False)
+    op.create_index('ix_complaint_tally_ranked_any_town', 'complaint_tally',
+                    ['grain', 'dimension', 'request_type', 'period', 'received'], unique=False)
     columns = ", ".join(COUNTERS)
     sums = ", ".join(f"SUM(t.{name})" for name in COUNTERS)
     # Joined on the key as text: a cast of the key to a number could meet a non-numeric key
@@ -39,4 +41,5 @@ def upgrade():
 
 def downgrade():
     op.execute(sa.text("DELETE FROM complaint_tally WHERE dimension = 'business'"))
+    op.drop_index('ix_complaint_tally_ranked_any_town', table_name='complaint_tally')
     op.drop_index('ix_complaint_tally_ranked', table_name='complaint_tally')
