@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, select
+from sqlalchemy import String, and_, cast, event, func, select
+from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..localtime import LOCAL_TZ
 from ..models import ALL_TOWNS, OPEN_STATUSES, Complaint, ComplaintStatus, ComplaintTally, Merchant, MerchantStatus
 from . import tally
 
@@ -306,59 +306,68 @@ def _series(f: TrendFilter, bucket: str, dimension: str, keys: list[str]) -> dic
 
 # --- open cases past their deadlines, counted live ----------------------------------------
 
-def _bounds(f: TrendFilter) -> tuple[datetime, datetime]:
-    first = datetime.combine(f.start, time(), tzinfo=LOCAL_TZ).astimezone(UTC)
-    after = datetime.combine(f.end + timedelta(days=1), time(), tzinfo=LOCAL_TZ).astimezone(UTC)
-    return first, after
-
-
 _KEYS = {d.name: d.key for d in tally.DIMENSIONS}
+# The cuts whose key is the shop's (its town, area, category): the rest read the complaint alone.
+MERCHANT_KEYED = frozenset({"category", "town", "area"})
 
 
-def _receipt_time_unindexed(dialect: str) -> Any:
-    """The receipt time as the late counts filter on it. On SQLite, wrapped so that the planner
-    does not walk the whole period through a receipt-time index (a year is a third of the
-    table) but the open cases through the status index (a few per cent). PostgreSQL's planner
-    chooses by its statistics."""
-    if dialect == "sqlite":
-        return func.coalesce(Complaint.received_at, Complaint.received_at)
-    return Complaint.received_at
+_LATE = "trends.late_cases"   # db.session.info: the late open cases counted for this session's moment
+
+
+def _late_cases(request_type: str, town_id: int | None, now: datetime | None,
+                dimension: str) -> dict[tuple[date, str, str], int]:
+    """Open cases of the request type (in the town) already past a deadline, counted per
+    local day of receipt, key of the dimension and deadline ("waiting_late", "open_late"):
+    two statements on the status index, one per deadline. A page asks for late counts a
+    dozen times (each figure, the period before, a year earlier); each dimension is counted
+    once per session and moment, the moment of the first ask (`now` None) or the `now`
+    given. Any flush or commit drops the counts."""
+    cache: dict[tuple[Any, ...], dict[tuple[date, str, str], int]] = db.session.info.setdefault(_LATE, {})
+    cached = (request_type, town_id, now, dimension)
+    if cached in cache:
+        return cache[cached]
+    moment = now or datetime.now(UTC)
+    dialect = db.session.get_bind().dialect.name
+    day = tally.local_day(Complaint.received_at, dialect).label("day")
+    key = _KEYS[dimension]().label("key")
+    late = {
+        "waiting_late": and_(Complaint.status == ComplaintStatus.RECEIVED.value,
+                             Complaint.acceptance_due_at < moment),
+        "open_late": and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < moment),
+    }
+    found: dict[tuple[date, str, str], int] = {}
+    for counter, condition in late.items():
+        query = (select(day, key, func.count()).select_from(Complaint)
+                 .where(condition, Complaint.request_type == request_type).group_by(day, key))
+        if town_id is not None or dimension in MERCHANT_KEYED:
+            query = query.join(Merchant, Merchant.id == Complaint.merchant_id)
+        if town_id is not None:
+            query = query.where(Merchant.town_id == town_id)
+        for received, value, n in db.session.execute(query):
+            found[(received if isinstance(received, date) else date.fromisoformat(received), value, counter)] = int(n)
+    cache[cached] = found
+    return found
+
+
+@event.listens_for(Session, "after_flush")
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_late_cases(session: Session, *_: Any) -> None:
+    session.info.pop(_LATE, None)
 
 
 def _late_counts(f: TrendFilter, now: datetime | None, dimension: str, bucket: str | None = None,
                  keys: Iterable[str] | None = None) -> dict[tuple[str, date | None], Levels]:
-    """Open cases of the period already past a deadline, counted in SQL per key of the
-    dimension (the tallies' own key expression) and, with `bucket`, per bucket. Two statements,
-    one per deadline, each reading only open cases through the status index."""
-    now = now or datetime.now(UTC)
-    first, after = _bounds(f)
-    dialect = db.session.get_bind().dialect.name
-    received = _receipt_time_unindexed(dialect)
-    key = _KEYS[dimension]().label("key")
-    groups: list[Any] = [key]
-    if bucket is not None:
-        groups.append(tally.period_of(tally.local_day(Complaint.received_at, dialect), bucket, dialect)
-                      .label("bucket"))
-    late = {
-        "waiting_late": and_(Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at < now),
-        "open_late": and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < now),
-    }
+    """Open cases of the period already past a deadline per key of the dimension and, with
+    `bucket`, per bucket (from _late_cases)."""
+    wanted = set(keys) if keys is not None else None
+    counts: dict[tuple[str, date | None, str], int] = defaultdict(int)
+    for (day, key, counter), n in _late_cases(f.request_type, f.town_id, now, dimension).items():
+        if f.start <= day <= f.end and (wanted is None or key in wanted):
+            counts[(key, bucket_start(day, bucket) if bucket else None, counter)] += n
     found: dict[tuple[str, date | None], Levels] = {}
-    for counter, condition in late.items():
-        query = (select(*groups, func.count())
-                 .select_from(Complaint).join(Merchant, Merchant.id == Complaint.merchant_id)
-                 .where(condition, received >= first, received < after,
-                        Complaint.request_type == f.request_type)
-                 .group_by(*groups))
-        if f.town_id is not None:
-            query = query.where(Merchant.town_id == f.town_id)
-        if keys is not None:
-            query = query.where(_KEYS[dimension]().in_(sorted(set(keys))))
-        for row in db.session.execute(query):
-            start = None
-            if bucket is not None:
-                start = row.bucket if isinstance(row.bucket, date) else date.fromisoformat(row.bucket)
-            found[(row.key, start)] = found.get((row.key, start), ZERO) + Levels(**{counter: int(row[-1])})
+    for (key, start, counter), n in counts.items():
+        found[(key, start)] = found.get((key, start), ZERO) + Levels(**{counter: n})
     return found
 
 
