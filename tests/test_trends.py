@@ -163,6 +163,11 @@ def test_open_cases_past_their_deadline_count_live(app):
     assert (early.acceptance_measured, early.completion_measured) == (0, 0)
     later = trends.totals(f, now=received + timedelta(days=20))
     assert (later.waiting_late, later.open_late, later.share_accepted_on_time) == (1, 1, 0)
+    # Read once per session and moment, and never past a commit: a second late case shows.
+    make_complaint(shop, received_at=received, acceptance_due_at=received + timedelta(days=1),
+                   completion_due_at=received + timedelta(days=9))
+    again = trends.totals(f, now=received + timedelta(days=20))
+    assert (again.waiting_late, again.open_late) == (2, 2)
 
 
 def test_a_period_is_at_most_three_years():
