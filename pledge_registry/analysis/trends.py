@@ -526,21 +526,21 @@ def _ranked_walk(f: TrendFilter, dimension: str, top: int, exact: Callable[[set[
     reading every key's rows, for a ranking where a key's place needs at least `bound`
     requests received.
 
-    A key's requests in the period are the sum of its P tally rows there (one per whole
-    month, one per day of a part-month; a nested key's rows are all under its own town), so
-    one of those rows holds at least a P-th of them. The walk:
+    A key's requests in the period are at most the sum of its P month rows covering it (the
+    whole months, and the months of the part-months at either end), so one of those rows
+    holds at least a P-th of them (a nested key's rows are all under its own town). The
+    walk:
 
-    1. `exact`ly counts the keys with one of the `top` largest rows of some period;
+    1. `exact`ly counts the keys with one of the `top` largest rows of some covering month;
     2. asks `bound` (given those counts, largest first) how many requests the last key of
        the ranking has at least;
-    3. `exact`ly counts every other key with a row of at least bound / P in some period.
+    3. `exact`ly counts every other key with a row of at least bound / P in some covering
+       month.
 
-    Each step reads one range of the ranked index per period. Where the counts are flat
+    Each step reads one range of the ranked index per month. Where the counts are flat
     (a bound near P) step 3 reads about as much as grouping every key would.
     """
-    periods = _tally_periods(f)
-    if not periods:
-        return set()
+    periods = _covering_months(f)
     counted = exact(_ranked_keys(f, dimension, periods, top=top))
     needed = bound(sorted(counted.values(), reverse=True))
     # P integers summing to at least `needed` have one of at least ceil(needed / P).
@@ -550,17 +550,11 @@ def _ranked_walk(f: TrendFilter, dimension: str, top: int, exact: Callable[[set[
     return set(counted)
 
 
-def _tally_periods(f: TrendFilter) -> list[tuple[str, date]]:
-    """The (grain, period) of every tally row a key has in the period: its whole months and
-    the days of its part-months."""
-    found: list[tuple[str, date]] = []
-    for grain, first, last in _pieces(f.start, f.end):
-        current = first
-        while current <= last:
-            found.append((grain, current))
-            current = (_month_start(_month_index(current) + 1) if grain == "month"
-                       else current + timedelta(days=1))
-    return found
+def _covering_months(f: TrendFilter) -> list[tuple[str, date]]:
+    """The (grain, period) of the month rows that cover the period: its whole months and
+    the months of its part-months, whose rows hold at least the part's requests."""
+    return [("month", _month_start(index))
+            for index in range(_month_index(f.start), _month_index(f.end) + 1)]
 
 
 def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]], top: int | None = None,
