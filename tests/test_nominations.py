@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from pledge_registry.compliance import services as compliance
 from pledge_registry.extensions import db
 from pledge_registry.models import Merchant, Nomination, NominationEvent, Town
-from pledge_registry.nominations import services
+from pledge_registry.nominations import labels, rules, services
 from tests.factories import make_complaint, make_merchant, make_pledge, make_pledged_merchant, make_rating, make_user
 from tests.helpers import count_rows, form_post, login, signed_in_client, text
 
@@ -229,14 +230,15 @@ def test_review_standing_flags_then_delist(app: Any, runner: Any, client: Any, s
     result = runner.invoke(args=["nominations", "review-standing"])
     assert result.exit_code == 0, result.output
     assert "1 newly flagged" in result.output
+    assert "An administrative penalty was decided on" in result.output  # the command speaks English
     nomination = db.session.get(Nomination, nomination.id)
-    assert "penalty decided on" in nomination.delisting_flag
+    assert "penalty" in nomination.delisting_reasons  # (the penalty re-rated the shop too)
     assert nomination.status == "approved"  # flagged only: staff decide
     assert "unit-title" in text(client.get(f"/m/{shop.badge_code}"))
 
     city = signed_in_client(app, city_officer)
     assert nomination.id in [n.id for n in services.flagged_units()]
-    assert "penalty decided on" in text(city.get("/staff/nominations"))
+    assert "An administrative penalty was decided on" in text(city.get("/staff/nominations?lang=en"))
     url = f"/staff/nominations/{nomination.id}/delist"
     assert form_post(city, url, {"reason": ""}, form_url=f"/staff/nominations/{nomination.id}").status_code == 400
     assert form_post(signed_in_client(app, town_officer), url, {"reason": "x"},
@@ -255,11 +257,62 @@ def test_review_standing_clears_a_flag(shop: Merchant, town_officer: Any, city_o
     nomination = named(app, shop, town_officer, city_officer)
     make_rating(shop, "B")
     assert [n.id for n in services.review_standing().flagged] == [nomination.id]
-    assert "rating B below A" in db.session.get(Nomination, nomination.id).delisting_flag
+    assert db.session.get(Nomination, nomination.id).delisting_reasons == {"grade": {"grade": "B", "required": "A"}}
     assert services.review_standing().flagged == []  # unchanged flag: no new event
     make_rating(shop, "A")
     assert [n.id for n in services.review_standing().cleared] == [nomination.id]
-    assert db.session.get(Nomination, nomination.id).delisting_flag == ""
+    assert db.session.get(Nomination, nomination.id).delisting_reasons is None
+    notes = db.session.scalars(sa.select(NominationEvent.system_note).where(
+        NominationEvent.nomination_id == nomination.id, NominationEvent.system_note.is_not(None))
+        .order_by(NominationEvent.id)).all()
+    assert notes == [{"kind": "flagged", "reasons": {"grade": {"grade": "B", "required": "A"}}}, {"kind": "cleared"}]
+
+
+def test_a_flag_reads_in_the_readers_language(app: Any, shop: Merchant, town_officer: Any,
+                                               city_officer: Any) -> None:
+    """The flag is stored as keys and values and worded when shown: a Chinese reader sees
+    Chinese only, an English reader English only, plurals included. A reason stored as a
+    sentence of either language would show that language on the other's page."""
+    nomination = named(app, shop, town_officer, city_officer)
+    make_rating(shop, "B")
+    for hours in (1, 2):
+        make_complaint(shop, status="accepted", completion_due_at=NOW - timedelta(hours=hours))
+    services.review_standing()
+    stored = db.session.get(Nomination, nomination.id).delisting_reasons
+    assert stored == {"grade": {"grade": "B", "required": "A"}, "complaints": {"overdue": 2}}
+
+    city = signed_in_client(app, city_officer)
+    chinese = {"评级 B，低于要求的 A。", "有 2 件投诉已超过办结期限。"}
+    english = {"Rated B, below the A needed.", "2 complaints past their completion deadline."}
+    for url in ("/staff/nominations", f"/staff/nominations/{nomination.id}"):
+        zh_page, en_page = text(city.get(f"{url}?lang=zh")), text(city.get(f"{url}?lang=en"))
+        assert all(s in zh_page for s in chinese) and not any(s in zh_page for s in english), url
+        assert all(s in en_page for s in english) and not any(s in en_page for s in chinese), url
+    # The timeline's note of the flag is worded the same way (the merchant reads it too).
+    detail = text(city.get(f"/staff/nominations/{nomination.id}?lang=zh"))
+    assert "拟摘牌" in detail and "flagged for delisting" not in detail.lower()
+
+
+def test_flag_reasons_word_each_rule_with_plurals(app: Any) -> None:
+    results = rules.eligibility(rules.Facts(
+        level="demonstration", as_of=date(2026, 6, 1), registration_approved=False, grade=None,
+        pledges_active_since={"genuine": date(2025, 11, 1)}, last_penalty_on=date(2026, 3, 2),
+        overdue_complaints=1))
+    reasons = rules.flag_reasons(results)
+    assert reasons == {"registration": {}, "grade": {"grade": None, "required": "A"},
+                       "pledges": {"required": 2, "long_enough": 1}, "penalty": {"last": "2026-03-02"},
+                       "complaints": {"overdue": 1}}
+    with app.test_request_context(), force_locale("en"):
+        assert labels.delisting_reasons(reasons) == [
+            "The shop's registration is no longer approved.",
+            "Not rated: a rating of at least A is needed.",
+            "1 pledge in force long enough, of the 2 needed.",
+            "An administrative penalty was decided on 2026-03-02.",
+            "1 complaint past its completion deadline.",
+        ]
+    with app.test_request_context(), force_locale("zh"):
+        assert labels.delisting_reasons({"pledges": {"required": 1, "long_enough": 0}}) == [
+            "持续有效时长达标的承诺 0 项，须达 1 项。"]
 
 
 def test_titles_expire_yearly(app: Any, runner: Any, client: Any, shop: Merchant, town_officer: Any,
@@ -293,6 +346,10 @@ def test_renewal_only_in_the_last_60_days(app: Any, shop: Merchant, town_officer
     renewed = db.session.get(Nomination, nomination.id).title_expires_on
     assert renewed == services._title_end(ends + timedelta(days=1))
     assert renewed > ends + timedelta(days=360)
+    last = db.session.scalars(sa.select(NominationEvent).where(NominationEvent.nomination_id == nomination.id)
+                              .order_by(NominationEvent.id.desc())).first()
+    assert (last.note, last.system_note) == ("复核合格，续期", {"kind": "renewed", "until": renewed.isoformat()})
+    assert f"称号续期至 {renewed.isoformat()}" in text(city.get(f"/staff/nominations/{nomination.id}?lang=zh"))
 
 
 def test_withdraw(client: Any, shop: Merchant) -> None:

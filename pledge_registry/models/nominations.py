@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -63,7 +63,9 @@ class Nomination(Base):
     city_reason: Mapped[str] = mapped_column(String(1000), default="")
     city_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     title_expires_on: Mapped[date | None] = mapped_column(Date)
-    delisting_flag: Mapped[str] = mapped_column(String(300), default="")  # why it should be delisted
+    # Why it should be delisted, as nominations.rules.FlagReasons (failed rule -> values);
+    # NULL while it meets its rules. The page words the reasons in the reader's language.
+    delisting_reasons: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     merchant: Mapped[Merchant] = relationship()
@@ -75,4 +77,8 @@ class NominationEvent(TransitionEvent, Base):
     __tablename__ = "nomination_event"
 
     nomination_id: Mapped[int] = mapped_column(ForeignKey("nomination.id"), index=True)
-    note: Mapped[str] = mapped_column(String(1000), default="")
+    note: Mapped[str] = mapped_column(String(1000), default="")  # what a person wrote, as written
+    # What the application itself records of the step, in keys and values for the page to
+    # word in the reader's language: {"kind": "flagged", "reasons": FlagReasons},
+    # {"kind": "cleared"} or {"kind": "renewed", "until": ISO date}; NULL on the other steps.
+    system_note: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

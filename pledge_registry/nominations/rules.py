@@ -69,6 +69,37 @@ def eligibility(facts: Facts) -> list[Result]:
     ]
 
 
+# Why a named unit falls below its level's rules, as the delisting flag keeps it: failed rule
+# key -> the values its reason is worded from. Keys and values, never a sentence: the page
+# words them in the reader's language when it shows them.
+FlagReasons = dict[str, dict[str, Any]]
+
+
+def flag_reasons(results: Iterable[Result]) -> FlagReasons:
+    """The failed rules of a checklist, each with only the values its reason shows.
+
+    The rest of a rule's detail (dates a qualification is expected on, which pledge kinds
+    are active) is left out: a stored flag changes, and is logged again, only when its
+    reasons change.
+    """
+    reasons: FlagReasons = {}
+    for key, ok, detail in results:
+        if ok:
+            continue
+        if key == "grade":
+            grade = detail.get("grade")
+            reasons[key] = {"grade": None if grade in (None, "NR") else grade, "required": detail["required"]}
+        elif key == "pledges":
+            reasons[key] = {"required": detail["required"], "long_enough": len(detail.get("long_enough", []))}
+        elif key == "penalty":
+            reasons[key] = {"last": detail.get("last")}
+        elif key == "complaints":
+            reasons[key] = {"overdue": detail["overdue"]}
+        else:
+            reasons[key] = {}
+    return reasons
+
+
 def is_eligible(results: Iterable[Result]) -> bool:
     return all(ok for _, ok, _ in results)
 

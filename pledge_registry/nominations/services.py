@@ -135,9 +135,9 @@ def stored_results(nomination: Nomination) -> list[rules.Result]:
 # --- applying and deciding ---------------------------------------------------------------
 
 def _event(nomination: Nomination, to: str, actor: User | None, note: str = "", now: datetime | None = None,
-           from_status: str | None = None) -> None:
+           from_status: str | None = None, system_note: dict[str, Any] | None = None) -> None:
     db.session.add(NominationEvent(nomination_id=nomination.id, from_status=from_status, to_status=to,
-                                   actor_id=actor.id if actor else None, note=note,
+                                   actor_id=actor.id if actor else None, note=note, system_note=system_note,
                                    created_at=now or datetime.now(UTC)))
 
 
@@ -257,7 +257,7 @@ def city_decide(officer: User, nomination: Nomination, approve: bool, reason: st
         if not rules.is_eligible(results):
             raise NominationError("not_eligible", results)
         nomination.title_expires_on = _title_end(local_today(now))
-        nomination.delisting_flag = ""
+        nomination.delisting_reasons = None
     nomination.city_decided_by_id = officer.id
     nomination.city_reason = reason.strip()
     nomination.city_decided_at = now
@@ -284,9 +284,9 @@ def renew_title(officer: User, nomination: Nomination, reason: str,
     if not rules.is_eligible(results):
         raise NominationError("not_eligible", results)
     nomination.title_expires_on = _title_end(nomination.title_expires_on + timedelta(days=1))
-    nomination.delisting_flag = ""
-    note = f"renewed until {nomination.title_expires_on.isoformat()}: {reason.strip()}"
-    _event(nomination, N.APPROVED, officer, note, now, from_status=N.APPROVED)
+    nomination.delisting_reasons = None
+    _event(nomination, N.APPROVED, officer, reason.strip(), now, from_status=N.APPROVED,
+           system_note={"kind": "renewed", "until": nomination.title_expires_on.isoformat()})
     db.session.commit()
     return nomination
 
@@ -314,30 +314,9 @@ def expire_titles(now: datetime | None = None) -> int:
     due = list(db.session.scalars(select(Nomination).where(
         Nomination.status == N.APPROVED, Nomination.title_expires_on < today)))
     for nomination in due:
-        _move(nomination, N.EXPIRED, None, "title term ended", now)
+        _move(nomination, N.EXPIRED, None, "", now)  # the status says it: the title expired
     db.session.commit()
     return len(due)
-
-
-FLAG_TEXT = {
-    "registration": "registration no longer approved",
-    "grade": "rating {grade} below {required}",
-    "pledges": "pledges required: {required}, active long enough: {n_long}",
-    "penalty": "penalty decided on {last}",
-    "complaints": "{overdue} complaint(s) overdue",
-}
-
-
-def flag_text(results: list[rules.Result]) -> str:
-    """Why a named unit falls below the rules, in one line for the delisting flag."""
-    parts = []
-    for key, ok, detail in results:
-        if ok:
-            continue
-        values = {**detail, "n_long": len(detail.get("long_enough", [])),
-                  "grade": detail.get("grade") or "not rated"}
-        parts.append(FLAG_TEXT[key].format(**values))
-    return "; ".join(parts)[:300]
 
 
 @dataclass(frozen=True)
@@ -349,7 +328,8 @@ class StandingReview:
 
 def review_standing(now: datetime | None = None) -> StandingReview:
     """Flag named units that no longer meet their level's rules for delisting, with the
-    reason; clear the flag of those that meet them again. Staff decide the delisting."""
+    reasons (rules.flag_reasons); clear the flag of those that meet them again. Staff decide
+    the delisting."""
     now = now or datetime.now(UTC)
     named = list(db.session.scalars(select(Nomination).where(Nomination.status == N.APPROVED)
                                     .order_by(Nomination.id)))
@@ -357,16 +337,15 @@ def review_standing(now: datetime | None = None) -> StandingReview:
     for nomination in named:
         results = check(nomination.merchant, nomination.level, now)
         if rules.is_eligible(results):
-            if nomination.delisting_flag:
-                nomination.delisting_flag = ""
-                _event(nomination, N.APPROVED, None, "meets the rules again: delisting flag cleared", now,
-                       N.APPROVED)
+            if nomination.delisting_reasons is not None:
+                nomination.delisting_reasons = None
+                _event(nomination, N.APPROVED, None, "", now, N.APPROVED, {"kind": "cleared"})
                 cleared.append(nomination)
             continue
-        text = flag_text(results)
-        if text != nomination.delisting_flag:
-            nomination.delisting_flag = text
-            _event(nomination, N.APPROVED, None, f"flagged for delisting: {text}", now, N.APPROVED)
+        reasons = rules.flag_reasons(results)
+        if reasons != nomination.delisting_reasons:
+            nomination.delisting_reasons = reasons
+            _event(nomination, N.APPROVED, None, "", now, N.APPROVED, {"kind": "flagged", "reasons": reasons})
             flagged.append(nomination)
     db.session.commit()
     return StandingReview(len(named), flagged, cleared)
@@ -433,4 +412,4 @@ def queue_query(officer: User) -> Select[tuple[Nomination]]:
 
 def flagged_units() -> list[Nomination]:
     return list(db.session.scalars(select(Nomination).where(
-        Nomination.status == N.APPROVED, Nomination.delisting_flag != "").order_by(Nomination.id)))
+        Nomination.status == N.APPROVED, Nomination.delisting_reasons.is_not(None)).order_by(Nomination.id)))
