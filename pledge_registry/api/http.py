@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from ..extensions import limiter
+from .auth import authenticated_partner
 
 READS = ("GET", "HEAD")
 API_PATH = "/api/"
@@ -44,8 +45,6 @@ def last_modified(moment: datetime | None) -> None:
 def client_key() -> str:
     """Whom a rate limit counts: the partner whose key the request carries (api/auth.py
     checks it once per request), else the client's address (behind PROXY_COUNT proxies)."""
-    from .auth import authenticated_partner
-
     partner = authenticated_partner()
     return f"partner:{partner.id}" if partner is not None else f"ip:{get_remote_address()}"
 

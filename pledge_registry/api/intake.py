@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ..complaints import filing
 from ..complaints.labels import PROBLEM_TYPE_LABELS
-from ..complaints.workflow import NewComplaint
+from ..complaints.workflow import NewComplaint, WorkflowError
 from ..extensions import db
 from ..localtime import LOCAL_TZ
 from ..models import (
@@ -83,8 +83,6 @@ def file(partner: Partner, form: dict[str, Any]) -> tuple[Complaint, bool]:
     """File the partner's request (or find the one its id filed before): (case, created).
     Raises workflow.WorkflowError("no_merchant") for an unknown or unlisted badge code, and
     the workflow's refusals as the web form gets them."""
-    from ..complaints.workflow import WorkflowError
-
     earlier = filing.existing(_idempotency_key(partner, form["partner_request_id"]))
     if earlier is not None:
         return db.session.get_one(Complaint, earlier.id), False
