@@ -13,7 +13,7 @@ Create Date: 2026-12-02 14:20:00
 import sqlalchemy as sa
 from alembic import op
 
-from pledge_registry.search.index import Searchable, fill_unlisted
+from pledge_registry.search.index import Searchable, fill
 
 revision = '5e8b1d4c7a20'
 down_revision = '9a4f1c2e7b31'
@@ -44,7 +44,7 @@ def upgrade():
                                 name=op.f('fk_merchant_unlisted_text_merchant_id_merchant'), ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('merchant_id', name=op.f('pk_merchant_unlisted_text')),
     )
-    fill_unlisted(op.get_bind(), SEARCHABLE)
+    fill(op.get_bind(), SEARCHABLE, listed=False)
 
 
 def downgrade():

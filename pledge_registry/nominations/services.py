@@ -127,6 +127,14 @@ def _stored(results: list[rules.Result], now: datetime) -> dict[str, Any]:
             "rules": [{"key": k, "ok": ok, "detail": d} for k, ok, d in results]}
 
 
+def _require_eligible(merchant: Merchant, level: str, now: datetime) -> list[rules.Result]:
+    """The checklist, when every rule passes; else NominationError('not_eligible', results)."""
+    results = check(merchant, level, now)
+    if not rules.is_eligible(results):
+        raise NominationError("not_eligible", results)
+    return results
+
+
 def stored_results(nomination: Nomination) -> list[rules.Result]:
     """The checklist as it stood when the merchant applied."""
     return [(r["key"], r["ok"], r["detail"]) for r in (nomination.eligibility or {}).get("rules", [])]
@@ -161,9 +169,7 @@ def apply(actor: User, merchant: Merchant, level: str, statement: str = "",
     if db.session.scalar(select(Nomination.id).where(
             Nomination.merchant_id == merchant.id, Nomination.level == level, Nomination.status.in_(LIVE))):
         raise NominationError("already_live")
-    results = check(merchant, level, now)
-    if not rules.is_eligible(results):
-        raise NominationError("not_eligible", results)
+    results = _require_eligible(merchant, level, now)
     nomination = Nomination(merchant_id=merchant.id, level=level, status=N.SUBMITTED, applied_by_id=actor.id,
                             statement=statement.strip(), eligibility=_stored(results, now), created_at=now)
     db.session.add(nomination)
@@ -220,9 +226,7 @@ def town_decide(officer: User, nomination: Nomination, approve: bool, reason: st
         raise NominationError("not_town_officer")
     _decider_checks(officer, nomination, merchant, reason)  # type: ignore[arg-type]
     if approve:
-        results = check(merchant, nomination.level, now)  # type: ignore[arg-type]
-        if not rules.is_eligible(results):
-            raise NominationError("not_eligible", results)
+        _require_eligible(merchant, nomination.level, now)  # type: ignore[arg-type]
     nomination.town_decided_by_id = officer.id
     nomination.town_reason = reason.strip()
     nomination.town_decided_at = now
@@ -253,9 +257,7 @@ def city_decide(officer: User, nomination: Nomination, approve: bool, reason: st
         raise NominationError("same_officer")
     _decider_checks(officer, nomination, merchant, reason)  # type: ignore[arg-type]
     if approve:
-        results = check(merchant, nomination.level, now)  # type: ignore[arg-type]
-        if not rules.is_eligible(results):
-            raise NominationError("not_eligible", results)
+        _require_eligible(merchant, nomination.level, now)  # type: ignore[arg-type]
         nomination.title_expires_on = _title_end(local_today(now))
         nomination.delisting_reasons = None
     nomination.city_decided_by_id = officer.id
@@ -280,9 +282,7 @@ def renew_title(officer: User, nomination: Nomination, reason: str,
     today = local_today(now)
     if nomination.title_expires_on - today > RENEWAL_WINDOW:
         raise NominationError("too_early")
-    results = check(merchant, nomination.level, now)  # type: ignore[arg-type]
-    if not rules.is_eligible(results):
-        raise NominationError("not_eligible", results)
+    _require_eligible(merchant, nomination.level, now)  # type: ignore[arg-type]
     nomination.title_expires_on = _title_end(nomination.title_expires_on + timedelta(days=1))
     nomination.delisting_reasons = None
     _event(nomination, N.APPROVED, officer, reason.strip(), now, from_status=N.APPROVED,

@@ -27,6 +27,9 @@ GRAM_COLUMNS = ("gram", "merchant_id", "town_id", "area_id", "category")
 TEXT_COLUMNS = ("merchant_id", "town_id", "area_id", "category", "body")
 UNLISTED_GRAM_COLUMNS = ("gram", "merchant_id")
 UNLISTED_TEXT_COLUMNS = ("merchant_id", "status", "body")
+# The gram columns' types in a fill's staging table.
+STAGING_TYPES = {"gram": "VARCHAR(2)", "merchant_id": "INTEGER", "town_id": "INTEGER", "area_id": "INTEGER",
+                 "category": "VARCHAR(20)"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,35 @@ def unlisted_rows_for(merchant_id: int, status: str, texts: Sequence[Any]) -> tu
     return [(gram, merchant_id) for gram in sorted(grams_of(texts))], (merchant_id, status, document(texts))
 
 
+@dataclass(frozen=True)
+class _Set:
+    """One of the index's two sets of rows: the listed shops' (the directory's) or the
+    others'. Its tables, their columns, and the merchant columns its rows are made from."""
+
+    listed: bool
+    gram_table: str
+    text_table: str
+    gram_columns: tuple[str, ...]
+    text_columns: tuple[str, ...]
+    staging: str  # a fill's temporary table for the grams
+
+    def sources(self, spec: Searchable) -> tuple[str, ...]:
+        """The merchant columns read for a shop's rows (after its id)."""
+        return (*spec.text, *spec.filters) if self.listed else (spec.listed[0], *spec.text)
+
+    def rows(self, merchant_id: int, values: Sequence[Any], spec: Searchable) -> tuple[list[tuple], tuple]:
+        """A shop's gram rows and text row, from its values of `sources`."""
+        if self.listed:
+            return rows_for(merchant_id, values, spec)
+        return unlisted_rows_for(merchant_id, values[0], values[1:])
+
+
+LISTED = _Set(True, "merchant_search_gram", "merchant_search_text", GRAM_COLUMNS, TEXT_COLUMNS,
+              "search_gram_staging")
+UNLISTED = _Set(False, "merchant_unlisted_gram", "merchant_unlisted_text", UNLISTED_GRAM_COLUMNS,
+                UNLISTED_TEXT_COLUMNS, "unlisted_gram_staging")
+
+
 def _changed(session: Session) -> tuple[set[int], list[Any], list[Any]]:
     """Merchants whose index rows this flush made stale; of them, the listed and the others."""
     spec = _declaration()
@@ -102,27 +134,17 @@ def _after_flush(session: Session, _context: UOWTransaction) -> None:
     ids = sorted(stale)
     for model in (MerchantSearchGram, MerchantSearchText, MerchantUnlistedGram, MerchantUnlistedText):
         connection.execute(delete(model).where(model.merchant_id.in_(ids)))
-    gram_rows, text_rows = [], []
-    for obj in listed:
-        grams, body = rows_for(obj.id, [getattr(obj, c) for c in (*spec.text, *spec.filters)], spec)
-        gram_rows += grams
-        text_rows.append(body)
-    if gram_rows:
-        connection.execute(insert(MerchantSearchGram),
-                           [dict(zip(GRAM_COLUMNS, r, strict=True)) for r in gram_rows])
-        connection.execute(insert(MerchantSearchText),
-                           [dict(zip(TEXT_COLUMNS, r, strict=True)) for r in text_rows])
-    gram_rows, text_rows = [], []
-    for obj in unlisted:
-        grams, body = unlisted_rows_for(obj.id, getattr(obj, spec.listed[0]), [getattr(obj, c) for c in spec.text])
-        gram_rows += grams
-        text_rows.append(body)
-    if text_rows:
+    for target, objs, gram_model, text_model in ((LISTED, listed, MerchantSearchGram, MerchantSearchText),
+                                                 (UNLISTED, unlisted, MerchantUnlistedGram, MerchantUnlistedText)):
+        gram_rows, text_rows = [], []
+        for obj in objs:
+            grams, body = target.rows(obj.id, [getattr(obj, c) for c in target.sources(spec)], spec)
+            gram_rows += grams
+            text_rows.append(body)
         if gram_rows:
-            connection.execute(insert(MerchantUnlistedGram),
-                               [dict(zip(UNLISTED_GRAM_COLUMNS, r, strict=True)) for r in gram_rows])
-        connection.execute(insert(MerchantUnlistedText),
-                           [dict(zip(UNLISTED_TEXT_COLUMNS, r, strict=True)) for r in text_rows])
+            connection.execute(insert(gram_model), [dict(zip(target.gram_columns, r, strict=True)) for r in gram_rows])
+        if text_rows:
+            connection.execute(insert(text_model), [dict(zip(target.text_columns, r, strict=True)) for r in text_rows])
 
 
 def _bulk_insert(connection: Connection, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
@@ -137,21 +159,24 @@ def _bulk_insert(connection: Connection, table: str, columns: Sequence[str], row
         raw.cursor().executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def fill(connection: Connection, spec: Searchable, chunk: int = 10_000,
+def fill(connection: Connection, spec: Searchable, *, listed: bool = True, chunk: int = 10_000,
          progress: Callable[[int], None] | None = None) -> int:
-    """Empty the index and index every listed merchant again, on this connection (in its
-    transaction); returns how many shops are listed. Used by `rebuild` and the migration."""
-    connection.execute(text("DELETE FROM merchant_search_gram"))
-    connection.execute(text("DELETE FROM merchant_search_text"))
+    """Empty one set of the index, the listed shops' (or with `listed=False` the others'),
+    and index its merchants again, on this connection (in its transaction); returns how
+    many. Used by `rebuild` and the migrations."""
+    target = LISTED if listed else UNLISTED
+    connection.execute(text(f"DELETE FROM {target.gram_table}"))
+    connection.execute(text(f"DELETE FROM {target.text_table}"))
     # The grams are staged unordered, then copied into the primary key in its order: far
     # faster than inserting at random places in a large B-tree.
-    connection.execute(text("CREATE TEMPORARY TABLE search_gram_staging (gram VARCHAR(2), merchant_id INTEGER, "
-                            "town_id INTEGER, area_id INTEGER, category VARCHAR(20))"))
-    columns = ", ".join((*spec.text, *spec.filters))
-    last, listed = 0, 0
+    staged = ", ".join(f"{c} {STAGING_TYPES[c]}" for c in target.gram_columns)
+    connection.execute(text(f"CREATE TEMPORARY TABLE {target.staging} ({staged})"))
+    columns = ", ".join(target.sources(spec))
+    belongs = "=" if listed else "<>"
+    last, count = 0, 0
     while True:
         batch = connection.execute(
-            text(f"SELECT id, {columns} FROM merchant WHERE {spec.listed[0]} = :listed AND id > :last "
+            text(f"SELECT id, {columns} FROM merchant WHERE {spec.listed[0]} {belongs} :listed AND id > :last "
                  "ORDER BY id LIMIT :chunk"),
             {"listed": spec.listed[1], "last": last, "chunk": chunk}).all()
         if not batch:
@@ -159,58 +184,23 @@ def fill(connection: Connection, spec: Searchable, chunk: int = 10_000,
         gram_rows: list[tuple] = []
         text_rows: list[tuple] = []
         for row in batch:
-            grams, body = rows_for(row[0], row[1:], spec)
+            grams, body = target.rows(row[0], row[1:], spec)
             gram_rows += grams
             text_rows.append(body)
-        _bulk_insert(connection, "search_gram_staging", GRAM_COLUMNS, gram_rows)
-        _bulk_insert(connection, "merchant_search_text", TEXT_COLUMNS, text_rows)
-        last, listed = batch[-1][0], listed + len(batch)
+        _bulk_insert(connection, target.staging, target.gram_columns, gram_rows)
+        _bulk_insert(connection, target.text_table, target.text_columns, text_rows)
+        last, count = batch[-1][0], count + len(batch)
         if progress is not None:
             progress(len(batch))
-    connection.execute(text(f"INSERT INTO merchant_search_gram ({', '.join(GRAM_COLUMNS)}) "
-                            f"SELECT {', '.join(GRAM_COLUMNS)} FROM search_gram_staging ORDER BY gram, merchant_id"))
-    connection.execute(text("DROP TABLE search_gram_staging"))
+    gram_columns = ", ".join(target.gram_columns)
+    connection.execute(text(f"INSERT INTO {target.gram_table} ({gram_columns}) "
+                            f"SELECT {gram_columns} FROM {target.staging} ORDER BY gram, merchant_id"))
+    connection.execute(text(f"DROP TABLE {target.staging}"))
     # The planner's statistics: the search ranks grams itself, but the filters' indexes and
     # the joins are planned from them.
-    connection.execute(text("ANALYZE merchant_search_gram"))
-    connection.execute(text("ANALYZE merchant_search_text"))
-    return listed
-
-
-def fill_unlisted(connection: Connection, spec: Searchable, chunk: int = 10_000,
-                  progress: Callable[[int], None] | None = None) -> int:
-    """Empty the unlisted set and index every merchant that is not listed again, on this
-    connection (in its transaction); returns how many. Used by `rebuild` and the migration."""
-    connection.execute(text("DELETE FROM merchant_unlisted_gram"))
-    connection.execute(text("DELETE FROM merchant_unlisted_text"))
-    connection.execute(text("CREATE TEMPORARY TABLE unlisted_gram_staging (gram VARCHAR(2), merchant_id INTEGER)"))
-    status = spec.listed[0]
-    columns = ", ".join((status, *spec.text))
-    last, unlisted = 0, 0
-    while True:
-        batch = connection.execute(
-            text(f"SELECT id, {columns} FROM merchant WHERE {status} <> :listed AND id > :last "
-                 "ORDER BY id LIMIT :chunk"),
-            {"listed": spec.listed[1], "last": last, "chunk": chunk}).all()
-        if not batch:
-            break
-        gram_rows: list[tuple] = []
-        text_rows: list[tuple] = []
-        for row in batch:
-            grams, body = unlisted_rows_for(row[0], row[1], row[2:])
-            gram_rows += grams
-            text_rows.append(body)
-        _bulk_insert(connection, "unlisted_gram_staging", UNLISTED_GRAM_COLUMNS, gram_rows)
-        _bulk_insert(connection, "merchant_unlisted_text", UNLISTED_TEXT_COLUMNS, text_rows)
-        last, unlisted = batch[-1][0], unlisted + len(batch)
-        if progress is not None:
-            progress(len(batch))
-    connection.execute(text("INSERT INTO merchant_unlisted_gram (gram, merchant_id) "
-                            "SELECT gram, merchant_id FROM unlisted_gram_staging ORDER BY gram, merchant_id"))
-    connection.execute(text("DROP TABLE unlisted_gram_staging"))
-    connection.execute(text("ANALYZE merchant_unlisted_gram"))
-    connection.execute(text("ANALYZE merchant_unlisted_text"))
-    return unlisted
+    connection.execute(text(f"ANALYZE {target.gram_table}"))
+    connection.execute(text(f"ANALYZE {target.text_table}"))
+    return count
 
 
 def rebuild(progress: Callable[[int], None] | None = None) -> int:
@@ -220,7 +210,7 @@ def rebuild(progress: Callable[[int], None] | None = None) -> int:
 
     connection = db.session.connection()
     listed = fill(connection, _declaration(), progress=progress)
-    fill_unlisted(connection, _declaration(), progress=progress)
+    fill(connection, _declaration(), listed=False, progress=progress)
     db.session.commit()
     return listed
 
