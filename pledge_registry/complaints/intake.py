@@ -18,7 +18,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +27,7 @@ from ..domain import DomainError
 from ..extensions import db
 from ..models import Channel, Complaint, ComplaintEvent, ConsentMethod, Merchant, MerchantStatus, User
 from . import filing
-from .workflow import NewComplaint, WorkflowError
+from .workflow import NewComplaint, ShopperRequest, WorkflowError
 
 # The channels an officer enters (the web form and the partner API file their own).
 STAFF_CHANNELS = (Channel.PLATFORM_12315, Channel.HOTLINE_12345, Channel.PHONE, Channel.LETTER,
@@ -62,22 +62,12 @@ class IntakeError(DomainError):
 
 
 @dataclass(frozen=True)
-class ChannelRequest:
-    """A request as another channel received it."""
+class ChannelRequest(ShopperRequest):
+    """A request as another channel received it: the shopper's request, and where it came from."""
 
     channel: str
     channel_ref: str
     received_at: datetime        # time-zone aware
-    merchant_id: int
-    request_type: str
-    item: str
-    purchased_on: date | None
-    amount_paid_cents: int | None
-    problem_type: str
-    account: str
-    wants: tuple[str, ...]
-    shopper_name: str | None
-    shopper_phone: str | None
     consent_method: str
     recorded_by: User | None = None
 
@@ -130,10 +120,8 @@ def _idempotency_key(channel: str, channel_ref: str) -> str:
 def new_complaint(req: ChannelRequest) -> NewComplaint:
     recorder = req.recorded_by
     return NewComplaint(
-        idempotency_key=_idempotency_key(req.channel, req.channel_ref), merchant_id=req.merchant_id,
-        request_type=req.request_type, item=req.item, purchased_on=req.purchased_on,
-        amount_paid_cents=req.amount_paid_cents, problem_type=req.problem_type, account=req.account,
-        wants=req.wants, shopper_name=req.shopper_name, shopper_phone=req.shopper_phone or None,
+        **{**req.shopper_fields(), "shopper_phone": req.shopper_phone or None},
+        idempotency_key=_idempotency_key(req.channel, req.channel_ref),
         consent=True, channel=req.channel, channel_ref=req.channel_ref, consent_method=req.consent_method,
         received_at=req.received_at.astimezone(UTC), recorded_by_id=recorder.id if recorder else None,
         recorded_by_role="system" if recorder is None else "station" if recorder.is_station else "staff")

@@ -13,8 +13,9 @@ same transaction as the change and as the outbox messages it causes. A new case 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -77,8 +78,12 @@ class WorkflowError(DomainError):
 
 
 @dataclass(frozen=True)
-class NewComplaint:
-    idempotency_key: str
+class ShopperRequest:
+    """What the shopper asks, whichever channel brought it: the shop, what was bought, the
+    problem in their words, what they want, and who they are. A NewComplaint is one with how
+    it is filed; another channel's request (intake.ChannelRequest) is one with where it came
+    from, and becomes a NewComplaint."""
+
     merchant_id: int
     request_type: str
     item: str
@@ -89,6 +94,15 @@ class NewComplaint:
     wants: tuple[str, ...]
     shopper_name: str | None
     shopper_phone: str | None  # None only for another channel's request that came without one
+
+    def shopper_fields(self) -> dict[str, Any]:
+        """These fields by name, to build another kind of request from this one."""
+        return {f.name: getattr(self, f.name) for f in fields(ShopperRequest)}
+
+
+@dataclass(frozen=True)
+class NewComplaint(ShopperRequest):
+    idempotency_key: str
     consent: bool
     # Where it came in: the web form by default; a partner system's cases carry the partner
     # and its own reference (channel partner_api), and the consent that channel collected.
