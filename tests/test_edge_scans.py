@@ -280,6 +280,15 @@ def test_many_batches_and_two_imports_at_once_count_each_line_once(app, tmp_path
     assert sorted(r.code for r in scans()) == [f"CCCC{i:04}" for i in range(300)]
 
 
+def test_a_backlog_is_imported_over_several_runs(app, tmp_path) -> None:
+    log = tmp_path / "scans.log"
+    append(log, *(line(f"KKKK{i:03}") for i in range(40)))
+    first = run_import(log, batch_bytes=1000, max_seconds=0)  # one batch, then the time is up
+    assert 0 < first.imported < 40
+    assert run_import(log, batch_bytes=1000).imported == 40 - first.imported
+    assert sorted(r.code for r in scans()) == [f"KKKK{i:03}" for i in range(40)]
+
+
 def test_a_rotated_log_is_finished_then_the_new_one_read_from_its_start(app, tmp_path) -> None:
     log, rotated = tmp_path / "scans.log", tmp_path / "scans.log.1"
     append(log, line("DDDD1"))

@@ -33,13 +33,15 @@ def purge() -> None:
 @click.option("--rotated", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where logrotate moves the log (default: LOG.1); the end of the generation before a "
                    "rotation is read from there.")
-def import_edge_log(log: Path, rotated: Path | None) -> None:
+@click.option("--max-seconds", type=click.FloatRange(min=0), default=50.0, show_default=True,
+              help="Stop after the batch that ends past this (a backlog is imported over several runs).")
+def import_edge_log(log: Path, rotated: Path | None, max_seconds: float) -> None:
     """Count the suspicious scans nginx logged (SCAN_COUNT_AT_EDGE): the lines added to LOG since
     the last run become suspicious scans. Every minute, and after logrotate has rotated LOG."""
     from .edge_import import import_log
 
     try:
-        run = import_log(log.absolute(), rotated.absolute() if rotated else None)
+        run = import_log(log.absolute(), rotated.absolute() if rotated else None, max_seconds=max_seconds)
     except OSError as err:  # unreadable (permissions): the job fails, loudly, and the cursor stays
         raise click.ClickException(f"cannot read {err.filename}: {err.strerror}") from None
     where = (f"next from byte {run.cursor.offset} of inode {run.cursor.inode}" if run.cursor.inode is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CURSOR_KEY = "scan_edge_log_cursor"
 BATCH_BYTES = 1 << 20  # about 6,000 lines a transaction
+MAX_SECONDS = 50.0  # a run of the every-minute job ends before the next one starts
 WARNINGS_PER_RUN = 20  # each skipped line is counted; only the first ones are logged one by one
 
 
@@ -50,15 +52,19 @@ class EdgeImport:
         return self.unreadable + self.malformed
 
 
-def import_log(path: Path, rotated_path: Path | None = None, batch_bytes: int = BATCH_BYTES) -> EdgeImport:
+def import_log(path: Path, rotated_path: Path | None = None, batch_bytes: int = BATCH_BYTES,
+               max_seconds: float = MAX_SECONDS) -> EdgeImport:
     """Import the lines added to the log at `path` since the last run. `rotated_path` is where
     logrotate moves it (default: `path` + ".1"): the end of the generation before a rotation
-    is read from there."""
+    is read from there. A run stops after the batch that ends past `max_seconds`, so that a
+    backlog never makes runs of the every-minute job pile up behind each other's lock; the
+    next run goes on from there."""
     rotated_path = rotated_path or path.with_name(path.name + ".1")
     run = EdgeImport()
     key = source_key(current_app.config["SECRET_KEY"])
+    deadline = time.monotonic() + max_seconds
     for generation in ("rotated", "current"):  # the older lines first
-        while _batch(path, rotated_path, generation, batch_bytes, key, run):
+        while _batch(path, rotated_path, generation, batch_bytes, key, run) and time.monotonic() < deadline:
             pass
     return run
 
@@ -67,7 +73,7 @@ def _batch(path: Path, rotated_path: Path, generation: str, batch_bytes: int, ke
            run: EdgeImport) -> bool:
     """One transaction: the next lines of one generation; whether it read any."""
     row = _locked_cursor_row(path)
-    entries = dict(row.value or {})
+    entries = dict(row.value) if isinstance(row.value, dict) else {}  # a damaged value: read from the start
     stored = Cursor.from_dict(entries.get(str(path)))
     with _opened(path) as current, _opened(rotated_path) as rotated:
         cursor = follow(stored, _state(current), _state(rotated))
