@@ -251,6 +251,7 @@ class Server:
 # --- nginx ---------------------------------------------------------------------------------
 
 DEPLOY_NGINX = ROOT / "deploy" / "nginx.conf"
+SCANS_LOG = "pledge-scans.log"  # the sample's scans log, in an Nginx's work folder
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
 
@@ -270,6 +271,10 @@ def nginx_config(port: int, upstreams: list[str], work: Path, server_extra: str 
     top = top.replace("/var/cache/nginx/pledge_registry", str(work / "cache"))
     main = main.replace("listen 443 ssl http2;", f"listen 127.0.0.1:{port};")
     main = "\n".join(line for line in main.splitlines() if "ssl_certificate" not in line)
+    # The scans log in the work folder (Nginx.scans_log); the general access log stays off, as
+    # the http block below says, so that every request is not a write.
+    main = main.replace("/var/log/nginx/pledge-scans.log", str(work / SCANS_LOG))
+    main = "\n".join(line for line in main.splitlines() if line.strip() != "access_log /var/log/nginx/access.log;")
     main = main.replace("    server_name pledge.example.gov.cn;\n",
                         "    server_name pledge.example.gov.cn;\n" + server_extra, 1)
     site = (top + main).replace("/srv/pledge_registry", str(ROOT))
@@ -312,6 +317,11 @@ class Nginx:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def scans_log(self) -> Path:
+        """The suspicious scans this nginx logged (deploy/nginx.conf's scans log)."""
+        return self.work / SCANS_LOG
 
     def __enter__(self) -> Nginx:
         if NGINX is None:

@@ -139,6 +139,10 @@ def _database() -> dict[str, Any]:
         # A worker writes its suspicious scans in one batch per this many milliseconds, from a
         # thread of its own (0: one INSERT in the scan's own request, as the tests do).
         "SCAN_LOG_FLUSH_MS": _env_int("SCAN_LOG_FLUSH_MS", 1000),
+        # Behind the sample nginx only: a suspicious scan's page is micro-cached like any other
+        # and nginx logs the scan for `flask scans import-edge-log` (scan_reports/edge.py)
+        # instead of the app writing it. Off: every such scan reaches the app, which counts it.
+        "SCAN_COUNT_AT_EDGE": _env_bool("SCAN_COUNT_AT_EDGE", False),
         "SCAN_ALERT_WINDOW_HOURS": _env_int("SCAN_ALERT_WINDOW_HOURS", 24),
         "SCAN_ALERT_UNKNOWN_SCANS": _env_int("SCAN_ALERT_UNKNOWN_SCANS", 5),
         "SCAN_ALERT_REVOKED_SCANS": _env_int("SCAN_ALERT_REVOKED_SCANS", 3),

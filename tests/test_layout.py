@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pledge_registry"
 PURE = ("uscc", "workdays", "ratings.model", "localtime", "badges.render", "pdf", "reports.period", "reports.model",
         "reports.pdf_render", "reports.workbook", "nominations.rules",
         "search.text", "complaints.legal_rules", "demo_activity.schedule",
-        "scan_reports.rules", "analysis.spike_rule", "analysis.charts", "publication.rules")
+        "scan_reports.rules", "scan_reports.edge", "analysis.spike_rule", "analysis.charts", "publication.rules")
 
 
 def _module_name(path: Path) -> str:

@@ -14,6 +14,7 @@ from ..i18n import select_locale
 from ..models import CATEGORIES, CommercialArea, Merchant, Town
 from ..pledges.standing import shop_standing
 from ..pledges.terms import terms_of
+from ..scan_reports import edge
 from ..scan_reports.pages import unknown_badge_page
 from ..scan_reports.recorder import record as record_scan
 from ..scan_reports.rules import SUSPICIOUS_STATES
@@ -70,8 +71,7 @@ def _scan_response(code: str, fmt: str) -> Response:
     if found is None:
         if fmt == "json":
             return jsonify({"error": {"status": 404, "message": "not a registered badge"}}), 404  # type: ignore[return-value]
-        _suspicious(code, "unknown", None)
-        return unknown_badge_page(code), 404  # type: ignore[return-value]
+        return Response(unknown_badge_page(code), status=404, headers=_suspicious(code, "unknown", None))
     merchant_id, version = found
     now = datetime.now(UTC)
     # The kept copy is one per language and, for the page, per display mode: never another's.
@@ -95,22 +95,34 @@ def _scan_response(code: str, fmt: str) -> Response:
         # A signed-in visitor's page carries their own header (menu, sign-out token): never
         # the shared copy, and never kept.
         body, _, state = render(shared=False)
-        if state in SUSPICIOUS_STATES:
-            _suspicious(code, state, merchant_id)
+        if state in SUSPICIOUS_STATES:  # never kept, so counted here even when the edge counts
+            _count_here(code, state, merchant_id)
         return Response(body, mimetype=mimetype)
     page = cached_render(_cache(), key, now, render, mimetype)
+    to_edge: tuple[tuple[str, str], ...] = ()
     if page.state in SUSPICIOUS_STATES and fmt != "json":  # a valid badge's scan writes nothing
-        _suspicious(code, page.state, merchant_id)
+        to_edge = _suspicious(code, page.state, merchant_id)
     # The header is parsed only when a phone sends one (most first scans do not).
     if request.environ.get("HTTP_IF_NONE_MATCH") and request.if_none_match.contains(page.etag):
-        return Response(status=304, headers=[h for h in page.headers if h[0] in _NOT_MODIFIED_HEADERS])
-    return Response(page.body, headers=page.headers)
+        return Response(status=304, headers=[*(h for h in page.headers if h[0] in _NOT_MODIFIED_HEADERS),
+                                             *to_edge])
+    return Response(page.body, headers=[*page.headers, *to_edge] if to_edge else page.headers)
 
 
 _NOT_MODIFIED_HEADERS = frozenset({"ETag", "Cache-Control", "Vary"})
 
 
-def _suspicious(code: str, state: str, merchant_id: int | None) -> None:
+def _suspicious(code: str, state: str, merchant_id: int | None) -> tuple[tuple[str, str], ...]:
+    """Count this scan of a forged or stale badge: here, or, through the nginx that logs them
+    (SCAN_COUNT_AT_EDGE), at the edge, which the answer's headers returned here tell what to
+    log; the page may then be kept like any other (scan_reports/edge.py)."""
+    if edge.counted_at_edge(current_app.config, request.environ):
+        return edge.response_headers(state, merchant_id)
+    _count_here(code, state, merchant_id)
+    return ()
+
+
+def _count_here(code: str, state: str, merchant_id: int | None) -> None:
     """Keep this scan (scan_reports), and let no proxy answer the next one in the app's
     place: each scan of a forged or stale badge reaches the app and is counted."""
     g.micro_cached = False
