@@ -118,10 +118,12 @@ def _ranked_by_recount(f: TrendFilter, limit: int, min_complaints: int) -> list[
     return rows[:limit]
 
 
-def test_top_merchants_equals_a_recount_where_the_walk_must_look_past_the_tops(app):
+def test_top_merchants_equals_a_recount_where_the_walk_must_look_past_the_tops(app, monkeypatch):
     """Many businesses, chains with shops not approved, counts spread over the days of a part-
     month and whole months, ties: the walk's answer is the recount's, in every town and for
-    every list length (a short list's threshold prunes the most)."""
+    every list length (a short list's threshold prunes the most). Keys go three to a
+    statement here, so that the split of a long key list is walked too."""
+    monkeypatch.setattr(trends, "KEYS_PER_STATEMENT", 3)
     import random
     rng = random.Random(20261203)
     towns = list(db.session.scalars(sa.select(Town.id).order_by(Town.id).limit(2)))

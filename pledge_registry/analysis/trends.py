@@ -275,14 +275,20 @@ def _levels(values: Iterable[Any]) -> Levels:
     return Levels(*(int(v) for v in values))
 
 
+KEYS_PER_STATEMENT = 500  # a ranking may ask for thousands of keys: bound each statement's parameters
+
+
 def _by_key(f: TrendFilter, dimension: str, keys: Iterable[str] | None = None) -> dict[str, Levels]:
     found: dict[str, Levels] = defaultdict(Levels)
-    key_list = list(keys) if keys is not None else None
-    for grain, first, last in _pieces(f.start, f.end):
-        query = (select(ComplaintTally.key, *_SUMS).where(*_where(f, dimension, grain, first, last, key_list))
-                 .group_by(ComplaintTally.key))
-        for key, *values in db.session.execute(query):
-            found[key] = found[key] + _levels(values)
+    wanted = sorted(set(keys)) if keys is not None else None
+    chunks = ([None] if wanted is None
+              else [wanted[i:i + KEYS_PER_STATEMENT] for i in range(0, len(wanted), KEYS_PER_STATEMENT)])
+    for chunk in chunks:
+        for grain, first, last in _pieces(f.start, f.end):
+            query = (select(ComplaintTally.key, *_SUMS).where(*_where(f, dimension, grain, first, last, chunk))
+                     .group_by(ComplaintTally.key))
+            for key, *values in db.session.execute(query):
+                found[key] = found[key] + _levels(values)
     return dict(found)
 
 
@@ -577,19 +583,15 @@ def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]]
 
 def _received(f: TrendFilter, dimension: str, keys: Iterable[str]) -> dict[str, int]:
     """Requests received in the period per key."""
-    wanted = sorted(set(keys))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):  # bound the statement's parameters on SQLite
-        found.update({key: levels.received for key, levels in _by_key(f, dimension, wanted[start:start + 500]).items()})
-    return found
+    return {key: levels.received for key, levels in _by_key(f, dimension, keys).items()}
 
 
 def _approved_shops(codes: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for start in range(0, len(codes), 500):
+    for start in range(0, len(codes), KEYS_PER_STATEMENT):
         query = (select(Merchant.credit_code, func.count()).where(
-            Merchant.credit_code.in_(codes[start:start + 500]), Merchant.status == MerchantStatus.APPROVED.value)
-            .group_by(Merchant.credit_code))
+            Merchant.credit_code.in_(codes[start:start + KEYS_PER_STATEMENT]),
+            Merchant.status == MerchantStatus.APPROVED.value).group_by(Merchant.credit_code))
         found.update({code: int(n) for code, n in db.session.execute(query)})
     return found
 
