@@ -162,13 +162,15 @@ def count_tallies(url: str) -> list[str]:
         from pledge_registry.models import ComplaintTally
 
         begun = time.perf_counter()
-        present = set(db.session.scalars(select(ComplaintTally.dimension).distinct()))
+        # Per grain and dimension: a run stopped between a dimension's months and days resumes.
+        present = set(db.session.execute(select(ComplaintTally.grain, ComplaintTally.dimension).distinct())
+                      .tuples().all())
         columns = ["grain", "period", "request_type", "scope_town_id", "dimension", "key", *tally.COUNTERS]
         everything = tally.DIMENSIONS
         try:
             for grain in ("month", "day"):
                 for dimension in everything:
-                    if dimension.name in present:
+                    if (grain, dimension.name) in present:
                         continue
                     tally.DIMENSIONS = (dimension,)
                     db.session.execute(insert(ComplaintTally).from_select(

@@ -84,6 +84,7 @@ def test_cuts_within_a_town(city):
     # A merchant page is found by the ranked walk: the same rows, the total not counted.
     page = trends.breakdown(october, "merchant", now=NOW, limit=1, offset=1)
     assert page.rows == everyone.rows[1:2] and page.total is None
+    assert trends.breakdown(october, "merchant", now=NOW, limit=0).rows == []
     series = trends.series(october, "week", "category", now=NOW)
     assert set(series) == {"food", "prepaid"} and sum(p.levels.received for p in series["food"]) == 6
 

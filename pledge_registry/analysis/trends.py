@@ -313,8 +313,8 @@ def _series(f: TrendFilter, bucket: str, dimension: str, keys: list[str]) -> dic
 # --- open cases past their deadlines, counted live ----------------------------------------
 
 _KEYS = {d.name: d.key for d in tally.DIMENSIONS}
-# The cuts whose key is the shop's (its town, area, category): the rest read the complaint alone.
-MERCHANT_KEYED = frozenset({"category", "town", "area"})
+# The keys that are the shop's (its town, area, category, business): the rest read the complaint alone.
+MERCHANT_KEYED = frozenset({"category", "town", "area", "business"})
 
 
 _LATE = "trends.late_cases"   # db.session.info: the late open cases counted for this session's moment
@@ -399,6 +399,8 @@ def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
     too many keys to group whole (RANKED) are found by the ranked walk instead."""
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
+    if limit is not None and limit <= 0:
+        return Page([], None)
     if dimension in RANKED and limit is not None:
         wanted = offset + limit
         keys = _ranked_walk(f, dimension, wanted, lambda keys: _received(f, dimension, keys),
