@@ -1,5 +1,6 @@
-"""URLs in and out: ids in URLs stay within the database's integer range, and every
-absolute URL the app writes is built from the BASE_URL setting.
+"""URLs in and out: ids in URLs stay within the database's integer range, text in URLs
+holds no control character, and every absolute URL the app writes is built from the
+BASE_URL setting.
 
 A request's Host (or X-Forwarded-Host) header is whatever the client sent: an absolute URL
 built from it (url_for(..., _external=True), request.host_url) would put a forged host into
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 # The largest id PostgreSQL's INTEGER (and so every primary key here) holds.
 MAX_ID = 2**31 - 1
@@ -29,9 +30,21 @@ class BoundedIntegerConverter(IntegerConverter):
                          signed=signed)
 
 
+class PrintableTextConverter(UnicodeConverter):
+    """`<name>` (and `<string:name>`) that matches no control character: no badge code,
+    tracking code, token or file name holds one, so such a URL does not match (404) instead
+    of reaching the database (PostgreSQL refuses a NUL in text: 500)."""
+
+    def __init__(self, map: Any, minlength: int = 1, maxlength: int | None = None,
+                 length: int | None = None) -> None:
+        super().__init__(map, minlength=minlength, maxlength=maxlength, length=length)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f-\x9f]", 1)
+
+
 def init_app(app: Flask) -> None:
-    """Replace the default int converter; must run before any route is added."""
+    """Replace the default int and text converters; must run before any route is added."""
     app.url_map.converters["int"] = BoundedIntegerConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PrintableTextConverter
 
 
 def absolute_url(endpoint: str, **values: Any) -> str:

@@ -1,7 +1,7 @@
 """Numbers from outside never reach the database unbounded: huge, negative and 64-bit ids
 in every int URL parameter, and in the usual query arguments, answer 4xx, never 5xx,
 for every rule of the URL map, as anonymous, merchant, staff and admin; nor do control
-characters in query-string text."""
+characters in query-string text or in the path's text (a badge code, a tracking code)."""
 
 from __future__ import annotations
 
@@ -95,4 +95,39 @@ def test_no_control_character_in_a_query_answers_5xx(app, client, records, who: 
         response = client.get(url)
         if response.status_code >= 500:
             failures.append((url, response.status_code))
+    assert failures == []
+
+
+
+# Text in the path (a badge code, a tracking code, a file name) is the same: every rule with
+# a text parameter, given one with control characters, as a visitor and as staff.
+PATH_TEXT = ("x%00y", "%00", "%01%7f%c2%85", "a" * 300 + "%00")
+
+
+def _text_path(rule: Any, text: str) -> str:
+    path = rule.rule
+    for arg, converter in rule._converters.items():
+        value = "1" if "Integer" in converter.__class__.__name__ else ("genuine" if arg == "kind" else text)
+        path = re.sub(rf"<(?:[^:<>]+:)?{arg}>", value, path)
+    return path
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_no_control_character_in_a_path_answers_5xx(app, client, records, who: str) -> None:
+    if who != "anonymous":
+        login(client, make_user(who))
+    token = csrf_token(client, "/account/login" if who == "anonymous" else "/account/password")
+    failures = []
+    for rule in app.url_map.iter_rules():
+        texts = [arg for arg, c in rule._converters.items()
+                 if "Integer" not in c.__class__.__name__ and arg != "kind"]
+        if rule.endpoint == "static" or not texts:
+            continue
+        for text in PATH_TEXT:
+            url = _text_path(rule, text)
+            if "GET" in rule.methods and client.get(url).status_code >= 500:
+                failures.append(("GET", url))
+            if "POST" in rule.methods and rule.endpoint not in NOT_POSTED \
+                    and client.post(url, data={"csrf_token": token}).status_code >= 500:
+                failures.append(("POST", url))
     assert failures == []

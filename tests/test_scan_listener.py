@@ -285,7 +285,10 @@ def test_a_storm_of_notifications_does_not_hold_scans_up(client: Any, app: Any, 
             slowest = max(slowest, time.perf_counter() - started)
         conn.execute("UPDATE pledge SET status = 'revoked' WHERE id = %s", (pledge.id,))
         conn.execute("UPDATE merchant SET public_version = public_version + 1 WHERE id = %s", (merchant.id,))
-    assert state(client, merchant.badge_code) == "revoked"
+        committed_at = time.monotonic()
+    # Committed in another connection, so the contract is the bound, not the next scan: the
+    # notification is delivered behind the storm's backlog.
+    shows_within_the_bound(lambda: state(client, merchant.badge_code), committed_at)
     assert slowest < 2.0
     wait_for(lambda: lst.healthy and not lst._unread())
     hot(client, app, merchant.badge_code)

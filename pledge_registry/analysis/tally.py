@@ -76,6 +76,7 @@ class Dimension:
     name: str
     key: Callable[[], Any]                   # the key, as text (a column expression)
     crosses_towns: bool                      # counted in ALL_TOWNS as well as in the town
+    from_shop: bool = False                  # the key reads the shop (a join), not the complaint alone
     cut: bool = True                         # offered to staff as a cut of the trends
 
 
@@ -85,20 +86,21 @@ def _id_text(column: Any) -> ColumnElement[Any]:
 
 DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("all", lambda: literal("", String), True),
-    Dimension("category", lambda: Merchant.category, True),
+    Dimension("category", lambda: Merchant.category, True, from_shop=True),
     Dimension("problem_type", lambda: Complaint.problem_type, True),
     Dimension("channel", lambda: Complaint.channel, True),
-    Dimension("town", lambda: _id_text(Merchant.town_id), False),
-    Dimension("area", lambda: _id_text(Merchant.area_id), False),
+    Dimension("town", lambda: _id_text(Merchant.town_id), False, from_shop=True),
+    Dimension("area", lambda: _id_text(Merchant.area_id), False, from_shop=True),
     Dimension("station", lambda: _id_text(Complaint.station_id), False),
     Dimension("merchant", lambda: _id_text(Complaint.merchant_id), False),
     # The business (one credit code, all its shops), for the ranking by complaints per shop
     # (trends.top_merchants): counted across towns too, so a chain's rows in a period are
     # one per period whether or not a town is chosen. Not a cut of its own: staff see shops.
-    Dimension("business", lambda: Merchant.credit_code, True, cut=False),
+    Dimension("business", lambda: Merchant.credit_code, True, from_shop=True, cut=False),
 )
 DIMENSION_NAMES = tuple(d.name for d in DIMENSIONS if d.cut)
 CROSS_TOWN = frozenset(d.name for d in DIMENSIONS if d.crosses_towns)
+FROM_SHOP = frozenset(d.name for d in DIMENSIONS if d.from_shop)
 
 
 def local_day(moment: Any, dialect: str) -> Any:

@@ -313,8 +313,6 @@ def _series(f: TrendFilter, bucket: str, dimension: str, keys: list[str]) -> dic
 # --- open cases past their deadlines, counted live ----------------------------------------
 
 _KEYS = {d.name: d.key for d in tally.DIMENSIONS}
-# The keys that are the shop's (its town, area, category, business): the rest read the complaint alone.
-MERCHANT_KEYED = frozenset({"category", "town", "area", "business"})
 
 
 _LATE = "trends.late_cases"   # db.session.info: the late open cases counted for this session's moment
@@ -345,7 +343,7 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None,
     for counter, condition in late.items():
         query = (select(day, key, func.count()).select_from(Complaint)
                  .where(condition, Complaint.request_type == request_type).group_by(day, key))
-        if town_id is not None or dimension in MERCHANT_KEYED:
+        if town_id is not None or dimension in tally.FROM_SHOP:
             query = query.join(Merchant, Merchant.id == Complaint.merchant_id)
         if town_id is not None:
             query = query.where(Merchant.town_id == town_id)
