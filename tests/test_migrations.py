@@ -103,7 +103,7 @@ def test_delisting_reasons_from_and_to_the_english_lines(own_database: Any) -> N
     _execute("UPDATE nomination_event SET note = :note WHERE note = 'meets the rules again: delisting flag cleared'",
              note="flagged for delisting: rating NR below A; pledges required: 2, active long enough: 1")
 
-    upgrade(revision="heads")
+    upgrade(revision=DELISTING_REASONS)
     assert _rows("SELECT version_num FROM alembic_version") == [(DELISTING_REASONS,)]
     first, second = (db.session.get(Nomination, i) for i in ids)
     assert first.delisting_reasons == {"grade": {"grade": "B", "required": "A"}, "complaints": {"overdue": 3}}

@@ -1,6 +1,7 @@
-"""The complaint tallies equal a fresh count after every kind of change a complaint goes
-through (filing, acceptance, rejection, the merchant's answer, closing, a survey, a
-withdrawal, its shop moving town and category), and `flask stats rebuild` writes the same."""
+"""The complaint tallies, and the open cases by deadline day, equal a fresh count after
+every kind of change a complaint goes through (filing, acceptance, rejection, the merchant's
+answer, closing, a survey, a withdrawal, its shop moving town and category), and `flask
+stats rebuild` writes the same."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from pledge_registry.analysis import tally
 from pledge_registry.complaints import workflow
 from pledge_registry.extensions import db
 from pledge_registry.localtime import local_today
-from pledge_registry.models import ALL_TOWNS, ComplaintTally, Town
+from pledge_registry.models import ALL_TOWNS, ComplaintTally, OpenCaseTally, Town
 from tests.factories import make_complaint, make_filed_complaint, make_merchant, make_user
 
 
 def _assert_equal_to_a_recount() -> None:
     db.session.expire_all()
     assert tally.stored(db.session()) == tally.recount(db.session())
+    assert tally.stored_open(db.session()) == tally.recount_open(db.session())
+    # No row of a deadline that no open case has any more.
+    assert db.session.scalar(sa.select(sa.func.count()).where(OpenCaseTally.cases <= 0)) == 0
 
 
 def _row(dimension: str, key: str, scope: int = ALL_TOWNS, grain: str = "day") -> ComplaintTally | None:
@@ -92,12 +96,15 @@ def test_tallies_follow_the_workflow(app: Any, runner: Any) -> None:
     db.session.commit()
     _assert_equal_to_a_recount()
 
-    before = tally.stored(db.session())
+    assert tally.stored_open(db.session()), "no open case left to count by its deadlines"
+    before, open_before = tally.stored(db.session()), tally.stored_open(db.session())
     db.session.execute(sa.delete(ComplaintTally))
+    db.session.execute(sa.delete(OpenCaseTally))
     db.session.commit()
     result = runner.invoke(args=["stats", "rebuild"])
     assert result.exit_code == 0, result.output
     assert tally.stored(db.session()) == before
+    assert tally.stored_open(db.session()) == open_before
 
 
 def test_a_refused_change_leaves_the_tallies(app: Any) -> None:

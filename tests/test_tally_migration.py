@@ -1,5 +1,6 @@
-"""The migration that adds the business tallies, on a database with complaints in it: the
-rows it derives from the merchant rows are those a fresh count makes, on both engines."""
+"""The migrations that add the business tallies and the open cases by deadline day, on a
+database with complaints in it: the rows they write are those a fresh count makes, on both
+engines."""
 
 from __future__ import annotations
 
@@ -43,3 +44,32 @@ def test_an_existing_database_gets_the_business_tallies_a_recount_would_make(app
 
     assert {k: v for k, v in tally.stored(db.session).items() if k[4] == "business"} == expected
     assert tally.stored(db.session) == tally.recount(db.session)
+
+
+OPEN_BEFORE = "b6ccf00ced46"   # the revision before the open cases by deadline day
+
+
+def test_an_existing_database_gets_the_open_cases_by_deadline_a_recount_would_make(app: Any) -> None:
+    t1, t2 = db.session.scalars(sa.select(Town).order_by(Town.id).limit(2))
+    shops = [make_merchant(town_id=t1.id, category="food"),
+             make_merchant(town_id=t2.id, credit_code="91320585MA1CHAIN0X")]
+    start = datetime(2026, 11, 3, 15, 30, tzinfo=UTC)   # 23:30 local: the deadlines' days differ from UTC's
+    for i, status in enumerate(("received", "accepted", "with_merchant", "mediating", "received", "closed")):
+        received = start + timedelta(days=i)
+        closing = {"outcome": "resolved", "closed_at": received + timedelta(days=1)} if status == "closed" else {}
+        make_complaint(shops[i % 2], received_at=received, commit=False, status=status,
+                       request_type="report" if i == 4 else "complaint",
+                       accepted_at=None if status == "received" else received + timedelta(hours=2),
+                       acceptance_due_at=received + timedelta(days=1, hours=i),
+                       completion_due_at=received + timedelta(days=10, minutes=17 * i), **closing)
+    db.session.commit()
+    expected = tally.recount_open(db.session)
+    assert len({k[2] for k in expected}) == 2 and tally.stored_open(db.session) == expected
+    db.session.remove()
+
+    downgrade(revision=OPEN_BEFORE)
+    assert not sa.inspect(db.engine).has_table("open_case_tally")
+    db.session.remove()
+    upgrade(revision="heads")
+
+    assert tally.stored_open(db.session) == expected

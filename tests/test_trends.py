@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from pledge_registry.analysis import trends
+from pledge_registry.analysis import tally, trends
 from pledge_registry.analysis.trends import TrendFilter
 from pledge_registry.extensions import db
-from pledge_registry.models import Town
+from pledge_registry.models import Complaint, Merchant, OpenCaseTally, Town
 from tests.factories import make_complaint, make_merchant
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -171,6 +171,56 @@ def test_open_cases_past_their_deadline_count_live(app):
                    completion_due_at=received + timedelta(days=9))
     again = trends.totals(f, now=received + timedelta(days=20))
     assert (again.waiting_late, again.open_late) == (2, 2)
+
+
+def _late_by_recount(request_type: str, town_id: int | None, now: datetime,
+                     dimension: str) -> dict[tuple[date, str, str], int]:
+    """The open cases past a deadline at `now`, counted from the complaints one by one."""
+    found: dict[tuple[date, str, str], int] = {}
+    for case in db.session.scalars(sa.select(Complaint).where(Complaint.request_type == request_type)):
+        shop = db.session.get_one(Merchant, case.merchant_id)
+        if town_id is not None and shop.town_id != town_id:
+            continue
+        key = {"all": "", "category": shop.category, "problem_type": case.problem_type, "channel": case.channel,
+               "town": str(shop.town_id or ""), "area": str(shop.area_id or ""),
+               "station": str(case.station_id or ""), "merchant": str(case.merchant_id),
+               "business": shop.credit_code}[dimension]
+        day = case.received_at.astimezone(TZ).date()
+        late = {"waiting_late": case.status == "received" and case.acceptance_due_at < now,
+                "open_late": case.status != "closed" and case.completion_due_at < now}
+        for counter, is_late in late.items():
+            if is_late:
+                found[(day, key, counter)] = found.get((day, key, counter), 0) + 1
+    return found
+
+
+def test_late_cases_equal_a_recount_at_any_moment(app):
+    """Deadlines on the days around the moment, on the moment's own day before and after it,
+    and at the moment itself; open, waiting and closed cases; every dimension, in a town and
+    in all: the tallies by deadline day plus the live count of the day are the recount."""
+    t1, t2 = db.session.scalars(sa.select(Town).order_by(Town.id).limit(2))
+    shops = [make_merchant(town_id=t1.id, category="food"), make_merchant(town_id=t2.id, category="prepaid"),
+             make_merchant(town_id=t2.id, category="food", credit_code="91320585MA1XXXXX0X")]
+    moment = at(date(2026, 11, 20), hour=15)
+    offsets = [timedelta(days=-3), timedelta(days=-1), timedelta(hours=-14), timedelta(hours=-1), timedelta(0),
+               timedelta(hours=1), timedelta(hours=8), timedelta(days=1)]
+    for i, shop in enumerate(shops):
+        for j, due in enumerate(offsets):
+            received = moment - timedelta(days=4 + j)
+            status = ("received", "accepted", "mediating", "closed")[(i + j) % 4]
+            closing = {"outcome": "resolved", "closed_at": moment - timedelta(hours=2)} if status == "closed" else {}
+            accepting = {"accepted_at": received + timedelta(hours=1)} if status != "received" else {}
+            make_complaint(shop, commit=False, received_at=received, status=status, request_type="complaint",
+                           acceptance_due_at=moment + due, completion_due_at=moment + due + timedelta(hours=30 * j),
+                           problem_type=("quality", "price")[j % 2], **accepting, **closing)
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OpenCaseTally)), "no open case tallied"
+    for now in (moment, moment + timedelta(hours=2), moment + timedelta(days=2), moment - timedelta(days=2)):
+        for dimension in tally.DIMENSIONS:
+            for town_id in (None, t1.id, t2.id):
+                db.session.info.pop(trends._LATE, None)
+                got = trends._late_cases("complaint", town_id, now, dimension.name)
+                assert got == _late_by_recount("complaint", town_id, now, dimension.name), (now, dimension, town_id)
 
 
 def test_a_period_is_at_most_three_years():

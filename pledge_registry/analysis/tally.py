@@ -21,8 +21,13 @@ but offered to no one: it is what the ranking by complaints per shop reads.
 
 On time means by the deadline the case was given when it was filed (acceptance_due_at,
 completion_due_at, already in working days of the Chinese calendar): the same in the
-listener and the rebuild, and no working-day arithmetic per case. Open cases past their
-deadline change with the clock, not with a transaction: trends.py counts them live.
+listener and the rebuild, and no working-day arithmetic per case.
+
+Open cases past their deadline change with the clock, not with a transaction. What a
+transaction changes is which cases are open and what their deadlines are: the open cases
+are counted by the local day of each deadline (OpenCaseTally, `_open_contribution`), by the
+same listener and rebuild, so that trends.py finds the cases late at a moment in the rows
+due before its local day, and counts live only those due on that day.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from sqlalchemy import (
     func,
     inspect,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -57,7 +63,18 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction
 
-from ..models import ALL_TOWNS, Complaint, ComplaintTally, Merchant, Outcome, SurveyResponse
+from ..models import (
+    ALL_TOWNS,
+    DEADLINES,
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintStatus,
+    ComplaintTally,
+    Merchant,
+    OpenCaseTally,
+    Outcome,
+    SurveyResponse,
+)
 
 _PENDING = "complaint_tally_pending"   # session.info: what before_flush subtracted
 
@@ -175,8 +192,66 @@ def _contribution(where: ColumnElement[bool], dialect: str, grains: Iterable[str
             .where(true()).group_by(*keys))
 
 
+def waiting_on(deadline: str) -> tuple[ColumnElement[bool], Any]:
+    """(the cases that wait on the deadline, the deadline's column): a case waits on its
+    acceptance deadline until it is decided, and on its completion deadline until it closes."""
+    if deadline == "acceptance":
+        return Complaint.status == ComplaintStatus.RECEIVED.value, Complaint.acceptance_due_at
+    if deadline == "completion":
+        return Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at
+    raise ValueError(deadline)
+
+
+def _open_contribution(where: ColumnElement[bool], dialect: str) -> Any:
+    """What the open cases matching `where` add to the open-case tallies: one row per
+    (dimension, request type, deadline, scope, due day, day of receipt, key), summed."""
+    received_on = local_day(Complaint.received_at, dialect)
+    branches = []
+    for deadline in DEADLINES:
+        waiting, due = waiting_on(deadline)
+        for dimension in DIMENSIONS:
+            scopes: list[Any] = [Merchant.town_id]
+            if dimension.crosses_towns:
+                scopes.append(literal(ALL_TOWNS, Integer))
+            for scope in scopes:
+                branches.append(
+                    select(literal(dimension.name, String).label("dimension"),
+                           Complaint.request_type.label("request_type"),
+                           literal(deadline, String).label("deadline"), scope.label("scope_town_id"),
+                           type_coerce(local_day(due, dialect), Date).label("due_on"),
+                           type_coerce(received_on, Date).label("received_on"), dimension.key().label("key"))
+                    .select_from(Complaint)
+                    .join(Merchant, Merchant.id == Complaint.merchant_id)
+                    .where(where, waiting))
+    rows = union_all(*branches).subquery("open_contribution")
+    keys = [rows.c[name] for name in OPEN_KEY]
+    return select(*keys, func.count().label("cases")).where(true()).group_by(*keys)
+
+
+OPEN_KEY = ("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key")
+
+
+def _apply_open(session: Session, where: ColumnElement[bool], sign: int) -> None:
+    connection = session.connection()
+    contribution = _open_contribution(where, connection.dialect.name)
+    if sign < 0:
+        inner = contribution.subquery("delta")
+        contribution = select(*(inner.c[n] for n in OPEN_KEY), (-inner.c.cases).label("cases")).where(true())
+    table = cast_table(Table, OpenCaseTally.__table__)
+    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
+    statement = insert.from_select([*OPEN_KEY, "cases"], contribution)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=list(OPEN_KEY), set_={"cases": table.c.cases + statement.excluded.cases}))
+    if sign > 0:
+        # What went back to zero is a deadline no open case has any more (the case closed,
+        # was decided, or moved): gone, so that the table holds only open cases' rows.
+        connection.execute(delete(OpenCaseTally).where(OpenCaseTally.cases == literal_column("0")))
+
+
 def _apply(session: Session, where: ColumnElement[bool], sign: int, grains: Iterable[str] = ("day", "month")) -> None:
-    """Add (sign=1) or subtract (sign=-1) the contribution of the complaints matching `where`."""
+    """Add (sign=1) or subtract (sign=-1) the contribution of the complaints matching `where`,
+    to the tallies and to the open-case tallies."""
+    _apply_open(session, where, sign)
     connection = session.connection()
     dialect = connection.dialect.name
     contribution = _contribution(where, dialect, grains)
@@ -203,10 +278,32 @@ def add_complaints(session: Session, complaint_ids: Iterable[int]) -> None:
 
 
 def rebuild(session: Session) -> int:
-    """Empty the tallies and count every complaint again; returns the rows written."""
+    """Empty the tallies and count every complaint again; returns the tally rows written."""
     session.execute(delete(ComplaintTally))
+    session.execute(delete(OpenCaseTally))
     _apply(session, true(), 1)
     return session.scalar(select(func.count()).select_from(ComplaintTally)) or 0
+
+
+def count_open(session: Session) -> int:
+    """Empty the open-case tallies and count the open cases again (a bulk load that
+    counted the other tallies its own way); returns the rows written."""
+    session.execute(delete(OpenCaseTally))
+    _apply_open(session, true(), 1)
+    return session.scalar(select(func.count()).select_from(OpenCaseTally)) or 0
+
+
+def recount_open(session: Session) -> dict[tuple[Any, ...], int]:
+    """The open-case tallies as a fresh count would make them (for tests and checks)."""
+    rows = session.execute(_open_contribution(true(), session.connection().dialect.name))
+    return {tuple(row[:-1]): int(row[-1]) for row in rows}
+
+
+def stored_open(session: Session) -> dict[tuple[Any, ...], int]:
+    """The open-case tallies as stored."""
+    t = OpenCaseTally
+    rows = session.execute(select(*(getattr(t, n) for n in OPEN_KEY), t.cases))
+    return {tuple(row[:-1]): int(row[-1]) for row in rows}
 
 
 def recount(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:

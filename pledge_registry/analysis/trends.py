@@ -8,8 +8,8 @@ staff pages, the CSV and Excel downloads and the monthly report share one readin
 A period is read from the monthly rows for its whole months and from the daily rows for the
 part-months at either end, so a three-year query reads at most 36 rows per key plus two
 months of days. The one measure that changes with the clock rather than with a transaction,
-open cases already past their deadline, is counted live from the complaint table (few rows:
-only open cases, found through the status index).
+open cases already past their deadline, is read from the open-case tallies by deadline day,
+and counted live only for the cases due on the day itself.
 
 Measures (the bureau's own; deadlines are those each case was given when it was filed):
 - accepted on time: accepted, or rejected with a reason, by its acceptance deadline. Cases
@@ -32,7 +32,18 @@ from sqlalchemy import String, and_, cast, event, func, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..models import ALL_TOWNS, OPEN_STATUSES, Complaint, ComplaintStatus, ComplaintTally, Merchant, MerchantStatus
+from ..localtime import LOCAL_TZ, local_today
+from ..models import (
+    ALL_TOWNS,
+    OPEN_STATUSES,
+    Complaint,
+    ComplaintStatus,
+    ComplaintTally,
+    Merchant,
+    MerchantStatus,
+    OpenCaseTally,
+)
+from ..models.complaints import IS_OPEN, NEXT_DUE
 from . import tally
 
 BUCKETS = ("week", "month")
@@ -321,26 +332,56 @@ _LATE = "trends.late_cases"   # db.session.info: the late open cases counted for
 def _late_cases(request_type: str, town_id: int | None, now: datetime | None,
                 dimension: str) -> dict[tuple[date, str, str], int]:
     """Open cases of the request type (in the town) already past a deadline, counted per
-    local day of receipt, key of the dimension and deadline ("waiting_late", "open_late"):
-    two statements on the status index, one per deadline. A page asks for late counts a
-    dozen times (each figure, the period before, a year earlier); each dimension is counted
-    once per session and moment, the moment of the first ask (`now` None) or the `now`
-    given. Any flush or commit drops the counts."""
+    local day of receipt, key of the dimension and deadline ("waiting_late", "open_late").
+
+    The cases due before the moment's local day are in the open-case tallies (kept by every
+    transaction); only those due on that day itself are counted live, through the indexes
+    on the open cases' deadlines. A page asks for late counts a dozen times (each figure,
+    the period before, a year earlier); each dimension is read once per session and moment,
+    the moment of the first ask (`now` None) or the `now` given. Any flush or commit drops
+    the counts."""
     cache: dict[tuple[Any, ...], dict[tuple[date, str, str], int]] = db.session.info.setdefault(_LATE, {})
     cached = (request_type, town_id, now, dimension)
     if cached in cache:
         return cache[cached]
     moment = now or datetime.now(UTC)
+    today = local_today(moment)
+    found: dict[tuple[date, str, str], int] = defaultdict(int)
+    t = OpenCaseTally
+    query = (select(t.received_on, t.key, t.deadline, func.sum(t.cases))
+             .where(t.dimension == dimension, t.request_type == request_type, t.due_on < today)
+             .group_by(t.received_on, t.key, t.deadline))
+    if town_id is not None:
+        query = query.where(t.scope_town_id == town_id)
+    elif dimension in tally.CROSS_TOWN:
+        query = query.where(t.scope_town_id == ALL_TOWNS)
+    for received, value, deadline, n in db.session.execute(query):
+        found[(received, value, _LATE_COUNTER[deadline])] += int(n)
+    for (received, value, counter), n in _late_today(request_type, town_id, moment, today, dimension).items():
+        found[(received, value, counter)] += n
+    cache[cached] = result = {k: n for k, n in found.items() if n}
+    return result
+
+
+_LATE_COUNTER = {"acceptance": "waiting_late", "completion": "open_late"}
+
+
+def _late_today(request_type: str, town_id: int | None, moment: datetime, today: date,
+                dimension: str) -> dict[tuple[date, str, str], int]:
+    """The open cases due earlier on the moment's local day: a range of the deadline indexes
+    (the acceptance deadline is the next deadline of a case still waiting on it)."""
     dialect = db.session.get_bind().dialect.name
     day = tally.local_day(Complaint.received_at, dialect).label("day")
     key = _KEYS[dimension]().label("key")
-    late = {
-        "waiting_late": and_(Complaint.status == ComplaintStatus.RECEIVED.value,
-                             Complaint.acceptance_due_at < moment),
-        "open_late": and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at < moment),
+    since = datetime.combine(today, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+    due_today = {
+        "waiting_late": and_(IS_OPEN, Complaint.status == ComplaintStatus.RECEIVED.value,
+                             since <= NEXT_DUE, moment > NEXT_DUE),
+        "open_late": and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at >= since,
+                          Complaint.completion_due_at < moment),
     }
     found: dict[tuple[date, str, str], int] = {}
-    for counter, condition in late.items():
+    for counter, condition in due_today.items():
         query = (select(day, key, func.count()).select_from(Complaint)
                  .where(condition, Complaint.request_type == request_type).group_by(day, key))
         if town_id is not None or dimension in tally.FROM_SHOP:
@@ -349,7 +390,6 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None,
             query = query.where(Merchant.town_id == town_id)
         for received, value, n in db.session.execute(query):
             found[(received if isinstance(received, date) else date.fromisoformat(received), value, counter)] = int(n)
-    cache[cached] = found
     return found
 
 

@@ -2,7 +2,16 @@
 
 from ..database import Base, utcnow
 from .accounts import Role, User
-from .analysis import ALL_TOWNS, GRAINS, AlertStatus, ComplaintTally, SpikeAlert, SpikeAlertEvent
+from .analysis import (
+    ALL_TOWNS,
+    DEADLINES,
+    GRAINS,
+    AlertStatus,
+    ComplaintTally,
+    OpenCaseTally,
+    SpikeAlert,
+    SpikeAlertEvent,
+)
 from .complaints import (
     IS_OPEN,
     NEXT_DUE,
@@ -81,6 +90,7 @@ from .settings import Holiday, Setting
 __all__ = [
     "ALL_TOWNS",
     "CATEGORIES",
+    "DEADLINES",
     "FILENAME_LENGTH",
     "GRADES",
     "GRAINS",
@@ -137,6 +147,7 @@ __all__ = [
     "NominationEvent",
     "NominationLevel",
     "NominationStatus",
+    "OpenCaseTally",
     "OutboxChannel",
     "OutboxMessage",
     "OutboxStatus",

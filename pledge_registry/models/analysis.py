@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Date, Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import Base, UTCDateTime, sql_in, utcnow
@@ -66,6 +66,41 @@ class ComplaintTally(Base):
     surveys_answered: Mapped[int] = mapped_column(default=0)
     surveys_satisfied: Mapped[int] = mapped_column(default=0)
     amount_recovered_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+# The deadlines an open case can be past: acceptance while it waits for a decision, and
+# completion while it is open at all.
+DEADLINES = ("acceptance", "completion")
+
+
+class OpenCaseTally(Base):
+    """Open cases counted by the local day of one of their deadlines, per dimension key, day
+    of receipt and scope (as in ComplaintTally), so that the cases past a deadline at a
+    moment are the rows due before that moment's local day plus a live count of the few
+    cases due on the day itself (trends._late_cases): no page walks the open cases.
+
+    Kept by analysis/tally.py in the same transaction as every change to a complaint; a
+    row a transaction brings to zero (its cases closed) is deleted in that transaction.
+    """
+
+    __tablename__ = "open_case_tally"
+    __table_args__ = (
+        UniqueConstraint("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key",
+                         name="uq_open_case_tally_key"),
+        CheckConstraint(sql_in("deadline", DEADLINES), name="deadline"),
+        # The rows that went back to zero, found without a scan (a literal 0 in the query).
+        Index("ix_open_case_tally_spent", "id", sqlite_where=text("cases = 0"), postgresql_where=text("cases = 0")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(16))
+    request_type: Mapped[str] = mapped_column(String(16))
+    deadline: Mapped[str] = mapped_column(String(16))
+    scope_town_id: Mapped[int]                             # a town's id, or ALL_TOWNS (no FK)
+    due_on: Mapped[date] = mapped_column(Date)              # the deadline's local day
+    received_on: Mapped[date] = mapped_column(Date)         # the local day of receipt
+    key: Mapped[str] = mapped_column(String(40))
+    cases: Mapped[int] = mapped_column(default=0)
 
 
 class AlertStatus(StrEnum):
