@@ -1,8 +1,8 @@
 """The look-up of display labels, and their one registration as template globals.
 
 Each feature keeps the labels of its stored codes in its own labels module (registry,
-pledges, complaints, nominations, ratings, compliance, publication, scan_reports, and the
-spike alerts' analysis/alert_labels), as lazy translations; `label` turns a table and a
+pledges, complaints, nominations, ratings, compliance, publication, scan_reports, auth's
+roles, and the spike alerts' analysis/alert_labels), as lazy translations; `label` turns a table and a
 code into the text, and `register` gives templates every feature's look-ups (create_app).
 """
 
@@ -23,6 +23,7 @@ def label(table: Mapping[str, object], code: str | None) -> str:
 def register(app: Flask) -> None:
     """Make every feature's label look-ups available to every template."""
     from .analysis import alert_labels
+    from .auth import labels as auth
     from .complaints import labels as complaints
     from .compliance import labels as compliance
     from .nominations import labels as nominations
@@ -33,7 +34,7 @@ def register(app: Flask) -> None:
     from .scan_reports import labels as scan_reports
 
     for feature in (registry, pledges, complaints, nominations, ratings, compliance, publication, scan_reports,
-                    alert_labels):
+                    alert_labels, auth):
         clash = app.jinja_env.globals.keys() & feature.TEMPLATE_GLOBALS.keys()
         if clash:
             raise RuntimeError(f"two template globals named {sorted(clash)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..labels import label
@@ -52,7 +53,31 @@ STANDARD_EXCLUSIONS = {
 }
 
 
+# The notes the pledge rules write themselves on a pledge's timeline (services.py), stored
+# as these fixed codes and shown in the reader's language; any other note is a person's own
+# words, shown as written.
+TERM_ENDED = "term ended"
+SUPERSEDED_BY = "superseded by pledge "   # + the id of the pledge that took its place
+
+
+def superseded_by(pledge_id: int) -> str:
+    return f"{SUPERSEDED_BY}{pledge_id}"
+
+
+def pledge_note(note: str | None) -> str:
+    """A pledge event's (or the pledge's last) note, in the reader's language."""
+    if not note:
+        return ""
+    if note == TERM_ENDED:
+        return str(_l("The term of the pledge ended."))
+    successor = note.removeprefix(SUPERSEDED_BY)
+    if successor != note and successor.isdigit():
+        return _("Superseded by pledge #%(id)s.", id=int(successor))
+    return note
+
+
 TEMPLATE_GLOBALS: dict[str, Callable[..., str]] = {
+    "pledge_note": pledge_note,
     "pledge_kind_label": lambda c: label(PLEDGE_KIND_LABELS, c),
     "pledge_status_label": lambda c: label(PLEDGE_STATUS_LABELS, c),
     "standing_label": lambda c: label(STANDING_LABELS, c),

@@ -28,6 +28,7 @@ from ..models import (
     User,
 )
 from ..ratings import hooks as rating_hooks
+from . import labels
 
 PLEDGE_TERM = timedelta(days=365)
 RENEWAL_WINDOW = timedelta(days=60)  # a renewal may be signed this long before expiry
@@ -203,7 +204,7 @@ def approve(reviewer: User, pledge: Pledge, note: str = "", now: datetime | None
         if standing.status == S.SUSPENDED:
             # A suspended pledge is not lifted by signing a new one: staff reinstate it.
             raise PledgeError("standing_suspended")
-        _move(standing, S.SUPERSEDED, reviewer, note=f"superseded by pledge {pledge.id}", now=now, system=True)
+        _move(standing, S.SUPERSEDED, reviewer, note=labels.superseded_by(pledge.id), now=now, system=True)
         db.session.flush()  # free the one-standing-pledge slot before taking it
     _move(pledge, S.ACTIVE, reviewer, note, now=now)
     pledge.decided_by_id = reviewer.id
@@ -233,7 +234,7 @@ def expire_due(now: datetime | None = None) -> int:
     due = list(db.session.scalars(select(Pledge).where(
         Pledge.status == S.ACTIVE, Pledge.expires_at <= now)))
     for pledge in due:
-        _move(pledge, S.EXPIRED, None, note="term ended", now=now, system=True)
+        _move(pledge, S.EXPIRED, None, note=labels.TERM_ENDED, now=now, system=True)
     db.session.commit()
     return len(due)
 

@@ -33,6 +33,7 @@ from ..forms import MOBILE_RE
 from ..imports import record_run
 from ..models import CATEGORIES, CommercialArea, Merchant, MerchantEvent, MerchantStatus, Role, Town, User, address_key
 from ..spreadsheets import RowError, SheetError
+from . import labels
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "credit_code": ("统一社会信用代码", "社会信用代码", "信用代码", "credit code",
@@ -243,7 +244,7 @@ def load(result: ImportResult, officer: User | None, progress: Callable[[int], N
         db.session.add(merchant)
         db.session.flush()
         db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=None, to_status=v["status"],
-                                     actor_id=officer.id if officer else None, note="imported"))
+                                     actor_id=officer.id if officer else None, note=labels.IMPORTED))
         if (invite_all or v["invite"]) and owner.id not in invited and awaits_password(owner):
             send_invite(owner)
             invited.add(owner.id)

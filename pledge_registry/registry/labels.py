@@ -32,7 +32,19 @@ MERCHANT_STATUS_LABELS = {
 }
 
 
+# The notes the registry writes itself on a shop's timeline (services.py, bulk.py), stored
+# as these fixed codes and shown in the reader's language; any other note is a person's own
+# words, shown as written.
+IMPORTED = "imported"
+RESUBMITTED = "corrected and resubmitted"
+MERCHANT_NOTES = {
+    IMPORTED: _l("Registered from an imported file."),
+    RESUBMITTED: _l("Corrected and sent for review again."),
+}
+
+
 TEMPLATE_GLOBALS: dict[str, Callable[..., str]] = {
+    "merchant_note": lambda note: label(MERCHANT_NOTES, note),
     "category_label": lambda c: label(CATEGORY_LABELS, c),
     "merchant_status_label": lambda c: label(MERCHANT_STATUS_LABELS, c),
 }

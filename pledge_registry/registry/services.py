@@ -21,6 +21,7 @@ from ..models import (
     User,
     address_key,
 )
+from . import labels
 
 
 class RegistryError(DomainError):
@@ -123,7 +124,7 @@ def update_shop(actor: User, merchant: Merchant, details: ShopDetails) -> Mercha
     if previous != MerchantStatus.PENDING:
         db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=previous,
                                      to_status=MerchantStatus.PENDING, actor_id=actor.id,
-                                     note="corrected and resubmitted"))
+                                     note=labels.RESUBMITTED))
     try:
         db.session.commit()
     except IntegrityError as err:
