@@ -163,6 +163,12 @@ def _measures() -> dict[str, Any]:
     }
 
 
+def _scopes(dimension: Dimension) -> list[Any]:
+    """The scopes a complaint is counted in for the dimension: its shop's town, and every
+    town at once for a cut that crosses towns."""
+    return [Merchant.town_id, literal(ALL_TOWNS, Integer)] if dimension.crosses_towns else [Merchant.town_id]
+
+
 def _contribution(where: ColumnElement[bool], dialect: str, grains: Iterable[str]) -> Any:
     """What the complaints matching `where` add to the tallies: one row per
     (grain, period, request type, scope, dimension, key), summed."""
@@ -171,10 +177,7 @@ def _contribution(where: ColumnElement[bool], dialect: str, grains: Iterable[str
     branches = []
     for grain in grains:
         for dimension in DIMENSIONS:
-            scopes: list[Any] = [Merchant.town_id]
-            if dimension.crosses_towns:
-                scopes.append(literal(ALL_TOWNS, Integer))
-            for scope in scopes:
+            for scope in _scopes(dimension):
                 branches.append(
                     select(literal(grain, String).label("grain"),
                            type_coerce(period_of(day, grain, dialect), Date).label("period"),
@@ -210,10 +213,7 @@ def _open_contribution(where: ColumnElement[bool], dialect: str) -> Any:
     for deadline in DEADLINES:
         waiting, due = waiting_on(deadline)
         for dimension in DIMENSIONS:
-            scopes: list[Any] = [Merchant.town_id]
-            if dimension.crosses_towns:
-                scopes.append(literal(ALL_TOWNS, Integer))
-            for scope in scopes:
+            for scope in _scopes(dimension):
                 branches.append(
                     select(literal(dimension.name, String).label("dimension"),
                            Complaint.request_type.label("request_type"),
