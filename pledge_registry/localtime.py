@@ -7,7 +7,7 @@ on which day it is.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -21,3 +21,16 @@ def local_today(now: datetime | None = None) -> date:
 def local_date(moment: datetime) -> date:
     """The bureau's calendar day of a time-zone aware moment."""
     return moment.astimezone(LOCAL_TZ).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The moment the bureau's calendar day begins (time-zone aware)."""
+    return datetime.combine(day, time.min, LOCAL_TZ)
+
+
+def parse_day(raw: str) -> date | None:
+    """A calendar day written YYYY-MM-DD (a date box, a query argument); anything else None."""
+    try:
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None

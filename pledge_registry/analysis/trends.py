@@ -32,7 +32,7 @@ from sqlalchemy import String, and_, cast, event, func, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from ..localtime import LOCAL_TZ, local_today
+from ..localtime import local_midnight, local_today
 from ..models import (
     ALL_TOWNS,
     OPEN_STATUSES,
@@ -373,7 +373,7 @@ def _late_today(request_type: str, town_id: int | None, moment: datetime, today:
     dialect = db.session.get_bind().dialect.name
     day = tally.local_day(Complaint.received_at, dialect).label("day")
     key = _KEYS[dimension]().label("key")
-    since = datetime.combine(today, datetime.min.time(), tzinfo=LOCAL_TZ).astimezone(UTC)
+    since = local_midnight(today)
     due_today = {
         "waiting_late": and_(IS_OPEN, Complaint.status == ComplaintStatus.RECEIVED.value,
                              since <= NEXT_DUE, moment > NEXT_DUE),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -24,7 +24,7 @@ from .. import paging, refusals
 from ..database import utcnow
 from ..extensions import db
 from ..forms import BaseForm, EmptyForm, query_int, query_text
-from ..localtime import LOCAL_TZ, local_today
+from ..localtime import local_midnight, local_today, parse_day
 from ..models import (
     IS_OPEN,
     NEXT_DUE,
@@ -112,17 +112,6 @@ def _case_or_404(complaint_id: int) -> Complaint:
 QUEUE_STATUSES = ("open", "all", *(s.value for s in ComplaintStatus))
 
 
-def _day_arg(name: str) -> date | None:
-    """A calendar day (YYYY-MM-DD) from the query string; anything else is no filter."""
-    raw = request.args.get(name, "")
-    try:
-        return date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        return None
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, LOCAL_TZ)
 
 
 def _case_search(q: str) -> ColumnElement[bool] | None:
@@ -146,7 +135,7 @@ def queue():
     who = who if who in ("mine", "unassigned") else ""
     station_id = query_int("station", None, 1, MAX_ID) if current_user.is_staff else None
     town_id, area_id = query_int("town", None, 1, MAX_ID), query_int("area", None, 1, MAX_ID)
-    received_from, received_to = _day_arg("from"), _day_arg("to")
+    received_from, received_to = parse_day(request.args.get("from", "")), parse_day(request.args.get("to", ""))
     q = query_text("q", 40)
     duplicates = request.args.get("duplicates") == "1"
     channel = request.args.get("channel", "")
@@ -172,10 +161,10 @@ def queue():
     if received_from:
         # A deadline is never before its case was received: the bound on the sort key lets
         # the queue's index start at the first day instead of scanning up to it.
-        since = _local_midnight(received_from)
+        since = local_midnight(received_from)
         query = query.where(Complaint.received_at >= since, NEXT_DUE >= since)  # noqa: SIM300 (a column, not a constant)
     if received_to:
-        query = query.where(Complaint.received_at < _local_midnight(received_to + timedelta(days=1)))
+        query = query.where(Complaint.received_at < local_midnight(received_to + timedelta(days=1)))
     if q:
         found = _case_search(q)
         query = query.where(found if found is not None else false())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import timedelta
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from .. import paging
 from ..extensions import db, limiter
 from ..forms import query_int, query_text
-from ..localtime import LOCAL_TZ
+from ..localtime import local_midnight, parse_day
 from ..models import CommercialArea, Merchant, SuspiciousScan, Town
 from ..models.scans import CODE_LENGTH
 from ..public.scan import version_of
@@ -51,16 +51,6 @@ def reported(code: str):
 
 # --- staff ---------------------------------------------------------------------------------
 
-def _day(name: str) -> date | None:
-    raw = request.args.get(name, "")
-    try:
-        return date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        return None
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, LOCAL_TZ)
 
 
 @bp.route("/staff/scans")
@@ -68,13 +58,13 @@ def _local_midnight(day: date) -> datetime:
 def scans():
     """Suspicious scans by code, shop, area and time, with the alerts and shoppers' reports."""
     state = request.args.get("state", "")
-    day_from, day_to = _day("from"), _day("to")
+    day_from, day_to = parse_day(request.args.get("from", "")), parse_day(request.args.get("to", ""))
     f = services.ScanFilter(
         code=query_text("code", CODE_LENGTH), state=state if state in SUSPICIOUS_STATES else "",
         merchant_id=query_int("shop", None, 1, MAX_ID), town_id=query_int("town", None, 1, MAX_ID),
         area_id=query_int("area", None, 1, MAX_ID),
-        since=_local_midnight(day_from) if day_from else None,
-        until=_local_midnight(day_to + timedelta(days=1)) if day_to else None)
+        since=local_midnight(day_from) if day_from else None,
+        until=local_midnight(day_to + timedelta(days=1)) if day_to else None)
     days = {k: v.isoformat() for k, v in (("from", day_from), ("to", day_to)) if v}
     page = paging.keyset_page(
         services.scans_query(f), SuspiciousScan.scanned_at, SuspiciousScan.id, descending=True,
