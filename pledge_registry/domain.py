@@ -16,3 +16,17 @@ class DomainError(Exception):
         self.code = code
         self.field = field
         self.status = status
+
+
+def commit_or_refuse(refusal: DomainError) -> None:
+    """Commit the session; if the schema refuses it (a unique row someone else wrote a
+    moment ago), roll back and raise `refusal` instead."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .extensions import db
+
+    try:
+        db.session.commit()
+    except IntegrityError as err:
+        db.session.rollback()
+        raise refusal from err

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..localtime import local_today
 from ..models import (
@@ -139,11 +139,7 @@ def record_inspection(officer: User, merchant: Merchant, data: InspectionData) -
     inspection = _new_inspection(officer, merchant.id, data)
     db.session.add(inspection)
     compliance_changed([merchant.id])
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # recorded at the same moment by someone else
-        db.session.rollback()
-        raise ComplianceError("duplicate_inspection") from err
+    commit_or_refuse(ComplianceError("duplicate_inspection"))  # recorded at the same moment by someone else
     return inspection
 
 
@@ -156,11 +152,7 @@ def record_penalty(officer: User, merchant: Merchant, data: PenaltyData) -> Pena
     penalty = _new_penalty(officer, merchant.id, data)
     db.session.add(penalty)
     compliance_changed([merchant.id])
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise ComplianceError("duplicate_case") from err
+    commit_or_refuse(ComplianceError("duplicate_case"))
     return penalty
 
 
@@ -173,11 +165,7 @@ def load_imported(officer: User | None, inspections: Sequence[tuple[int, Inspect
     rows += [_new_penalty(officer, m, d) for m, d in penalties]
     db.session.add_all(rows)
     compliance_changed([m for m, _ in inspections] + [m for m, _ in penalties])
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # a row recorded meanwhile by someone else
-        db.session.rollback()
-        raise ComplianceError("conflict") from err
+    commit_or_refuse(ComplianceError("conflict"))  # a row recorded meanwhile by someone else
     return len(rows)
 
 

@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..models import (
     MIN_RETURN_DAYS,
@@ -250,11 +249,7 @@ def new_template_version(admin: User, kind: str, title_zh: str, body_zh: str,
                               body_zh=body_zh.strip(), title_en=title_en.strip(),
                               body_en=body_en.strip(), created_by_id=admin.id)
     db.session.add(template)
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # another admin saved the same version a moment ago
-        db.session.rollback()
-        raise PledgeError("version_taken") from err
+    commit_or_refuse(PledgeError("version_taken"))  # another admin saved the same version a moment ago
     return template
 
 

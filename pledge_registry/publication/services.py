@@ -16,10 +16,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..complaints.deadlines import calendar
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..forms import is_control_char
 from ..localtime import LOCAL_TZ, local_today
@@ -117,11 +116,7 @@ def draft(actor: User, year: int, quarter: int, today: date | None = None) -> Co
                          town_id=shops[m_id].town_id, received=received, accepted=n_accepted,
                          mediation_ended=int(n_ended), resolved=int(n_resolved))
         for m_id, received, n_accepted, n_ended, n_resolved in figures)
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # drafted at the same moment by someone else
-        db.session.rollback()
-        raise PublicationError("exists", field="quarter") from err
+    commit_or_refuse(PublicationError("exists", field="quarter"))  # drafted at the same moment by someone else
     return publication
 
 
