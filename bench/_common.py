@@ -479,3 +479,12 @@ def machine() -> str:
 
     return (f"{platform.node() or 'host'}: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable), "
             f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M %Z')}")
+
+
+def signed_in(app: Any, login: str, password: str) -> Any:
+    """A test client of `app` signed in as `login` (the benchmarks' staff pages)."""
+    client = app.test_client()
+    response = client.post("/account/login", data={"login": login, "password": password})
+    if response.status_code not in (302, 303):
+        raise SystemExit(f"could not sign in as {login}: {response.status_code}")
+    return client

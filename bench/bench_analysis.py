@@ -238,14 +238,6 @@ def prepare(db_name: str, merchants: int, per_year: int, reseed: bool) -> str:
 
 # --- measuring -----------------------------------------------------------------------------
 
-def _signed_in(app: Any) -> Any:
-    client = app.test_client()
-    response = client.post("/account/login", data={"login": STAFF_LOGIN, "password": PASSWORD})
-    if response.status_code not in (302, 303):
-        raise SystemExit(f"could not sign in as {STAFF_LOGIN}: {response.status_code}")
-    return client
-
-
 def measure(url: str, db_name: str, rounds: int, merchants: int, per_year: int) -> int:
     from sqlalchemy import create_engine, text
 
@@ -257,7 +249,7 @@ def measure(url: str, db_name: str, rounds: int, merchants: int, per_year: int) 
     app = create_app(_common.app_config(url, WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False,
                                          SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False))
     log(_common.machine())
-    staff = _signed_in(app)
+    staff = _common.signed_in(app, STAFF_LOGIN, PASSWORD)
     today = local_today()
     three_years = trends.TrendFilter(date(today.year - 2, 1, 1), today)
     last_year = trends.TrendFilter(today - timedelta(days=364), today)

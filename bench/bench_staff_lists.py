@@ -207,14 +207,6 @@ def _ensure_import_runs(app: Any) -> None:
         db.session.remove()
 
 
-def _signed_in(app: Any, login: str) -> Any:
-    client = app.test_client()
-    response = client.post("/account/login", data={"login": login, "password": PASSWORD})
-    if response.status_code != 302:
-        raise SystemExit(f"could not sign in as {login}: {response.status_code}")
-    return client
-
-
 def _deep(client: Any, path: str, page: int) -> str:
     """The URL of page `page` of a list, reached as staff reach it: Next, Next, ..."""
     for _ in range(page - 1):
@@ -308,9 +300,9 @@ def measure(url: str, db_name: str, rounds: int) -> int:
     log(_common.machine())
     _ensure_admin(app)
     _ensure_import_runs(app)
-    staff = _signed_in(app, STAFF_LOGIN)
-    station = _signed_in(app, STATION_LOGIN)
-    admin = _signed_in(app, ADMIN_LOGIN)
+    staff = _common.signed_in(app, STAFF_LOGIN, PASSWORD)
+    station = _common.signed_in(app, STATION_LOGIN, PASSWORD)
+    admin = _common.signed_in(app, ADMIN_LOGIN, PASSWORD)
     pages = _pages(app, staff, station, admin)
     timings: dict[str, list[float]] = {label: [] for label, _, _ in pages}
     timings["baseline: /healthz"] = []
