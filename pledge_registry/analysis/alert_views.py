@@ -17,7 +17,7 @@ from ..models import AlertStatus, SpikeAlert, Town
 from ..refusals import bad_input, conflict, forbidden
 from ..security import staff_required
 from ..urls import MAX_ID
-from . import alerts, alerts_bp
+from . import alerts, alerts_bp, dashboard
 from .alert_forms import AcknowledgeForm
 
 REFUSALS: refusals.Table = {
@@ -52,7 +52,7 @@ def index():
 def _page(alert: SpikeAlert, form: AcknowledgeForm, status: int = 200):
     rows = alerts.evidence(alert)
     return render_template("analysis/alert.html", alert=alert, form=form, rows=rows,
-                           chart=Markup(alerts.evidence_chart(rows)),
+                           chart=Markup(dashboard.evidence_svg(rows)),
                            rule=alerts.rule_in_words(), p_value=alerts.p_value_text(alert.p_value),
                            events=alerts.history(alert), may_acknowledge=alerts.may_acknowledge(current_user, alert),
                            town_name=alerts.town_label(db.session.get(Town, alert.town_id))), status

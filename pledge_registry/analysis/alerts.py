@@ -46,7 +46,7 @@ from ..models import (
 )
 from ..outbox import enqueue
 from ..urls import absolute_url
-from . import charts, spike_rule, tally
+from . import spike_rule, tally
 
 # The cuts the daily job watches: the jurisdiction-wide ones (category, problem type) are
 # read in each town's own rows, so every alert belongs to one town and its officers.
@@ -368,14 +368,3 @@ def in_period(first: date, last: date) -> list[SpikeAlert]:
         select(SpikeAlert).where(SpikeAlert.week_start <= last,
                                  SpikeAlert.last_week >= week_of(first))
         .order_by(SpikeAlert.week_start, SpikeAlert.id)))
-
-
-def evidence_chart(rows: list[EvidenceRow]) -> str:
-    """The evidence as a line chart (SVG): the weekly complaints and, over the high weeks, the
-    usual number they were held against. Its data is the evidence table beside it."""
-    return charts.line_chart(
-        _("Complaints per week"), [r.week.isoformat() for r in rows],
-        [(_("Complaints"), [r.count for r in rows]),
-         (_("Usual number"), [r.baseline for r in rows])],
-        description=_("Complaints per week: the weeks the usual number is taken from, then the weeks of the rise."),
-        no_data=_("No data"))

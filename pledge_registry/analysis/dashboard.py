@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -26,6 +26,9 @@ from ..models import CommercialArea, Merchant, SupervisionStation, Town
 from ..registry.labels import CATEGORY_LABELS
 from . import charts, trends
 from .trends import Levels, TrendFilter
+
+if TYPE_CHECKING:
+    from .alerts import EvidenceRow
 
 DIMENSION_LABELS = {
     "all": _l("All requests"),
@@ -261,6 +264,18 @@ def svg(fig: Figure) -> str:
         return charts.bar_chart(fig.title, fig.x_labels, fig.series, fig.description, horizontal=fig.horizontal,
                                 no_data=_("No data"))
     return charts.line_chart(fig.title, fig.x_labels, fig.series, fig.description, no_data=_("No data"))
+
+
+def evidence_svg(rows: Sequence[EvidenceRow]) -> str:
+    """A spike alert's evidence (alerts.evidence) as a line chart: the weekly complaints and,
+    over the high weeks, the usual number they were held against. Its data is the evidence
+    table beside it."""
+    return charts.line_chart(
+        _("Complaints per week"), [r.week.isoformat() for r in rows],
+        [(_("Complaints"), [r.count for r in rows]),
+         (_("Usual number"), [r.baseline for r in rows])],
+        description=_("Complaints per week: the weeks the usual number is taken from, then the weeks of the rise."),
+        no_data=_("No data"))
 
 
 def download_preamble(fig: Figure, q: Query) -> list[list[str]]:
