@@ -229,11 +229,30 @@ def prepare(db_name: str, merchants: int, per_year: int, reseed: bool) -> str:
         _common._analyze(sqlite_url)
         stage.write_text(json.dumps(counted))
     if db_name == "sqlite":
-        return sqlite_url
-    url = _common.database_url("postgresql", key)
-    sqlite_path = Path(sqlite_url.removeprefix("sqlite:///"))
-    _common.prepare_database(url, counted, lambda: copy_from_sqlite(sqlite_path, url, COPIED_TABLES), fresh=reseed)
+        url = sqlite_url
+    else:
+        url = _common.database_url("postgresql", key)
+        sqlite_path = Path(sqlite_url.removeprefix("sqlite:///"))
+        _common.prepare_database(url, counted, lambda: copy_from_sqlite(sqlite_path, url, COPIED_TABLES),
+                                 fresh=reseed)
+    _recount_open_cases(url)
     return url
+
+
+def _recount_open_cases(url: str) -> None:
+    """The open cases by deadline day counted again on every run (a few seconds: only the
+    open cases are read), so that a database kept from before their table, or copied
+    without it, is measured with them."""
+
+    def count() -> None:
+        from pledge_registry.analysis import tally
+        from pledge_registry.extensions import db
+
+        rows = tally.count_open(db.session())
+        db.session.commit()
+        log(f"open-case tallies: {rows:,} rows")
+
+    _in_app(url, count)
 
 
 # --- measuring -----------------------------------------------------------------------------
