@@ -8,8 +8,8 @@ merchants (demo.load_merchants, without event rows, as bench_ratings.py does; ~6
 quiet machine), then 1,000,000 complaints a year for three years with their surveys (set-based
 SQL: INSERT ... SELECT over a sequence, a few minutes), then the complaint tallies, counted
 with tally.rebuild's own rule (`tally._contribution`) one grain and dimension at a time
-(~10 min; a dimension added since the database was kept is counted alone), and the open
-cases by deadline day (`tally.count_open`; a kept database gets them from their migration).
+(~10 min; a dimension added since the database was kept is counted alone); the open cases by
+deadline day are counted again on every run (`tally.count_open`, a few seconds).
 SQLite: bench/.data/analysis_province.sqlite3; PostgreSQL: the database
 bench_analysis_province on 127.0.0.1:5432, copied from the SQLite file with COPY (tallies
 included).
@@ -182,10 +182,6 @@ def count_tallies(url: str) -> list[str]:
             tally.DIMENSIONS = everything
         rows = db.session.scalar(select(func.count()).select_from(ComplaintTally))
         log(f"tallies: {rows:,} rows in {time.perf_counter() - begun:.1f} s")
-        # The open cases by deadline day (a kept database got them from their migration).
-        opened = tally.count_open(db.session())
-        db.session.commit()
-        log(f"open-case tallies: {opened:,} rows")
         return sorted(d.name for d in everything)
 
     return _in_app(url, count)
