@@ -68,6 +68,8 @@ def upgrade():
         sa.UniqueConstraint('dimension', 'request_type', 'deadline', 'scope_town_id', 'due_on', 'received_on',
                             'key', name='uq_open_case_tally_key'),
     )
+    op.create_index('ix_open_case_tally_key', 'open_case_tally', ['dimension', 'request_type', 'key', 'due_on'],
+                    unique=False)
     op.create_index('ix_open_case_tally_spent', 'open_case_tally', ['id'], unique=False,
                     sqlite_where=sa.text('cases = 0'), postgresql_where=sa.text('cases = 0'))
     dialect = op.get_bind().dialect.name
@@ -88,6 +90,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_open_case_tally_key', table_name='open_case_tally')
     op.drop_index('ix_open_case_tally_spent', table_name='open_case_tally',
                   sqlite_where=sa.text('cases = 0'), postgresql_where=sa.text('cases = 0'))
     op.drop_table('open_case_tally')

@@ -329,36 +329,49 @@ _KEYS = {d.name: d.key for d in tally.DIMENSIONS}
 _LATE = "trends.late_cases"   # db.session.info: the late open cases counted for this session's moment
 
 
-def _late_cases(request_type: str, town_id: int | None, now: datetime | None,
-                dimension: str) -> dict[tuple[date, str, str], int]:
+def _late_cases(request_type: str, town_id: int | None, now: datetime | None, dimension: str,
+                keys: frozenset[str] | None = None) -> dict[tuple[date, str, str], int]:
     """Open cases of the request type (in the town) already past a deadline, counted per
-    local day of receipt, key of the dimension and deadline ("waiting_late", "open_late").
+    local day of receipt, key of the dimension (all keys, or the `keys` asked for) and
+    deadline ("waiting_late", "open_late").
 
     The cases due before the moment's local day are in the open-case tallies (kept by every
     transaction); only those due on that day itself are counted live, through the indexes
     on the open cases' deadlines. A page asks for late counts a dozen times (each figure,
-    the period before, a year earlier); each dimension is read once per session and moment,
-    the moment of the first ask (`now` None) or the `now` given. Any flush or commit drops
-    the counts."""
+    the period before, a year earlier); each dimension (and set of keys) is read once per
+    session and moment, the moment of the first ask (`now` None) or the `now` given. Any
+    flush or commit drops the counts."""
     cache: dict[tuple[Any, ...], dict[tuple[date, str, str], int]] = db.session.info.setdefault(_LATE, {})
-    cached = (request_type, town_id, now, dimension)
+    cached = (request_type, town_id, now, dimension, keys)
     if cached in cache:
         return cache[cached]
+    every = cache.get((request_type, town_id, now, dimension, None))
+    if every is not None and keys is not None:
+        cache[cached] = result = {k: n for k, n in every.items() if k[1] in keys}
+        return result
     moment = now or datetime.now(UTC)
     today = local_today(moment)
     found: dict[tuple[date, str, str], int] = defaultdict(int)
     t = OpenCaseTally
-    query = (select(t.received_on, t.key, t.deadline, func.sum(t.cases))
-             .where(t.dimension == dimension, t.request_type == request_type, t.due_on < today)
-             .group_by(t.received_on, t.key, t.deadline))
-    if town_id is not None:
-        query = query.where(t.scope_town_id == town_id)
-    elif dimension in tally.CROSS_TOWN:
-        query = query.where(t.scope_town_id == ALL_TOWNS)
-    for received, value, deadline, n in db.session.execute(query):
-        found[(received, value, _LATE_COUNTER[deadline])] += int(n)
+    wanted = sorted(keys) if keys is not None else None
+    # A dimension of many keys (merchants) is read for the keys a page shows, not whole.
+    chunks = ([None] if wanted is None
+              else [wanted[i:i + KEYS_PER_STATEMENT] for i in range(0, len(wanted), KEYS_PER_STATEMENT)])
+    for chunk in chunks:
+        query = (select(t.received_on, t.key, t.deadline, func.sum(t.cases))
+                 .where(t.dimension == dimension, t.request_type == request_type, t.due_on < today)
+                 .group_by(t.received_on, t.key, t.deadline))
+        if town_id is not None:
+            query = query.where(t.scope_town_id == town_id)
+        elif dimension in tally.CROSS_TOWN:
+            query = query.where(t.scope_town_id == ALL_TOWNS)
+        if chunk is not None:
+            query = query.where(t.key.in_(chunk))
+        for received, value, deadline, n in db.session.execute(query):
+            found[(received, value, _LATE_COUNTER[deadline])] += int(n)
     for (received, value, counter), n in _late_today(request_type, town_id, moment, today, dimension).items():
-        found[(received, value, counter)] += n
+        if keys is None or value in keys:
+            found[(received, value, counter)] += n
     cache[cached] = result = {k: n for k, n in found.items() if n}
     return result
 
@@ -404,10 +417,10 @@ def _late_counts(f: TrendFilter, now: datetime | None, dimension: str, bucket: s
                  keys: Iterable[str] | None = None) -> dict[tuple[str, date | None], Levels]:
     """Open cases of the period already past a deadline per key of the dimension and, with
     `bucket`, per bucket (from _late_cases)."""
-    wanted = set(keys) if keys is not None else None
+    wanted = frozenset(keys) if keys is not None else None
     counts: dict[tuple[str, date | None, str], int] = defaultdict(int)
-    for (day, key, counter), n in _late_cases(f.request_type, f.town_id, now, dimension).items():
-        if f.start <= day <= f.end and (wanted is None or key in wanted):
+    for (day, key, counter), n in _late_cases(f.request_type, f.town_id, now, dimension, wanted).items():
+        if f.start <= day <= f.end:
             counts[(key, bucket_start(day, bucket) if bucket else None, counter)] += n
     found: dict[tuple[str, date | None], Levels] = {}
     for (key, start, counter), n in counts.items():
