@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, cast, event, func, select
+from sqlalchemy import String, and_, cast, event, func, select, union_all
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -619,10 +619,11 @@ def _covering_months(f: TrendFilter) -> list[tuple[str, date]]:
 def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]], top: int | None = None,
                  at_least: int | None = None) -> set[str]:
     """The keys with one of the `top` largest rows of some period, or with a row of at least
-    `at_least` there: one range of the ranked index per period."""
+    `at_least` there: one range of the ranked index per period, all in one statement (a
+    round trip per month was most of a ranking's time on PostgreSQL)."""
     t = ComplaintTally
     scope = _scope(f, dimension)
-    found: set[str] = set()
+    ranges = []
     for grain, period in periods:
         query = select(t.key).where(t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
                                     t.period == period, t.received >= (at_least or 1))
@@ -630,8 +631,11 @@ def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]]
             query = query.where(scope)
         if top is not None:
             query = query.order_by(t.received.desc()).limit(top)
-        found.update(db.session.scalars(query))
-    return found
+        ranges.append(query.subquery())
+    if not ranges:
+        return set()
+    # Each range a subquery of its own: a member of a UNION takes no ORDER BY or LIMIT on SQLite.
+    return set(db.session.scalars(union_all(*(select(r.c.key) for r in ranges))))
 
 
 def _received(f: TrendFilter, dimension: str, keys: Iterable[str]) -> dict[str, int]:
