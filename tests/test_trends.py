@@ -262,3 +262,13 @@ def test_cut_by_channel(city):
                    acceptance_due_at=received + timedelta(days=1), completion_due_at=received + timedelta(days=9))
     rows = {r.key: r.levels.received for r in trends.breakdown(october, "channel", now=NOW).rows}
     assert rows == {"web": 10, "12345": 1}
+
+
+def test_a_ranking_is_walked_once_per_session_and_never_past_a_commit(city):
+    f = TrendFilter(date(2026, 10, 1), date(2026, 10, 31))
+    first = trends.breakdown(f, "merchant", now=NOW, limit=1).rows
+    assert first == trends.breakdown(f, "merchant", now=NOW, limit=10).rows[:1]
+    newcomer = make_merchant(town_id=city["towns"][1].id, category="food")
+    _cases(newcomer, date(2026, 10, 20), 9)         # more than any shop had in October
+    assert [r.key for r in trends.breakdown(f, "merchant", now=NOW, limit=1).rows] == [str(newcomer.id)]
+    assert first[0].key != str(newcomer.id)

@@ -409,8 +409,11 @@ def _late_today(request_type: str, town_id: int | None, moment: datetime, today:
 @event.listens_for(Session, "after_flush")
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
-def _forget_late_cases(session: Session, *_: Any) -> None:
+def _forget_session_reads(session: Session, *_: Any) -> None:
+    """What a session kept of its reads (the late counts, the rankings' walks) is not kept
+    past a flush, a commit or a rollback."""
     session.info.pop(_LATE, None)
+    session.info.pop(_WALKS, None)
 
 
 def _late_counts(f: TrendFilter, now: datetime | None, dimension: str, bucket: str | None = None,
@@ -453,9 +456,7 @@ def breakdown(f: TrendFilter, dimension: str, now: datetime | None = None,
     if limit is not None and limit <= 0:
         return Page([], None)
     if dimension in RANKED and limit is not None:
-        wanted = offset + limit
-        keys = _ranked_walk(f, dimension, wanted, lambda keys: _received(f, dimension, keys),
-                            lambda counts: counts[wanted - 1] if len(counts) >= wanted else 0)
+        keys = _ranked_keys_of(f, dimension, offset + limit)
         levels = _by_key(f, dimension, keys)
         total: int | None = None
     else:
@@ -548,6 +549,24 @@ def weekly_counts(dimension: str, key: str, town_id: int | None, last_week: date
 # Dimensions with too many keys to group whole for their first rows (a province has about
 # 100,000 merchants with a complaint in a year): their ranking walks the ranked index.
 RANKED = frozenset({"merchant"})
+# A walk finds at least this many first rows: a page's chart of the ten first and its table
+# of the twenty first then share one walk.
+WALK_AT_LEAST = 20
+_WALKS = "trends.ranked_walks"   # db.session.info: (filter, dimension, rows) -> the keys walked to
+
+
+def _ranked_keys_of(f: TrendFilter, dimension: str, wanted: int) -> set[str]:
+    """The keys that can be among the first `wanted` rows of the dimension's breakdown,
+    walked once per session for a filter (dropped at any flush or commit, as the late
+    counts are)."""
+    rows = max(wanted, WALK_AT_LEAST)
+    walks: dict[tuple[Any, ...], set[str]] = db.session.info.setdefault(_WALKS, {})
+    found = walks.get((f, dimension, rows))
+    if found is None:
+        found = walks[(f, dimension, rows)] = _ranked_walk(
+            f, dimension, rows, lambda keys: _received(f, dimension, keys),
+            lambda counts: counts[rows - 1] if len(counts) >= rows else 0)
+    return found
 
 
 def top_merchants(f: TrendFilter, limit: int = 20, min_complaints: int = 3) -> list[MerchantRate]:
