@@ -71,7 +71,7 @@ def test_stylesheet_is_scoped():
 
 def test_a_chart_of_many_values_draws_lines_without_a_dot_each() -> None:
     labels = [f"W{i}" for i in range(52)]
-    few = charts.line_chart("t", labels[:12], [("x", list(range(12)))])
+    few = charts.line_chart("t", labels[:12], [("x", list(range(12))), ("y", list(range(12)))])
     many = charts.line_chart("t", labels, [(f"s{k}", list(range(52))) for k in range(10)])
-    assert few.count('class="dot ') == 12
+    assert few.count('class="dot ') == 24
     assert many.count('class="dot ') == 0 and many.count('class="line reactive') == 10

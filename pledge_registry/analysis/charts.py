@@ -62,10 +62,11 @@ Series = Sequence[tuple[str, Sequence[float | int | None]]]
 _ids = count(1)
 
 
-# A dot per value only up to this many values in a chart: each dot is an element with its
-# value inside, and a year of weeks for ten merchants (520 dots) took six times as long to
-# draw (and five times the bytes) as its lines alone; the table beside a chart has them all.
-DOTS_UP_TO = 120
+# A dot per value only up to this many values in a chart (a year by month, two lines): each
+# dot is an element with its value inside, and a year of weeks for ten merchants (520 dots)
+# took six times as long to draw (and five times the bytes) as its lines alone; the table
+# beside a chart has every value.
+DOTS_UP_TO = 60
 
 
 def line_chart(title: str, x_labels: Sequence[str], series: Series, description: str = "",

@@ -22,6 +22,7 @@ Measures (the bureau's own; deadlines are those each case was given when it was 
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
@@ -101,7 +102,7 @@ class Levels:
     open_late: int = 0
 
     def __add__(self, other: Levels) -> Levels:
-        return Levels(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(Levels)))
+        return Levels(*map(operator.add, _LEVELS(self), _LEVELS(other)))
 
     @property
     def acceptance_measured(self) -> int:
@@ -124,6 +125,7 @@ class Levels:
         return self.surveys_satisfied / self.surveys_answered if self.surveys_answered else None
 
 
+_LEVELS = operator.attrgetter(*(f.name for f in fields(Levels)))  # every count, in field order
 ZERO = Levels()
 
 
