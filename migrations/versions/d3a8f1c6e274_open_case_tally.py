@@ -68,8 +68,9 @@ def upgrade():
         sa.UniqueConstraint('dimension', 'request_type', 'deadline', 'scope_town_id', 'due_on', 'received_on',
                             'key', name='uq_open_case_tally_key'),
     )
-    op.create_index('ix_open_case_tally_key', 'open_case_tally', ['dimension', 'request_type', 'key', 'due_on'],
-                    unique=False)
+    op.create_index('ix_open_case_tally_key', 'open_case_tally',
+                    ['dimension', 'request_type', 'key', 'due_on', 'received_on', 'deadline', 'scope_town_id',
+                     'cases'], unique=False)
     op.create_index('ix_open_case_tally_spent', 'open_case_tally', ['id'], unique=False,
                     sqlite_where=sa.text('cases = 0'), postgresql_where=sa.text('cases = 0'))
     dialect = op.get_bind().dialect.name

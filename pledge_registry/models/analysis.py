@@ -88,8 +88,10 @@ class OpenCaseTally(Base):
         UniqueConstraint("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key",
                          name="uq_open_case_tally_key"),
         CheckConstraint(sql_in("deadline", DEADLINES), name="deadline"),
-        # The rows of a few keys of a dimension (the merchants a page shows), whatever their scope.
-        Index("ix_open_case_tally_key", "dimension", "request_type", "key", "due_on"),
+        # The rows of a few keys of a dimension (the merchants a page shows), whatever their
+        # scope, read from the index alone (every column the late counts read is in it).
+        Index("ix_open_case_tally_key", "dimension", "request_type", "key", "due_on", "received_on", "deadline",
+              "scope_town_id", "cases"),
         # The rows that went back to zero, found without a scan (a literal 0 in the query).
         Index("ix_open_case_tally_spent", "id", sqlite_where=text("cases = 0"), postgresql_where=text("cases = 0")),
     )
