@@ -348,10 +348,11 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None, di
     cached = (request_type, town_id, now, dimension, keys)
     if cached in cache:
         return cache[cached]
-    every = cache.get((request_type, town_id, now, dimension, None))
-    if every is not None and keys is not None:
-        cache[cached] = result = {k: n for k, n in every.items() if k[1] in keys}
-        return result
+    if keys is not None:   # read before for these keys and more (all of them, a ranking's candidates)?
+        for (*asked, wider), counts in list(cache.items()):
+            if tuple(asked) == cached[:4] and (wider is None or keys <= wider):
+                cache[cached] = result = {k: n for k, n in counts.items() if k[1] in keys}
+                return result
     moment = now or datetime.now(UTC)
     today = local_today(moment)
     found: dict[tuple[date, str, str], int] = defaultdict(int)
