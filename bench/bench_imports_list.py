@@ -75,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     with app.app_context():
         town = db.session.scalar(select(func.min(Town.id)))
         db.session.remove()
-    client = app.test_client()
-    if client.post("/account/login", data={"login": ADMIN_LOGIN, "password": PASSWORD}).status_code != 302:
-        raise SystemExit("could not sign in")
+    client = _common.signed_in(app, ADMIN_LOGIN, PASSWORD)
     year_ago = (datetime.now(UTC) - timedelta(days=365)).date().isoformat()
     pages = {"newest": "/staff/imports", "town and kind": f"/staff/imports?town={town}&kind=merchants",
              "a calendar year, a year back": f"/staff/imports?start={year_ago[:4]}-01-01&end={year_ago[:4]}-12-31",

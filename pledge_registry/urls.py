@@ -38,7 +38,9 @@ class PrintableTextConverter(UnicodeConverter):
     def __init__(self, map: Any, minlength: int = 1, maxlength: int | None = None,
                  length: int | None = None) -> None:
         super().__init__(map, minlength=minlength, maxlength=maxlength, length=length)
-        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f-\x9f]", 1)
+        times = f"{{{int(length)}}}" if length is not None else \
+            f"{{{int(minlength)},{'' if maxlength is None else int(maxlength)}}}"
+        self.regex = r"[^/\x00-\x1f\x7f-\x9f]" + times
 
 
 def init_app(app: Flask) -> None:

@@ -98,7 +98,6 @@ def test_no_control_character_in_a_query_answers_5xx(app, client, records, who: 
     assert failures == []
 
 
-
 # Text in the path (a badge code, a tracking code, a file name) is the same: every rule with
 # a text parameter, given one with control characters, as a visitor and as staff.
 PATH_TEXT = ("x%00y", "%00", "%01%7f%c2%85", "a" * 300 + "%00")

@@ -11,7 +11,7 @@ from pledge_registry.extensions import db
 from pledge_registry.models import MerchantEvent
 from pledge_registry.pledges import services as pledges
 from pledge_registry.registry import labels as registry_labels
-from tests.factories import make_merchant, make_pledge, make_user
+from tests.factories import make_filed_complaint, make_merchant, make_pledge, make_user
 from tests.helpers import login, text
 
 
@@ -54,3 +54,10 @@ def test_a_person_s_own_note_is_shown_as_written(app: Any) -> None:
         assert pledge_note("superseded by pledge 12") == "已由承诺 #12 取代。"
         assert pledge_note("superseded by pledge twelve") == "superseded by pledge twelve"
         assert pledge_note("抽查发现问题") == "抽查发现问题"
+
+
+def test_a_case_s_timeline_names_who_moved_it_in_the_reader_s_language(client: Any, app: Any) -> None:
+    case = make_filed_complaint(make_merchant())   # filed by the shopper: no account
+    login(client, make_user("staff"))
+    page = text(client.get(f"/staff/complaints/{case.id}"))
+    assert "<td>消费者</td>" in page and "<td>shopper</td>" not in page

@@ -122,3 +122,19 @@ def test_a_refused_change_leaves_the_tallies(app: Any) -> None:
     assert tally.stored(db.session()) == before
     workflow.accept(officer, db.session.get_one(type(case), case.id))
     _assert_equal_to_a_recount()
+
+
+def test_a_failed_flush_adds_nothing_back_at_the_next_one(app: Any) -> None:
+    """A flush the schema refuses had subtracted its cases before it failed; the rollback
+    takes the subtraction back, and no later flush adds them again."""
+    shop = make_merchant()
+    case = make_filed_complaint(shop)
+    case.status = "closed"          # no outcome: the schema refuses it at the flush
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+    else:
+        raise AssertionError("a closed case without an outcome was stored")
+    make_user(role="staff")         # a flush and commit of nothing the tallies count
+    _assert_equal_to_a_recount()

@@ -202,7 +202,9 @@ def test_late_cases_equal_a_recount_at_any_moment(app):
     shops = [make_merchant(town_id=t1.id, category="food"), make_merchant(town_id=t2.id, category="prepaid"),
              make_merchant(town_id=t2.id, category="food", credit_code="91320585MA1XXXXX0X")]
     moment = at(date(2026, 11, 20), hour=15)
-    offsets = [timedelta(days=-3), timedelta(days=-1), timedelta(hours=-14), timedelta(hours=-1), timedelta(0),
+    # The moment is 15:00 local time: -15 hours is that day's local midnight.
+    offsets = [timedelta(days=-3), timedelta(days=-1), timedelta(hours=-15), timedelta(hours=-14),
+               timedelta(hours=-1), timedelta(0),
                timedelta(hours=1), timedelta(hours=8), timedelta(days=1)]
     for i, shop in enumerate(shops):
         for j, due in enumerate(offsets):

@@ -62,10 +62,10 @@ Series = Sequence[tuple[str, Sequence[float | int | None]]]
 _ids = count(1)
 
 
-# A dot per value only up to this many values in a chart (a year by month, two lines): each
-# dot is an element with its value inside, and a year of weeks for ten merchants (520 dots)
-# took six times as long to draw (and five times the bytes) as its lines alone; the table
-# beside a chart has every value.
+# A dot per value only up to this many values in a chart (a year by week, one line; two
+# lines of it are drawn as lines alone): each dot is an element with its value inside, and
+# a year of weeks for ten merchants (520 dots) took six times as long to draw (and five
+# times the bytes) as its lines alone; the table beside a chart has every value.
 DOTS_UP_TO = 60
 
 

@@ -32,7 +32,7 @@ due before its local day, and counts live only those due on that day.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from typing import cast as cast_table
@@ -231,43 +231,39 @@ def _open_contribution(where: ColumnElement[bool], dialect: str) -> Any:
 OPEN_KEY = ("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key")
 
 
-def _apply_open(session: Session, where: ColumnElement[bool], sign: int) -> None:
+TALLY_KEY = ("grain", "period", "request_type", "scope_town_id", "dimension", "key")
+
+
+def _upsert(session: Session, model: Any, key: Sequence[str], counters: Sequence[str], contribution: Any,
+            sign: int) -> None:
+    """Add (sign=1) or subtract (sign=-1) a contribution (rows of `key` and `counters`) to the
+    table's rows of the same key, inserting the rows it has not got."""
     connection = session.connection()
-    contribution = _open_contribution(where, connection.dialect.name)
     if sign < 0:
         inner = contribution.subquery("delta")
-        contribution = select(*(inner.c[n] for n in OPEN_KEY), (-inner.c.cases).label("cases")).where(true())
-    table = cast_table(Table, OpenCaseTally.__table__)
+        contribution = select(*(inner.c[n] for n in key), *((-inner.c[n]).label(n) for n in counters)).where(true())
+    table = cast_table(Table, model.__table__)
     insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(table)
-    statement = insert.from_select([*OPEN_KEY, "cases"], contribution)
+    statement = insert.from_select([*key, *counters], contribution)
     connection.execute(statement.on_conflict_do_update(
-        index_elements=list(OPEN_KEY), set_={"cases": table.c.cases + statement.excluded.cases}))
+        index_elements=list(key), set_={name: table.c[name] + statement.excluded[name] for name in counters}))
+
+
+def _apply_open(session: Session, where: ColumnElement[bool], sign: int) -> None:
+    _upsert(session, OpenCaseTally, OPEN_KEY, ("cases",),
+            _open_contribution(where, session.connection().dialect.name), sign)
     if sign > 0:
         # What went back to zero is a deadline no open case has any more (the case closed,
         # was decided, or moved): gone, so that the table holds only open cases' rows.
-        connection.execute(delete(OpenCaseTally).where(OpenCaseTally.cases == literal_column("0")))
+        session.connection().execute(delete(OpenCaseTally).where(OpenCaseTally.cases == literal_column("0")))
 
 
 def _apply(session: Session, where: ColumnElement[bool], sign: int, grains: Iterable[str] = ("day", "month")) -> None:
     """Add (sign=1) or subtract (sign=-1) the contribution of the complaints matching `where`,
     to the tallies and to the open-case tallies."""
     _apply_open(session, where, sign)
-    connection = session.connection()
-    dialect = connection.dialect.name
-    contribution = _contribution(where, dialect, grains)
-    if sign < 0:
-        inner = contribution.subquery("delta")
-        contribution = select(*(inner.c[n] for n in ("grain", "period", "request_type", "scope_town_id",
-                                                     "dimension", "key")),
-                              *((-inner.c[n]).label(n) for n in COUNTERS)).where(true())
-    table = cast_table(Table, ComplaintTally.__table__)
-    columns = ["grain", "period", "request_type", "scope_town_id", "dimension", "key", *COUNTERS]
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = insert.from_select(columns, contribution)
-    statement = statement.on_conflict_do_update(
-        index_elements=["grain", "dimension", "request_type", "scope_town_id", "period", "key"],
-        set_={name: table.c[name] + statement.excluded[name] for name in COUNTERS})
-    connection.execute(statement)
+    _upsert(session, ComplaintTally, TALLY_KEY, COUNTERS,
+            _contribution(where, session.connection().dialect.name, grains), sign)
 
 
 def add_complaints(session: Session, complaint_ids: Iterable[int]) -> None:
@@ -360,6 +356,7 @@ def _where(complaints: set[int], merchants: set[int]) -> ColumnElement[bool]:
 
 
 def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    session.info.pop(_PENDING, None)   # left by a flush that failed: rolled back with it
     complaints, merchants = _affected(session)
     new = [obj for obj in session.new if isinstance(obj, Complaint)]
     if complaints or merchants:
@@ -385,3 +382,9 @@ def init_app(_app: Flask) -> None:
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "after_flush", _after_flush)
+        event.listen(db.session, "after_rollback", _forget_pending)
+
+
+def _forget_pending(session: Session) -> None:
+    """A rolled-back flush's subtraction went with it: nothing is to be added back."""
+    session.info.pop(_PENDING, None)

@@ -86,8 +86,8 @@ class TrendFilter:
 
 @dataclass(frozen=True)
 class Levels:
-    """What the tallies count for a period and key, plus the live count of open cases past
-    their deadlines (waiting_late: not yet accepted; open_late: not yet finished)."""
+    """What the tallies count for a period and key, plus the open cases now past their
+    deadlines (waiting_late: not yet accepted; open_late: not yet finished)."""
 
     received: int = 0
     accepted_on_time: int = 0
@@ -292,12 +292,18 @@ def _levels(values: Iterable[Any]) -> Levels:
 KEYS_PER_STATEMENT = 500  # a ranking may ask for thousands of keys: bound each statement's parameters
 
 
+def _key_chunks(keys: Iterable[str] | None) -> list[list[str] | None]:
+    """The keys asked for, KEYS_PER_STATEMENT to a statement; [None] (one statement, no key
+    filter) for every key."""
+    if keys is None:
+        return [None]
+    wanted = sorted(set(keys))
+    return [wanted[i:i + KEYS_PER_STATEMENT] for i in range(0, len(wanted), KEYS_PER_STATEMENT)]
+
+
 def _by_key(f: TrendFilter, dimension: str, keys: Iterable[str] | None = None) -> dict[str, Levels]:
     found: dict[str, Levels] = defaultdict(Levels)
-    wanted = sorted(set(keys)) if keys is not None else None
-    chunks = ([None] if wanted is None
-              else [wanted[i:i + KEYS_PER_STATEMENT] for i in range(0, len(wanted), KEYS_PER_STATEMENT)])
-    for chunk in chunks:
+    for chunk in _key_chunks(keys):
         for grain, first, last in _pieces(f.start, f.end):
             query = (select(ComplaintTally.key, *_SUMS).where(*_where(f, dimension, grain, first, last, chunk))
                      .group_by(ComplaintTally.key))
@@ -324,7 +330,7 @@ def _series(f: TrendFilter, bucket: str, dimension: str, keys: list[str]) -> dic
     return found
 
 
-# --- open cases past their deadlines, counted live ----------------------------------------
+# --- open cases past their deadlines: the tallies by deadline day, and today's live --------
 
 _KEYS = {d.name: d.key for d in tally.DIMENSIONS}
 
@@ -344,6 +350,7 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None, di
     the period before, a year earlier); each dimension (and set of keys) is read once per
     session and moment, the moment of the first ask (`now` None) or the `now` given. Any
     flush or commit drops the counts."""
+    db.session.flush()   # what this session has pending counts (and drops what was kept)
     cache: dict[tuple[Any, ...], dict[tuple[date, str, str], int]] = db.session.info.setdefault(_LATE, {})
     cached = (request_type, town_id, now, dimension, keys)
     if cached in cache:
@@ -357,11 +364,8 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None, di
     today = local_today(moment)
     found: dict[tuple[date, str, str], int] = defaultdict(int)
     t = OpenCaseTally
-    wanted = sorted(keys) if keys is not None else None
     # A dimension of many keys (merchants) is read for the keys a page shows, not whole.
-    chunks = ([None] if wanted is None
-              else [wanted[i:i + KEYS_PER_STATEMENT] for i in range(0, len(wanted), KEYS_PER_STATEMENT)])
-    for chunk in chunks:
+    for chunk in _key_chunks(keys):
         query = (select(t.received_on, t.key, t.deadline, func.sum(t.cases))
                  .where(t.dimension == dimension, t.request_type == request_type, t.due_on < today)
                  .group_by(t.received_on, t.key, t.deadline))
@@ -559,17 +563,18 @@ WALK_AT_LEAST = 20
 _WALKS = "trends.ranked_walks"   # db.session.info: (filter, dimension, rows) -> the keys walked to
 
 
-def _ranked_keys_of(f: TrendFilter, dimension: str, wanted: int) -> set[str]:
+def _ranked_keys_of(f: TrendFilter, dimension: str, wanted: int) -> frozenset[str]:
     """The keys that can be among the first `wanted` rows of the dimension's breakdown,
     walked once per session for a filter (dropped at any flush or commit, as the late
     counts are)."""
     rows = max(wanted, WALK_AT_LEAST)
-    walks: dict[tuple[Any, ...], set[str]] = db.session.info.setdefault(_WALKS, {})
+    db.session.flush()   # what this session has pending counts (and drops what was kept)
+    walks: dict[tuple[Any, ...], frozenset[str]] = db.session.info.setdefault(_WALKS, {})
     found = walks.get((f, dimension, rows))
     if found is None:
-        found = walks[(f, dimension, rows)] = _ranked_walk(
+        found = walks[(f, dimension, rows)] = frozenset(_ranked_walk(
             f, dimension, rows, lambda keys: _received(f, dimension, keys),
-            lambda counts: counts[rows - 1] if len(counts) >= rows else 0)
+            lambda counts: counts[rows - 1] if len(counts) >= rows else 0))
     return found
 
 
@@ -642,36 +647,30 @@ def _covering_months(f: TrendFilter) -> list[tuple[str, date]]:
 def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]], top: int | None = None,
                  at_least: int | None = None) -> set[str]:
     """The keys with one of the `top` largest rows of some period, or with a row of at least
-    `at_least` there: one range of the ranked index per period."""
+    `at_least` there: one range of the ranked index per period, all in one statement."""
     t = ComplaintTally
     scope = _scope(f, dimension)
-    ranges = []
-    for grain, period in periods:
+
+    def range_of(grain: str, period: Any) -> Any:
         query = select(t.key).where(t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
                                     t.period == period, t.received >= (at_least or 1))
         if scope is not None:
             query = query.where(scope)
-        if top is not None:
-            query = query.order_by(t.received.desc()).limit(top)
-        ranges.append(query.subquery())
-    if not ranges:
+        return query if top is None else query.order_by(t.received.desc()).limit(top)
+
+    if not periods:
         return set()
-    if db.session.get_bind().dialect.name == "postgresql" and len({g for g, _ in periods}) == 1:
+    grains = {grain for grain, _ in periods}
+    if db.session.get_bind().dialect.name == "postgresql" and len(grains) == 1:
         # A UNION of the ranges is planned as a parallel append there, whose workers take
         # longer to start (5-20 ms) than the ranges take to read; a LATERAL join over the
         # periods reads the same ranges, one index scan each, in one plain statement.
         months = values_list(column("period", Date), name="periods").data([(period,) for _, period in periods])
-        query = select(t.key).where(t.grain == periods[0][0], t.dimension == dimension,
-                                    t.request_type == f.request_type, t.period == months.c.period,
-                                    t.received >= (at_least or 1))
-        if scope is not None:
-            query = query.where(scope)
-        if top is not None:
-            query = query.order_by(t.received.desc()).limit(top)
-        ranged = query.lateral("ranged")
+        ranged = range_of(grains.pop(), months.c.period).lateral("ranged")
         return set(db.session.scalars(select(ranged.c.key).select_from(months).join(ranged, true())))
-    # SQLite reads them fastest in one statement; each range is a subquery of its own (a
-    # member of a UNION takes no ORDER BY or LIMIT there).
+    # SQLite reads them fastest as a UNION; each range is a subquery of its own (a member of
+    # a UNION takes no ORDER BY or LIMIT there).
+    ranges = [range_of(grain, period).subquery() for grain, period in periods]
     return set(db.session.scalars(union_all(*(select(r.c.key) for r in ranges))))
 
 

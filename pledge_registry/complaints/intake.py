@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
 
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..models import Channel, Complaint, ComplaintEvent, ConsentMethod, Merchant, MerchantStatus, User
 from . import filing
@@ -174,11 +173,7 @@ def register_12315(user: User, c: Complaint, raw_ref: str, now: datetime | None 
     db.session.add(ComplaintEvent(complaint_id=c.id, kind="registered_12315", from_status=c.status,
                                   to_status=c.status, actor_role="station" if user.is_station else "staff",
                                   actor_id=user.id, note=ref, public=False, created_at=now))
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # registered on another case a moment ago
-        db.session.rollback()
-        raise IntakeError("ref_12315_taken", field="ref_12315") from err
+    commit_or_refuse(IntakeError("ref_12315_taken", field="ref_12315"))  # registered on another case a moment ago
 
 
 def to_register_on_12315() -> Select[tuple[Complaint]]:

@@ -182,8 +182,17 @@ SHOPPER_EVENT_LABELS = {
     "recorded": _l("The bureau recorded your request"),
 }
 
+# Who moved a case, when no account is named (complaint_event.actor_role).
+ACTOR_LABELS = {
+    "shopper": _l("the shopper"),
+    "merchant": _l("the merchant"),
+    "staff": _l("bureau staff"),
+    "station": _l("station officer"),
+    "system": _l("automatic"),
+}
+
 LABEL_TABLES: dict[str, Mapping[str, Any]] = {
-    "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
+    "actor": ACTOR_LABELS, "request_type": REQUEST_TYPE_LABELS, "status": STATUS_LABELS, "outcome": OUTCOME_LABELS,
     "reject_reason": REJECT_REASON_LABELS,
     "proposal": PROPOSAL_LABELS, "problem": PROBLEM_TYPE_LABELS, "want": WANT_LABELS, "event": EVENT_LABELS,
     "channel": CHANNEL_LABELS, "consent_method": CONSENT_METHOD_LABELS, "pause_reason": PAUSE_REASON_LABELS,

@@ -112,8 +112,6 @@ def _case_or_404(complaint_id: int) -> Complaint:
 QUEUE_STATUSES = ("open", "all", *(s.value for s in ComplaintStatus))
 
 
-
-
 def _case_search(q: str) -> ColumnElement[bool] | None:
     """A case number ("1234" or "#1234") or a tracking code (dashes and case ignored)."""
     digits = q.removeprefix("#")

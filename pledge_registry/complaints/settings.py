@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.exc import IntegrityError
-
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..models import Holiday, SupervisionStation, User
 
@@ -23,11 +21,7 @@ def add_holiday(actor: User, day: date, is_workday: bool, name: str) -> Holiday:
     """Mark `day` as a holiday or a (moved) working day; refused when the day is in the table."""
     row = Holiday(day=day, is_workday=is_workday, name=name, created_by_id=actor.id)
     db.session.add(row)
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # the unique day: one entry per date
-        db.session.rollback()
-        raise SettingsError("holiday_exists", field="day") from err
+    commit_or_refuse(SettingsError("holiday_exists", field="day"))  # the unique day: one entry per date
     return row
 
 
@@ -48,9 +42,5 @@ def save_station(station: SupervisionStation, name: str, area_id: int | None, ac
     station.area_id = area_id
     station.active = active
     db.session.add(station)
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise SettingsError("station_taken") from err
+    commit_or_refuse(SettingsError("station_taken"))
     return station

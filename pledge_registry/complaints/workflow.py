@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..compliance import services as compliance_services
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..models import (
     PAUSE_REASONS,
@@ -370,11 +370,7 @@ def pause_clock(user: User, c: Complaint, reason: str, note: str) -> None:
     db.session.add(ClockPause(complaint_id=c.id, reason=reason, note=note.strip(), started_at=now,
                               started_by_id=user.id))
     _event(c, "clock_paused", c.status, "officer", user, note, public=True, now=now)
-    try:
-        db.session.commit()
-    except IntegrityError as err:  # stopped by someone else at the same moment
-        db.session.rollback()
-        raise WorkflowError("already_paused") from err
+    commit_or_refuse(WorkflowError("already_paused"))  # stopped by someone else at the same moment
 
 
 def resume_clock(user: User, c: Complaint, now: datetime | None = None) -> None:

@@ -69,7 +69,7 @@ def pledge_note(note: str | None) -> str:
     if not note:
         return ""
     if note == TERM_ENDED:
-        return str(_l("The term of the pledge ended."))
+        return _("The term of the pledge ended.")
     successor = note.removeprefix(SUPERSEDED_BY)
     if successor != note and successor.isdigit():
         return _("Superseded by pledge #%(id)s.", id=int(successor))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import uscc
-from ..domain import DomainError
+from ..domain import DomainError, commit_or_refuse
 from ..extensions import db
 from ..models import (
     LIVE_MERCHANT_STATUSES,
@@ -125,11 +125,7 @@ def update_shop(actor: User, merchant: Merchant, details: ShopDetails) -> Mercha
         db.session.add(MerchantEvent(merchant_id=merchant.id, from_status=previous,
                                      to_status=MerchantStatus.PENDING, actor_id=actor.id,
                                      note=labels.RESUBMITTED))
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise RegistryError("duplicate") from err
+    commit_or_refuse(RegistryError("duplicate"))
     return merchant
 
 

@@ -52,7 +52,6 @@ def reported(code: str):
 # --- staff ---------------------------------------------------------------------------------
 
 
-
 @bp.route("/staff/scans")
 @staff_required
 def scans():
