@@ -77,6 +77,9 @@ from ..models import (
 )
 
 _PENDING = "complaint_tally_pending"   # session.info: what before_flush subtracted
+# The columns that name a row of each table (its unique key).
+TALLY_KEY = ("grain", "period", "request_type", "scope_town_id", "dimension", "key")
+OPEN_KEY = ("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key")
 
 COUNTERS = ("received", "accepted_on_time", "accepted_late", "finished_on_time", "finished_late",
             "closed", "resolved", "surveys_answered", "surveys_satisfied", "amount_recovered_cents")
@@ -228,12 +231,6 @@ def _open_contribution(where: ColumnElement[bool], dialect: str) -> Any:
     return select(*keys, func.count().label("cases")).where(true()).group_by(*keys)
 
 
-OPEN_KEY = ("dimension", "request_type", "deadline", "scope_town_id", "due_on", "received_on", "key")
-
-
-TALLY_KEY = ("grain", "period", "request_type", "scope_town_id", "dimension", "key")
-
-
 def _upsert(session: Session, model: Any, key: Sequence[str], counters: Sequence[str], contribution: Any,
             sign: int) -> None:
     """Add (sign=1) or subtract (sign=-1) a contribution (rows of `key` and `counters`) to the
@@ -311,8 +308,7 @@ def recount(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
 def stored(session: Session) -> dict[tuple[Any, ...], tuple[int, ...]]:
     """The tallies as stored, without the rows that went back to zero."""
     t = ComplaintTally
-    rows = session.execute(select(t.grain, t.period, t.request_type, t.scope_town_id, t.dimension, t.key,
-                                  *(getattr(t, n) for n in COUNTERS)).where(t.received != 0))
+    rows = session.execute(select(*(getattr(t, n) for n in (*TALLY_KEY, *COUNTERS))).where(t.received != 0))
     return {tuple(row[:6]): tuple(int(v) for v in row[6:]) for row in rows}
 
 
@@ -356,7 +352,9 @@ def _where(complaints: set[int], merchants: set[int]) -> ColumnElement[bool]:
 
 
 def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
-    session.info.pop(_PENDING, None)   # left by a flush that failed: rolled back with it
+    # Left by a flush that failed: its subtraction was rolled back with it, and is not to be
+    # added back by this one.
+    session.info.pop(_PENDING, None)
     complaints, merchants = _affected(session)
     new = [obj for obj in session.new if isinstance(obj, Complaint)]
     if complaints or merchants:
@@ -382,9 +380,3 @@ def init_app(_app: Flask) -> None:
     if not event.contains(db.session, "before_flush", _before_flush):
         event.listen(db.session, "before_flush", _before_flush)
         event.listen(db.session, "after_flush", _after_flush)
-        event.listen(db.session, "after_rollback", _forget_pending)
-
-
-def _forget_pending(session: Session) -> None:
-    """A rolled-back flush's subtraction went with it: nothing is to be added back."""
-    session.info.pop(_PENDING, None)

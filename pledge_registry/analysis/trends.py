@@ -35,16 +35,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..localtime import local_midnight, local_today
-from ..models import (
-    ALL_TOWNS,
-    OPEN_STATUSES,
-    Complaint,
-    ComplaintStatus,
-    ComplaintTally,
-    Merchant,
-    MerchantStatus,
-    OpenCaseTally,
-)
+from ..models import ALL_TOWNS, Complaint, ComplaintTally, Merchant, MerchantStatus, OpenCaseTally
 from ..models.complaints import IS_OPEN, NEXT_DUE
 from . import tally
 
@@ -264,11 +255,12 @@ def _pieces(start: date, end: date) -> Iterator[tuple[str, date, date]]:
 _SUMS = [func.coalesce(func.sum(getattr(ComplaintTally, name)), 0) for name in tally.COUNTERS]
 
 
-def _scope(f: TrendFilter, dimension: str) -> Any:
-    if f.town_id is not None:
-        return ComplaintTally.scope_town_id == f.town_id
+def _scope(town_id: int | None, dimension: str, scope_town_id: Any = ComplaintTally.scope_town_id) -> Any:
+    """The condition on a tally's scope column for a town (None: every town) and dimension."""
+    if town_id is not None:
+        return scope_town_id == town_id
     if dimension in tally.CROSS_TOWN:
-        return ComplaintTally.scope_town_id == ALL_TOWNS
+        return scope_town_id == ALL_TOWNS
     return None   # nested in towns: each key is stored once, under its own town
 
 
@@ -277,7 +269,7 @@ def _where(f: TrendFilter, dimension: str, grain: str, first: date, last: date,
     t = ComplaintTally
     conditions = [t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
                   t.period >= first, t.period <= last]
-    scope = _scope(f, dimension)
+    scope = _scope(f.town_id, dimension)
     if scope is not None:
         conditions.append(scope)
     if keys is not None:
@@ -369,10 +361,9 @@ def _late_cases(request_type: str, town_id: int | None, now: datetime | None, di
         query = (select(t.received_on, t.key, t.deadline, func.sum(t.cases))
                  .where(t.dimension == dimension, t.request_type == request_type, t.due_on < today)
                  .group_by(t.received_on, t.key, t.deadline))
-        if town_id is not None:
-            query = query.where(t.scope_town_id == town_id)
-        elif dimension in tally.CROSS_TOWN:
-            query = query.where(t.scope_town_id == ALL_TOWNS)
+        scope = _scope(town_id, dimension, t.scope_town_id)
+        if scope is not None:
+            query = query.where(scope)
         if chunk is not None:
             query = query.where(t.key.in_(chunk))
         for received, value, deadline, n in db.session.execute(query):
@@ -395,11 +386,12 @@ def _late_today(request_type: str, town_id: int | None, moment: datetime, today:
     day = tally.local_day(Complaint.received_at, dialect).label("day")
     key = _KEYS[dimension]().label("key")
     since = local_midnight(today)
+    accepting, _ = tally.waiting_on("acceptance")
+    completing, completion_due = tally.waiting_on("completion")
     due_today = {
-        "waiting_late": and_(IS_OPEN, Complaint.status == ComplaintStatus.RECEIVED.value,
-                             since <= NEXT_DUE, moment > NEXT_DUE),
-        "open_late": and_(Complaint.status.in_(OPEN_STATUSES), Complaint.completion_due_at >= since,
-                          Complaint.completion_due_at < moment),
+        # The acceptance deadline as the next deadline (NEXT_DUE, of the open cases' index).
+        "waiting_late": and_(IS_OPEN, accepting, since <= NEXT_DUE, moment > NEXT_DUE),
+        "open_late": and_(completing, completion_due >= since, completion_due < moment),
     }
     found: dict[tuple[date, str, str], int] = {}
     for counter, condition in due_today.items():
@@ -649,7 +641,7 @@ def _ranked_keys(f: TrendFilter, dimension: str, periods: list[tuple[str, date]]
     """The keys with one of the `top` largest rows of some period, or with a row of at least
     `at_least` there: one range of the ranked index per period, all in one statement."""
     t = ComplaintTally
-    scope = _scope(f, dimension)
+    scope = _scope(f.town_id, dimension)
 
     def range_of(grain: str, period: Any) -> Any:
         query = select(t.key).where(t.grain == grain, t.dimension == dimension, t.request_type == f.request_type,
